@@ -1,0 +1,197 @@
+"""The `chatshop` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import Settings
+from bot.wiring import Shop, build_shop, prepare
+from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
+from shop.errors import ShopError
+from shop.migrate import upgrade
+
+app = typer.Typer(
+    help="chatshop: sell through chat — Telegram, WhatsApp and QR posters, one shop core.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Import and export the catalog.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A failure to report as one line and a non-zero exit."""
+
+
+def _run(work: Callable[[Shop], Awaitable[T]]) -> T:
+    """Build the shop from the environment, run `work`, and close the database."""
+
+    async def main() -> T:
+        shop = build_shop(Settings())
+        try:
+            return await work(shop)
+        finally:
+            await shop.db.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def run() -> None:
+    """Start the shop: every channel whose settings are present."""
+
+    async def work(shop: Shop) -> None:
+        loaded = await prepare(shop)
+        if loaded:
+            out.print(f"Loaded the demo catalog: {loaded} products.")
+        summaries = await shop.catalog.categories()
+        table = Table(title=f"Catalog in {shop.db.url.render_as_string(hide_password=True)}")
+        table.add_column("Category")
+        table.add_column("Products", justify="right")
+        for summary in summaries:
+            table.add_row(summary.category.name, str(summary.products))
+        out.print(table)
+        out.print(
+            "No channel is configured yet. To sell in Telegram set TELEGRAM_BOT_TOKEN; "
+            "for WhatsApp set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM "
+            "(see README.md)."
+        )
+
+    _run(work)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations up to the newest."""
+
+    async def work(shop: Shop) -> None:
+        await upgrade(shop.db)
+        out.print("The database schema is up to date.")
+
+    _run(work)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="A .csv or .json catalog file.")],
+) -> None:
+    """Create or update products by sku from a file: every row, or nothing if any row is bad."""
+    fmt = detect_format(file.name)
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {file}: {error.strerror}") from None
+    with _progress() as progress:
+        reading = progress.add_task("Checking", total=len(data))
+        rows = parse_catalog(data, fmt, progress=lambda n: progress.update(reading, completed=n))
+        progress.update(reading, completed=len(data))
+        writing = progress.add_task("Importing", total=len(rows))
+
+        async def work(shop: Shop) -> None:
+            await upgrade(shop.db)
+            result = await shop.catalog.import_rows(
+                rows, progress=lambda n: progress.advance(writing, n)
+            )
+            progress.stop()
+            out.print(
+                f"Imported {len(rows)} products from {file.name}: {result.created} new, "
+                f"{result.updated} updated, in {result.categories} categories."
+            )
+
+        _run(work)
+
+
+@catalog_app.command("export")
+def catalog_export(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write (.csv or .json).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv or json, when writing to stdout.")
+    ] = "csv",
+) -> None:
+    """Write the active catalog as CSV or JSON, in the form `catalog import` reads back."""
+    chosen = detect_format(output.name) if output else detect_format(f"stdout.{fmt}")
+
+    async def work(shop: Shop) -> None:
+        await upgrade(shop.db)
+        data = write_catalog(await shop.catalog.export_rows(), chosen)
+        if output is None:
+            sys.stdout.buffer.write(data)
+            return
+        try:
+            output.write_bytes(data)
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror}") from None
+        err.print(f"Exported the catalog to {output}.")
+
+    _run(work)
+
+
+def _progress() -> Progress:
+    """Return a progress bar on stderr, so stdout stays clean for data."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,  # no bar in logs and pipes
+    )
+
+
+def main() -> None:
+    """Run the command line; report failures as one line and a non-zero exit, never a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except CatalogFileError as error:
+        err.print(f"error: {error}", highlight=False, markup=False)
+        sys.exit(1)
+    except (CommandError, ShopError) as error:
+        err.print(f"error: {error}", highlight=False, markup=False)
+        sys.exit(1)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        err.print(f"error: setting {where}: {first['msg']}", highlight=False, markup=False)
+        sys.exit(2)
+    except SQLAlchemyError as error:
+        err.print(
+            f"error: database: {error.__class__.__name__}: {error.args[0] if error.args else ''}",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        if os.environ.get("CHATSHOP_DEBUG"):
+            raise
+        err.print(
+            f"error: {error.__class__.__name__}: {error} (set CHATSHOP_DEBUG=1 for details)",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(1)

@@ -1,0 +1,86 @@
+"""Settings from the environment (and an optional .env), one section per concern."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shop.db import DEFAULT_URL
+from shop.money import check_currency
+
+_ENV = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
+
+
+class TelegramSettings(BaseSettings):
+    """The Telegram channel; enabled by a bot token."""
+
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_", **_ENV)  # type: ignore[typeddict-item]
+
+    bot_token: SecretStr | None = None
+    api_url: str | None = None
+    bot_username: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    payment_provider_token: SecretStr | None = None
+
+
+class TwilioSettings(BaseSettings):
+    """The WhatsApp channel through Twilio; enabled by an account sid and token."""
+
+    model_config = SettingsConfigDict(env_prefix="TWILIO_", **_ENV)  # type: ignore[typeddict-item]
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    whatsapp_from: str | None = None
+    api_url: str | None = None
+
+
+class StripeSettings(BaseSettings):
+    """Stripe Checkout links; without them the built-in sandbox checkout is used."""
+
+    model_config = SettingsConfigDict(env_prefix="STRIPE_", **_ENV)  # type: ignore[typeddict-item]
+
+    api_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything chatshop reads from its environment."""
+
+    model_config = SettingsConfigDict(**_ENV)  # type: ignore[typeddict-item]
+
+    database_url: str = DEFAULT_URL
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8080"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    shop_currency: str = "USD"
+    default_locale: str = "en"
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    stripe: StripeSettings = Field(default_factory=StripeSettings)
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept "123,456" as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("shop_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        """Insist on a real ISO 4217 code."""
+        return check_currency(value)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        """Insist on a language the shop speaks."""
+        if value not in ("en", "ru"):
+            raise ValueError("DEFAULT_LOCALE is en or ru")
+        return value

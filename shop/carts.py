@@ -1,0 +1,270 @@
+"""Carts: what a customer is about to buy, kept in the database so no restart loses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.db import Database
+from shop.errors import (
+    NotFoundError,
+    OutOfStockError,
+    ProductUnavailableError,
+    PromoProblem,
+    PromoRejectedError,
+    Shortage,
+)
+from shop.promos import discount_for, load_promo, normalize_code
+from shop.sql import insert_for
+from shop.types import utcnow
+from shop.views import ProductView
+
+MAX_QUANTITY = 99
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """A product in the cart and how many."""
+
+    product: ProductView
+    quantity: int
+
+    @property
+    def total(self) -> int:
+        """Return the line's price in minor units."""
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    """The cart with its totals, as the customer sees it."""
+
+    customer_id: int
+    lines: list[CartLine]
+    currency: str | None
+    subtotal: int
+    discount: int
+    promo_code: str | None
+    promo_problem: PromoRejectedError | None
+
+    @property
+    def total(self) -> int:
+        """Return what the customer pays before delivery."""
+        return self.subtotal - self.discount
+
+    @property
+    def units(self) -> int:
+        """Return how many units the cart holds."""
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def digital_only(self) -> bool:
+        """Tell whether nothing in the cart needs delivery."""
+        return bool(self.lines) and all(line.product.digital for line in self.lines)
+
+
+# Built once: a prebuilt statement skips construction and cache-key work on every call.
+_PRODUCT_COLUMNS = len(t.product.c)
+_CART_LINES = (
+    select(*t.product.c, t.cart_item.c.quantity, t.cart.c.promo_code)
+    .select_from(
+        t.cart_item.join(t.product, t.product.c.id == t.cart_item.c.product_id).outerjoin(
+            t.cart, t.cart.c.customer_id == t.cart_item.c.customer_id
+        )
+    )
+    .where(t.cart_item.c.customer_id == bindparam("customer_id"))
+    .order_by(t.cart_item.c.added_at, t.product.c.id)
+)
+_CART_PROMO = select(t.cart.c.promo_code).where(t.cart.c.customer_id == bindparam("customer_id"))
+
+
+def load_cart(conn: Connection, customer_id: int, now: datetime) -> CartView:
+    """Read a cart with its products and work out its totals and discount."""
+    rows = conn.execute(_CART_LINES, {"customer_id": customer_id}).all()
+    # ProductView's fields follow the product table's columns (a test holds them together).
+    lines = [CartLine(ProductView(*row[:_PRODUCT_COLUMNS]), row.quantity) for row in rows]
+    if rows:
+        code = rows[0].promo_code
+    else:
+        code = conn.execute(_CART_PROMO, {"customer_id": customer_id}).scalar_one_or_none()
+    currency = lines[0].product.currency if lines else None
+    subtotal = sum(line.total for line in lines)
+    discount, problem = 0, None
+    if code and currency:
+        found = load_promo(conn, code, customer_id)
+        try:
+            if found is None:
+                raise PromoRejectedError(code, PromoProblem.UNKNOWN)
+            promo, used = found
+            discount = discount_for(promo, subtotal, currency, used_by_customer=used, now=now)
+        except PromoRejectedError as rejected:
+            problem = rejected
+    return CartView(customer_id, lines, currency, subtotal, discount, code, problem)
+
+
+class CartService:
+    """Adds, changes and removes what is in a customer's cart."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def view(self, customer_id: int) -> CartView:
+        """Return the cart with totals."""
+
+        def work(conn: Connection) -> CartView:
+            return load_cart(conn, customer_id, self._clock())
+
+        return await self._db.read(work)
+
+    async def add(self, customer_id: int, product_id: int, quantity: int = 1) -> CartView:
+        """Put `quantity` more of a product in the cart, within what is in stock."""
+        if quantity < 1:
+            raise ValueError("quantity must be at least 1")
+
+        def work(conn: Connection) -> CartView:
+            in_cart = (
+                conn.execute(
+                    select(t.cart_item.c.quantity).where(
+                        t.cart_item.c.customer_id == customer_id,
+                        t.cart_item.c.product_id == product_id,
+                    )
+                )
+            ).scalar_one_or_none() or 0
+            return self._put(conn, customer_id, product_id, in_cart + quantity)
+
+        return await self._db.write(work)
+
+    async def set_quantity(self, customer_id: int, product_id: int, quantity: int) -> CartView:
+        """Set how many of a product the cart holds; zero removes it."""
+        if quantity < 0:
+            raise ValueError("quantity cannot be negative")
+
+        def work(conn: Connection) -> CartView:
+            if quantity == 0:
+                self._delete(conn, customer_id, product_id)
+                return load_cart(conn, customer_id, self._clock())
+            return self._put(conn, customer_id, product_id, quantity)
+
+        return await self._db.write(work)
+
+    async def remove(self, customer_id: int, product_id: int) -> CartView:
+        """Take a product out of the cart."""
+        return await self.set_quantity(customer_id, product_id, 0)
+
+    async def clear(self, customer_id: int) -> CartView:
+        """Empty the cart, promo code included."""
+
+        def work(conn: Connection) -> CartView:
+            conn.execute(delete(t.cart_item).where(t.cart_item.c.customer_id == customer_id))
+            conn.execute(
+                update(t.cart).where(t.cart.c.customer_id == customer_id).values(promo_code=None)
+            )
+            return load_cart(conn, customer_id, self._clock())
+
+        return await self._db.write(work)
+
+    async def apply_promo(self, customer_id: int, code: str) -> CartView:
+        """Apply a promo code to the cart, or raise why it does not apply now."""
+        code = normalize_code(code)
+        now = self._clock()
+
+        def work(conn: Connection) -> CartView:
+            found = load_promo(conn, code, customer_id)
+            if found is None or not found[0].active:
+                raise PromoRejectedError(code, PromoProblem.UNKNOWN)
+            cart = load_cart(conn, customer_id, now)
+            promo, used = found
+            # An empty cart still takes a code (it may come from a poster before shopping);
+            # the minimum and currency are checked against the cart once it has something.
+            subtotal, currency = (
+                (cart.subtotal, cart.currency) if cart.lines else (promo.min_total, promo.currency)
+            )
+            discount_for(promo, subtotal, currency or "", used_by_customer=used, now=now)
+            self._save_promo(conn, customer_id, code, now)
+            return load_cart(conn, customer_id, now)
+
+        return await self._db.write(work)
+
+    async def remove_promo(self, customer_id: int) -> CartView:
+        """Take the promo code off the cart."""
+
+        def work(conn: Connection) -> CartView:
+            self._save_promo(conn, customer_id, None, self._clock())
+            return load_cart(conn, customer_id, self._clock())
+
+        return await self._db.write(work)
+
+    def _put(self, conn: Connection, customer_id: int, product_id: int, quantity: int) -> CartView:
+        now = self._clock()
+        row = (conn.execute(select(t.product).where(t.product.c.id == product_id))).first()
+        if row is None:
+            raise NotFoundError("product", product_id)
+        product = ProductView.from_row(row)
+        if not product.active:
+            raise ProductUnavailableError(product.sku, "no longer sold")
+        other_currency = (
+            conn.execute(
+                select(t.product.c.currency)
+                .join(t.cart_item, t.cart_item.c.product_id == t.product.c.id)
+                .where(
+                    t.cart_item.c.customer_id == customer_id,
+                    t.product.c.currency != product.currency,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if other_currency is not None:
+            raise ProductUnavailableError(
+                product.sku, f"priced in {product.currency}, the cart in {other_currency}"
+            )
+        quantity = min(quantity, MAX_QUANTITY)
+        if quantity > product.stock:
+            raise OutOfStockError(
+                [Shortage(product_id, product.sku, product.title, quantity, product.stock)]
+            )
+        self._touch(conn, customer_id, now)
+        statement = insert_for(conn, t.cart_item).values(
+            customer_id=customer_id, product_id=product_id, quantity=quantity, added_at=now
+        )
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["customer_id", "product_id"], set_={"quantity": quantity}
+            )
+        )
+        return load_cart(conn, customer_id, now)
+
+    def _delete(self, conn: Connection, customer_id: int, product_id: int) -> None:
+        conn.execute(
+            delete(t.cart_item).where(
+                t.cart_item.c.customer_id == customer_id,
+                t.cart_item.c.product_id == product_id,
+            )
+        )
+
+    def _touch(self, conn: Connection, customer_id: int, now: datetime) -> None:
+        """Create the cart header if needed and mark the cart as changed."""
+        statement = insert_for(conn, t.cart).values(customer_id=customer_id, updated_at=now)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["customer_id"], set_={"updated_at": now}
+            )
+        )
+
+    def _save_promo(
+        self, conn: Connection, customer_id: int, code: str | None, now: datetime
+    ) -> None:
+        """Set the cart's promo code, creating the cart header if needed."""
+        statement = insert_for(conn, t.cart).values(
+            customer_id=customer_id, promo_code=code, updated_at=now
+        )
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["customer_id"], set_={"updated_at": now, "promo_code": code}
+            )
+        )

@@ -1,0 +1,368 @@
+"""The catalog: categories and products, their pages, bulk import, and what changed since when."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.catalog_file import CatalogRow
+from shop.db import Database
+from shop.errors import NotFoundError
+from shop.models import Category
+from shop.sql import bump_revision, current_revision, insert_for
+from shop.types import utcnow
+from shop.views import ProductView
+
+_IMPORT_CHUNK = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a category's products."""
+
+    items: list[ProductView]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CategorySummary:
+    """A category and how many active products it holds."""
+
+    category: Category
+    products: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did."""
+
+    created: int
+    updated: int
+    categories: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Products changed after a revision (inactive ones included, so readers can drop them)."""
+
+    revision: int
+    products: list[ProductView]
+
+
+class CatalogService:
+    """Reads and changes the catalog; every change advances the catalog revision."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def revision(self) -> int:
+        """Return the catalog revision: a cheap check for "has anything changed?"."""
+
+        def work(conn: Connection) -> Any:
+            return current_revision(conn)
+
+        return await self._db.read(work)
+
+    async def changes_since(self, revision: int) -> Changes:
+        """Return the products changed after `revision`, and the revision they bring us to."""
+
+        def work(conn: Connection) -> Any:
+            now_at = current_revision(conn)
+            if now_at <= revision:
+                return Changes(now_at, [])
+            rows = conn.execute(select(t.product).where(t.product.c.revision > revision))
+            return Changes(now_at, [ProductView.from_row(r) for r in rows])
+
+        return await self._db.read(work)
+
+    async def count(self, *, active_only: bool = True) -> int:
+        """Return how many products the catalog holds."""
+        query = select(func.count()).select_from(t.product)
+        if active_only:
+            query = query.where(t.product.c.active)
+
+        def work(conn: Connection) -> Any:
+            return int((conn.execute(query)).scalar_one())
+
+        return await self._db.read(work)
+
+    async def product(self, product_id: int) -> ProductView | None:
+        """Return the product with this id, active or not."""
+
+        def work(conn: Connection) -> ProductView | None:
+            row = conn.execute(select(t.product).where(t.product.c.id == product_id)).first()
+            return ProductView.from_row(row) if row else None
+
+        return await self._db.read(work)
+
+    async def product_by_sku(self, sku: str) -> ProductView | None:
+        """Return the product with this sku, active or not."""
+
+        def work(conn: Connection) -> Any:
+            return (conn.execute(select(t.product).where(t.product.c.sku == sku))).first()
+
+        row = await self._db.read(work)
+        return ProductView.from_row(row) if row else None
+
+    async def products(self, ids: Sequence[int]) -> dict[int, ProductView]:
+        """Return the products with these ids, by id."""
+        if not ids:
+            return {}
+
+        def work(conn: Connection) -> Any:
+            rows = conn.execute(select(t.product).where(t.product.c.id.in_(ids)))
+            return {r.id: ProductView.from_row(r) for r in rows}
+
+        return await self._db.read(work)
+
+    async def all_products(self, *, active_only: bool = True) -> list[ProductView]:
+        """Return every product, by id (for exports and index builds)."""
+        query = select(t.product).order_by(t.product.c.id)
+        if active_only:
+            query = query.where(t.product.c.active)
+
+        def work(conn: Connection) -> Any:
+            return [ProductView.from_row(r) for r in conn.execute(query)]
+
+        return await self._db.read(work)
+
+    async def categories(self) -> list[CategorySummary]:
+        """Return the categories that have active products, in shelf order."""
+        count = func.count(t.product.c.id).label("n")
+        query = (
+            select(t.category, count)
+            .join(t.product, t.product.c.category_id == t.category.c.id)
+            .where(t.product.c.active)
+            .group_by(t.category.c.id)
+            .order_by(t.category.c.position, t.category.c.name)
+        )
+
+        def work(conn: Connection) -> Any:
+            return (conn.execute(query)).all()
+
+        rows = await self._db.read(work)
+        return [
+            CategorySummary(
+                Category(id=r.id, name=r.name, name_i18n=r.name_i18n, position=r.position), r.n
+            )
+            for r in rows
+        ]
+
+    async def category(self, category_id: int) -> Category | None:
+        """Return one category."""
+
+        def work(conn: Connection) -> Category | None:
+            row = conn.execute(select(t.category).where(t.category.c.id == category_id)).first()
+            return Category(**row._mapping) if row else None
+
+        return await self._db.read(work)
+
+    async def category_page(self, category_id: int, page: int = 1, per_page: int = 8) -> Page:
+        """Return a page of a category's active products: in stock first, best sellers first."""
+        where = (t.product.c.category_id == category_id) & t.product.c.active
+
+        def work(conn: Connection) -> Page:
+            total = int(
+                (
+                    conn.execute(select(func.count()).select_from(t.product).where(where))
+                ).scalar_one()
+            )
+            pages = max(1, math.ceil(total / per_page))
+            shown = min(max(1, page), pages)
+            rows = conn.execute(
+                select(t.product)
+                .where(where)
+                .order_by(
+                    (t.product.c.stock == 0),
+                    t.product.c.sold.desc(),
+                    t.product.c.title,
+                    t.product.c.id,
+                )
+                .limit(per_page)
+                .offset((shown - 1) * per_page)
+            )
+            return Page([ProductView.from_row(r) for r in rows], shown, pages, total)
+
+        return await self._db.read(work)
+
+    async def set_price(self, sku: str, price: int) -> ProductView:
+        """Change a product's price (minor units)."""
+        if price < 0:
+            raise ValueError("price cannot be negative")
+        return await self._change(sku, price=price)
+
+    async def set_stock(self, sku: str, stock: int) -> ProductView:
+        """Set how many units are free to sell."""
+        if stock < 0:
+            raise ValueError("stock cannot be negative")
+        return await self._change(sku, stock=stock)
+
+    async def set_active(self, sku: str, active: bool) -> ProductView:
+        """Put a product on sale or take it off."""
+        return await self._change(sku, active=active)
+
+    async def _change(self, sku: str, **values: Any) -> ProductView:
+        def work(conn: Connection) -> Any:
+            revision = bump_revision(conn)
+            row = (
+                conn.execute(
+                    update(t.product)
+                    .where(t.product.c.sku == sku)
+                    .values(**values, revision=revision, updated_at=self._clock())
+                    .returning(*t.product.c)
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError("product", sku)
+            return ProductView.from_row(row)
+
+        return await self._db.write(work)
+
+    async def import_rows(
+        self, rows: Sequence[CatalogRow], *, progress: Callable[[int], None] | None = None
+    ) -> ImportResult:
+        """Create or update products by sku in one transaction: all rows or none.
+
+        Rows in the file are put on sale; products missing from the file are left as they are.
+        """
+        now = self._clock()
+
+        def work(conn: Connection) -> ImportResult:
+            categories = self._upsert_categories(conn, rows)
+            existing = set((conn.execute(select(t.product.c.sku))).scalars())
+            revision = bump_revision(conn)
+            insert = insert_for(conn, t.product)
+            statement = insert.on_conflict_do_update(
+                index_elements=["sku"],
+                set_={
+                    name: insert.excluded[name]
+                    for name in (
+                        "title",
+                        "description",
+                        "title_i18n",
+                        "description_i18n",
+                        "price",
+                        "currency",
+                        "stock",
+                        "image_url",
+                        "digital",
+                        "category_id",
+                        "active",
+                        "revision",
+                        "updated_at",
+                    )
+                },
+            )
+            for start in range(0, len(rows), _IMPORT_CHUNK):
+                chunk = rows[start : start + _IMPORT_CHUNK]
+                conn.execute(
+                    statement,
+                    [_product_values(r, categories[r.category], revision, now) for r in chunk],
+                )
+                if progress:
+                    progress(len(chunk))
+            updated = sum(1 for r in rows if r.sku in existing)
+            return ImportResult(len(rows) - updated, updated, len(categories), revision)
+
+        return await self._db.write(work)
+
+    def _upsert_categories(self, conn: Connection, rows: Sequence[CatalogRow]) -> dict[str, int]:
+        names: dict[str, dict[str, str]] = {}
+        for row in rows:
+            names.setdefault(row.category, {}).update(row.categories)
+        known = {
+            r.name: (r.id, r.name_i18n)
+            for r in conn.execute(
+                select(t.category.c.id, t.category.c.name, t.category.c.name_i18n)
+            )
+        }
+        position = len(known)
+        for name, translations in names.items():
+            if name in known:
+                category_id, current = known[name]
+                if {**current, **translations} != current:
+                    conn.execute(
+                        update(t.category)
+                        .where(t.category.c.id == category_id)
+                        .values(name_i18n={**current, **translations})
+                    )
+                continue
+            new_id = (
+                conn.execute(
+                    insert_for(conn, t.category)
+                    .values(name=name, name_i18n=translations, position=position)
+                    .returning(t.category.c.id)
+                )
+            ).scalar_one()
+            known[name] = (new_id, translations)
+            position += 1
+        return {name: known[name][0] for name in names}
+
+    async def export_rows(self) -> list[CatalogRow]:
+        """Return the active catalog as rows that `import_rows` takes back unchanged."""
+        query = (
+            select(
+                t.product,
+                t.category.c.name.label("category_name"),
+                t.category.c.name_i18n.label("category_i18n"),
+            )
+            .join(t.category, t.product.c.category_id == t.category.c.id, isouter=True)
+            .where(t.product.c.active)
+            .order_by(t.product.c.id)
+        )
+
+        def work(conn: Connection) -> Any:
+            return (conn.execute(query)).all()
+
+        rows = await self._db.read(work)
+        return [
+            CatalogRow(
+                line=n,
+                sku=r.sku,
+                title=r.title,
+                description=r.description,
+                price=r.price,
+                currency=r.currency,
+                stock=r.stock,
+                category=r.category_name or "",
+                image_url=r.image_url,
+                digital=r.digital,
+                titles=dict(r.title_i18n),
+                descriptions=dict(r.description_i18n),
+                categories=dict(r.category_i18n or {}),
+            )
+            for n, r in enumerate(rows, start=2)
+        ]
+
+
+def _product_values(
+    row: CatalogRow, category_id: int, revision: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "sku": row.sku,
+        "title": row.title,
+        "description": row.description,
+        "title_i18n": row.titles,
+        "description_i18n": row.descriptions,
+        "price": row.price,
+        "currency": row.currency,
+        "stock": row.stock,
+        "image_url": row.image_url,
+        "digital": row.digital,
+        "category_id": category_id,
+        "active": True,
+        "revision": revision,
+        "updated_at": now,
+        "sold": 0,
+    }

@@ -1,0 +1,126 @@
+"""Customers: one identity per channel, with locale, consent, first touch and last message time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.db import Database
+from shop.errors import NotFoundError
+from shop.models import Channel, Customer
+from shop.sql import insert_for
+from shop.types import utcnow
+
+# WhatsApp lets a business write freely only within 24 hours of the customer's last message.
+SESSION_WINDOW = timedelta(hours=24)
+
+
+class CustomerService:
+    """Finds or creates customers and keeps what we know about them."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def touch(
+        self,
+        channel: Channel,
+        external_id: str,
+        *,
+        display_name: str = "",
+        source: str | None = None,
+        inbound: bool = True,
+    ) -> Customer:
+        """Find or create the customer behind an inbound message, in one statement.
+
+        A `source` is kept only as the first touch: a later scan never overwrites it.
+        """
+        now = self._clock()
+
+        def work(conn: Connection) -> Customer:
+            statement = insert_for(conn, t.customer).values(
+                channel=channel.value,
+                external_id=external_id,
+                display_name=display_name,
+                first_source=source,
+                first_seen_at=now,
+                last_inbound_at=now if inbound else None,
+                marketing_consent=False,
+            )
+            excluded = statement.excluded
+            changes = {
+                "first_source": func.coalesce(t.customer.c.first_source, excluded.first_source),
+            }
+            if display_name:
+                changes["display_name"] = excluded.display_name
+            if inbound:
+                changes["last_inbound_at"] = excluded.last_inbound_at
+            row = conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["channel", "external_id"], set_=changes
+                ).returning(*t.customer.c)
+            ).one()
+            return Customer(**row._mapping)
+
+        return await self._db.write(work)
+
+    async def get(self, customer_id: int) -> Customer:
+        """Return a customer by id."""
+
+        def work(conn: Connection) -> Any:
+            return conn.execute(select(t.customer).where(t.customer.c.id == customer_id)).first()
+
+        row = await self._db.read(work)
+        if row is None:
+            raise NotFoundError("customer", customer_id)
+        return Customer(**row._mapping)
+
+    async def find(self, channel: Channel, external_id: str) -> Customer | None:
+        """Return the customer with this channel identity, if any."""
+
+        def work(conn: Connection) -> Any:
+            return conn.execute(
+                select(t.customer).where(
+                    t.customer.c.channel == channel.value,
+                    t.customer.c.external_id == external_id,
+                )
+            ).first()
+
+        row = await self._db.read(work)
+        return Customer(**row._mapping) if row else None
+
+    async def set_locale(self, customer_id: int, locale: str) -> None:
+        """Remember the language the customer chose."""
+        await self._update(customer_id, locale=locale)
+
+    async def set_marketing_consent(self, customer_id: int, consent: bool) -> None:
+        """Record whether the customer agreed to marketing messages, and when."""
+        await self._update(customer_id, marketing_consent=consent, consent_at=self._clock())
+
+    async def save_contact(
+        self, customer_id: int, *, name: str | None, phone: str | None, address: str | None
+    ) -> None:
+        """Remember contact and delivery details so the next checkout can offer them."""
+        await self._update(
+            customer_id, contact_name=name, contact_phone=phone, delivery_address=address
+        )
+
+    def can_message_freely(self, customer: Customer) -> bool:
+        """Tell whether the customer wrote within the last 24 hours (WhatsApp's session window)."""
+        last = customer.last_inbound_at
+        return last is not None and self._clock() - last < SESSION_WINDOW
+
+    async def _update(self, customer_id: int, **values: object) -> None:
+        def work(conn: Connection) -> None:
+            result = conn.execute(
+                update(t.customer).where(t.customer.c.id == customer_id).values(**values)
+            )
+            if result.rowcount == 0:
+                raise NotFoundError("customer", customer_id)
+
+        await self._db.write(work)

@@ -1,0 +1,284 @@
+"""The shop's tables. Money is integer minor units plus a currency; times are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shop.types import UTCDateTime
+
+# Named constraints let migrations refer to them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _utc(*, nullable: bool = False, index: bool = False) -> Any:
+    """Return a Field stored as an aware UTC datetime."""
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _json() -> Any:
+    """Return a Field holding a JSON object (locale -> text)."""
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Channel(StrEnum):
+    """Where a customer talks to the shop."""
+
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    CONSOLE = "console"
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class Reservation(StrEnum):
+    """What an order's stock reservation is doing."""
+
+    HELD = "held"
+    RELEASED = "released"  # cancelled on purpose before payment
+    EXPIRED = "expired"  # the hold ran out before payment
+    COMMITTED = "committed"
+
+
+class PromoKind(StrEnum):
+    """How a promo code discounts."""
+
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+class CatalogRevision(SQLModel, table=True):
+    """A single counter bumped by every catalog change, so readers can ask what changed."""
+
+    __tablename__ = "catalog_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0)
+
+
+class Category(SQLModel, table=True):
+    """A shelf of the shop."""
+
+    __tablename__ = "category"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    name_i18n: dict[str, str] = _json()
+    position: int = Field(default=0)
+
+    def name_for(self, locale: str | None) -> str:
+        """Return the category's name in `locale`, or its base name."""
+        return self.name_i18n.get(locale or "", self.name)
+
+
+class Product(SQLModel, table=True):
+    """Something the shop sells; `stock` counts units free to reserve."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        Index("ix_product_category_active", "category_id", "active"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(unique=True, max_length=64)
+    title: str
+    description: str = ""
+    title_i18n: dict[str, str] = _json()
+    description_i18n: dict[str, str] = _json()
+    price: int
+    currency: str = Field(max_length=3)
+    stock: int = 0
+    sold: int = 0
+    image_url: str | None = None
+    active: bool = True
+    digital: bool = False
+    category_id: int | None = Field(default=None, foreign_key="category.id", ondelete="SET NULL")
+    revision: int = Field(default=0, index=True)
+    updated_at: datetime = _utc()
+
+
+class Customer(SQLModel, table=True):
+    """One person on one channel (a Telegram user, a WhatsApp number, the console)."""
+
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_customer_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    display_name: str = ""
+    locale: str | None = Field(default=None, max_length=8)
+    marketing_consent: bool = False
+    consent_at: datetime | None = _utc(nullable=True)
+    first_source: str | None = Field(default=None, max_length=64)
+    contact_name: str | None = None
+    contact_phone: str | None = Field(default=None, max_length=32)
+    delivery_address: str | None = None
+    first_seen_at: datetime = _utc()
+    last_inbound_at: datetime | None = _utc(nullable=True)
+
+
+class Cart(SQLModel, table=True):
+    """A customer's cart header: the promo code they entered."""
+
+    __tablename__ = "cart"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    promo_code: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = _utc()
+
+
+class CartItem(SQLModel, table=True):
+    """A product and how many of it sit in a customer's cart."""
+
+    __tablename__ = "cart_item"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    product_id: int = Field(primary_key=True, foreign_key="product.id", ondelete="CASCADE")
+    quantity: int
+    added_at: datetime = _utc()
+
+
+class PromoCode(SQLModel, table=True):
+    """A discount code: percent or a fixed amount, with its limits."""
+
+    __tablename__ = "promo_code"
+    __table_args__ = (CheckConstraint("value > 0", name="value_positive"),)
+
+    code: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=8)
+    value: int
+    currency: str | None = Field(default=None, max_length=3)
+    min_total: int = 0
+    starts_at: datetime | None = _utc(nullable=True)
+    ends_at: datetime | None = _utc(nullable=True)
+    usage_limit: int | None = None
+    used_count: int = 0
+    once_per_customer: bool = True
+    active: bool = True
+
+
+class PromoRedemption(SQLModel, table=True):
+    """A use of a promo code by an order.
+
+    `once_key` holds the customer id for once-per-customer codes and NULL
+    otherwise, so the unique constraint enforces "once" only where it applies.
+    """
+
+    __tablename__ = "promo_redemption"
+    __table_args__ = (UniqueConstraint("code", "once_key", name="uq_promo_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(foreign_key="promo_code.code", max_length=32)
+    customer_id: int = Field(foreign_key="customer.id")
+    order_id: int = Field(foreign_key="shop_order.id", ondelete="CASCADE", index=True)
+    once_key: int | None = None
+    at: datetime = _utc()
+
+
+class Order(SQLModel, table=True):
+    """A checkout: a snapshot of what was bought, for how much, and where it goes."""
+
+    __tablename__ = "shop_order"
+    __table_args__ = (
+        Index("ix_order_customer", "customer_id", "id"),
+        Index("ix_order_hold_expiry", "reservation", "reserved_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    status: str = Field(default=OrderStatus.PENDING_PAYMENT, max_length=24, index=True)
+    currency: str = Field(max_length=3)
+    subtotal: int
+    discount: int = 0
+    delivery_price: int = 0
+    total: int
+    promo_code: str | None = Field(default=None, max_length=32)
+    contact_name: str | None = None
+    contact_phone: str | None = Field(default=None, max_length=32)
+    delivery_method: str = Field(default="none", max_length=32)
+    delivery_address: str | None = None
+    digital: bool = False
+    reservation: str = Field(default=Reservation.HELD, max_length=16)
+    reserved_until: datetime = _utc()
+    channel: str = Field(max_length=16)
+    source: str | None = Field(default=None, max_length=64)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class OrderLine(SQLModel, table=True):
+    """One product of an order, as it was when bought."""
+
+    __tablename__ = "order_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", ondelete="CASCADE", index=True)
+    product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="SET NULL")
+    sku: str = Field(max_length=64)
+    title: str
+    title_i18n: dict[str, str] = _json()
+    unit_price: int
+    quantity: int
+    digital: bool = False
+
+
+class OrderEvent(SQLModel, table=True):
+    """A change of an order's status: the customer's tracking timeline."""
+
+    __tablename__ = "order_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", ondelete="CASCADE", index=True)
+    status: str = Field(max_length=24)
+    at: datetime = _utc()
+    note: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    actor: str = Field(default="system", max_length=32)
+
+
+class AnalyticsEvent(SQLModel, table=True):
+    """One step of the funnel; append-only, read by reports."""
+
+    __tablename__ = "analytics_event"
+    __table_args__ = (
+        Index("ix_analytics_kind_at", "kind", "at"),
+        Index("ix_analytics_source_at", "source", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc()
+    kind: str = Field(max_length=32)
+    customer_id: int | None = Field(default=None, index=True)
+    channel: str | None = Field(default=None, max_length=16)
+    source: str | None = Field(default=None, max_length=64)
+    product_id: int | None = None
+    order_id: int | None = None
+    value: int | None = None
+    data: dict[str, Any] = _json()

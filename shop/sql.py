@@ -1,0 +1,47 @@
+"""Small SQL helpers that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """Return an INSERT for `table` that supports ON CONFLICT on this connection's database.
+
+    Both dialects spell upserts the same way (`on_conflict_do_update`, `excluded`).
+    """
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def bump_revision(conn: Connection, product_ids: list[int] | None = None) -> int:
+    """Advance the catalog revision and stamp `product_ids` with it; return the new revision.
+
+    Pass no ids when the caller stamps the products itself (bulk import).
+    """
+    revision: int = (
+        conn.execute(
+            update(t.catalog_revision)
+            .where(t.catalog_revision.c.id == 1)
+            .values(value=t.catalog_revision.c.value + 1)
+            .returning(t.catalog_revision.c.value)
+        )
+    ).scalar_one()
+    if product_ids:
+        conn.execute(
+            update(t.product).where(t.product.c.id.in_(product_ids)).values(revision=revision)
+        )
+    return revision
+
+
+def current_revision(conn: Connection) -> int:
+    """Return the catalog revision (0 for a catalog never changed)."""
+    value = (conn.execute(select(t.catalog_revision.c.value))).scalar_one_or_none()
+    return value or 0

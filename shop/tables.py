@@ -1,0 +1,41 @@
+"""Typed handles on the tables, for SQLAlchemy Core statements on the hot paths."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table
+from sqlmodel import SQLModel
+
+from shop.models import (
+    AnalyticsEvent,
+    Cart,
+    CartItem,
+    CatalogRevision,
+    Category,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    PromoCode,
+    PromoRedemption,
+)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+analytics_event = _table(AnalyticsEvent)
+catalog_revision = _table(CatalogRevision)
+cart = _table(Cart)
+cart_item = _table(CartItem)
+category = _table(Category)
+customer = _table(Customer)
+order = _table(Order)
+order_event = _table(OrderEvent)
+order_line = _table(OrderLine)
+product = _table(Product)
+promo_code = _table(PromoCode)
+promo_redemption = _table(PromoRedemption)

@@ -1,0 +1,170 @@
+"""The `chatshop` command line as a subprocess, the way staff run it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHATSHOP = [sys.executable, "-m", "bot"]
+HEADER = "sku,title,description,price,currency,stock,category,image_url,title_ru,category_ru\n"
+
+
+def chatshop(tmp_path: Path, *args: str, db: str = "shop.db") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}"}
+    return subprocess.run(
+        [*CHATSHOP, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = HEADER + (
+    'TEA-1,Earl Grey 100 g,"Black tea, bergamot",4.50,USD,20,Tea,,Эрл Грей 100 г,Чай\n'
+    "CUP-1,Mug 300 ml,Ceramic,7.00,USD,5,Kitchen,https://example.com/mug.jpg,Кружка 300 мл,Кухня\n"
+)
+
+
+def test_import_then_export_round_trips(tmp_path: Path) -> None:
+    imported = chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)))
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 products from in.csv: 2 new, 0 updated, in 2 categories." in imported.stdout
+
+    exported = chatshop(tmp_path, "catalog", "export", "-o", "out.csv")
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8"))))
+    assert [(r["sku"], r["price"], r["title_ru"], r["category_ru"]) for r in rows] == [
+        ("TEA-1", "4.50", "Эрл Грей 100 г", "Чай"),
+        ("CUP-1", "7.00", "Кружка 300 мл", "Кухня"),
+    ]
+
+    # The export is a catalog file: importing it into a fresh shop gives the same export.
+    again = chatshop(tmp_path, "catalog", "import", "out.csv", db="second.db")
+    assert again.returncode == 0, again.stderr
+    chatshop(tmp_path, "catalog", "export", "-o", "second.json", db="second.db")
+    chatshop(tmp_path, "catalog", "export", "-o", "first.json")
+    assert (tmp_path / "second.json").read_bytes() == (tmp_path / "first.json").read_bytes()
+
+
+def test_reimport_updates_by_sku(tmp_path: Path) -> None:
+    chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)))
+    changed = GOOD.replace("4.50,USD,20", "5.10,USD,7")
+    result = chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in2.csv", changed)))
+    assert "0 new, 2 updated" in result.stdout
+    out = chatshop(tmp_path, "catalog", "export").stdout
+    assert 'TEA-1,Earl Grey 100 g,"Black tea, bergamot",5.10,USD,7' in out
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        (",No sku,,1.00,USD,1,Tea,,,", "line 4"),
+        ("TEA-1,Duplicate,,1.00,USD,1,Tea,,,", "already on line 2"),
+        ("X-1,Negative,,-1.00,USD,1,Tea,,,", "negative"),
+        ("X-2,Not a price,,abc,USD,1,Tea,,,", "not a number"),
+        ("X-3,Odd currency,,1.00,XYZ,1,Tea,,,", "XYZ"),
+        ("X-4,Negative stock,,1.00,USD,-3,Tea,,,", "stock"),
+    ],
+)
+def test_a_bad_row_is_reported_by_line_and_nothing_is_written(
+    tmp_path: Path, bad_line: str, message: str
+) -> None:
+    chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)))
+    before = chatshop(tmp_path, "catalog", "export").stdout
+    file = write(tmp_path, "bad.csv", GOOD.replace("4.50", "9.99") + bad_line + "\n")
+
+    result = chatshop(tmp_path, "catalog", "import", str(file))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "line 4" in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert chatshop(tmp_path, "catalog", "export").stdout == before
+
+
+def test_wrong_header_and_broken_utf8_are_refused(tmp_path: Path) -> None:
+    wrong = chatshop(
+        tmp_path, "catalog", "import", str(write(tmp_path, "h.csv", "sku,name\nA,B\n"))
+    )
+    assert wrong.returncode == 1
+    assert "line 1" in wrong.stderr
+    broken = tmp_path / "b.csv"
+    broken.write_bytes(GOOD.encode() + b"BAD-1,Caf\xe9,,1.00,USD,1,Tea,,,\n")
+    result = chatshop(tmp_path, "catalog", "import", str(broken))
+    assert result.returncode == 1
+    assert "line 4" in result.stderr
+    assert "UTF-8" in result.stderr
+
+
+def test_a_hundred_thousand_rows_with_one_bad_row_leave_the_database_untouched(
+    tmp_path: Path,
+) -> None:
+    lines = [HEADER] + [
+        f"SKU-{n:06d},Product {n} 256GB,Description {n},{n % 997 + 1}.99,USD,{n % 50},"
+        f"Category {n % 9},,Товар {n},Категория {n % 9}\n"
+        for n in range(100_000)
+    ]
+    big = write(tmp_path, "big.csv", "".join(lines))
+    imported = chatshop(tmp_path, "catalog", "import", str(big))
+    assert imported.returncode == 0, imported.stderr
+    assert "100000 new" in imported.stdout
+
+    lines[99_990] = lines[99_990].replace(".99,USD", ".9x,USD")
+    lines[5] = lines[5].replace("Product 4", "Changed")
+    result = chatshop(
+        tmp_path, "catalog", "import", str(write(tmp_path, "bad.csv", "".join(lines)))
+    )
+
+    assert result.returncode == 1
+    assert "line 99991" in result.stderr  # lines[0] is the header, line 1
+    exported = chatshop(tmp_path, "catalog", "export").stdout
+    assert "Changed" not in exported
+    assert exported.count("\n") == 100_001
+
+
+def test_run_loads_the_demo_catalog_once_and_says_how_to_add_a_channel(tmp_path: Path) -> None:
+    first = chatshop(tmp_path, "run")
+    assert first.returncode == 0, first.stderr
+    assert "Loaded the demo catalog" in first.stdout
+    assert "Smartphones" in first.stdout
+    assert "TELEGRAM_BOT_TOKEN" in first.stdout
+    second = chatshop(tmp_path, "run")
+    assert "Loaded the demo catalog" not in second.stdout
+
+
+def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
+    missing = chatshop(tmp_path, "catalog", "import", "nowhere.csv")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0
+    assert "nowhere.csv" in missing.stderr
+    odd = chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "x.txt", "hi")))
+    assert odd.returncode == 1
+    assert "Traceback" not in odd.stderr
+    env = {**os.environ, "SHOP_CURRENCY": "DOLLARS"}
+    bad_setting = subprocess.run(
+        [*CHATSHOP, "db", "upgrade"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert bad_setting.returncode == 2
+    assert "SHOP_CURRENCY" in bad_setting.stderr
+    assert "Traceback" not in bad_setting.stderr

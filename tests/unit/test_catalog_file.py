@@ -1,0 +1,603 @@
+"""The catalog file a shop owner uploads: what is accepted, what is refused and how it is said."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+from typing import Any, Literal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shop.catalog_file import (
+    CatalogFileError,
+    CatalogRow,
+    Problem,
+    detect_format,
+    parse_catalog,
+    write_catalog,
+)
+
+HEADER = "sku,title,description,price,currency,stock,category,image_url,digital"
+GOOD = "TEA-1,Green tea,Loose leaf,1299.90,RUB,5,Tea,https://example.com/tea.jpg,false"
+
+
+def csv_file(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def problems(data: bytes, fmt: Literal["csv", "json"] = "csv") -> list[Problem]:
+    with pytest.raises(CatalogFileError) as caught:
+        parse_catalog(data, fmt)
+    return caught.value.problems
+
+
+def without_line(rows: list[CatalogRow]) -> list[CatalogRow]:
+    return [dataclasses.replace(row, line=0) for row in rows]
+
+
+def row(**changes: Any) -> CatalogRow:
+    base = CatalogRow(
+        line=2,
+        sku="TEA-1",
+        title="Green tea",
+        description="Loose leaf",
+        price=129990,
+        currency="RUB",
+        stock=5,
+        category="Tea",
+        image_url="https://example.com/tea.jpg",
+        digital=False,
+        titles={},
+        descriptions={},
+        categories={},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+# --- good files -----------------------------------------------------------------------------
+
+
+def test_a_file_with_russian_translations_parses_to_rows() -> None:
+    data = csv_file(
+        "sku,title,description,price,currency,stock,category,image_url,digital,"
+        "title_ru,description_ru,category_ru",
+        "TEA-1,Green tea,Loose leaf,1299.90,RUB,5,Tea,https://example.com/tea.jpg,false,"
+        "Зелёный чай,Листовой,Чай",
+        "  EBOOK-7 , Cookbook ,, 5 , usd , 0 , Books ,, Yes ,Кулинарная книга,,",
+    )
+
+    assert parse_catalog(data, "csv") == [
+        row(
+            titles={"ru": "Зелёный чай"},
+            descriptions={"ru": "Листовой"},
+            categories={"ru": "Чай"},
+        ),
+        CatalogRow(
+            line=3,
+            sku="EBOOK-7",
+            title="Cookbook",
+            description="",
+            price=500,
+            currency="USD",
+            stock=0,
+            category="Books",
+            image_url=None,
+            digital=True,
+            titles={"ru": "Кулинарная книга"},
+            descriptions={},
+            categories={},
+        ),
+    ]
+
+
+def test_the_digital_and_translation_columns_are_optional() -> None:
+    data = csv_file(
+        "sku,title,description,price,currency,stock,category,image_url", GOOD.removesuffix(",false")
+    )
+
+    assert parse_catalog(data, "csv") == [row()]
+
+
+def test_a_utf8_bom_from_excel_is_skipped() -> None:
+    data = b"\xef\xbb\xbf" + csv_file(HEADER, GOOD)
+
+    assert parse_catalog(data, "csv") == [row()]
+
+
+def test_windows_line_endings_are_fine() -> None:
+    data = f"{HEADER}\r\n{GOOD}\r\n".encode()
+
+    assert parse_catalog(data, "csv") == [row()]
+
+
+def test_quoted_multiline_descriptions_keep_line_numbers_right() -> None:
+    data = csv_file(
+        HEADER,
+        'TEA-1,Green tea,"Loose leaf,\nfrom Uzbekistan,\n""best"" in town",1299.90,RUB,5,Tea,,',
+        "TEA-2,Black tea,,99,RUB,1,Tea,,",
+        "TEA-3,White tea,,abc,RUB,1,Tea,,",
+    )
+
+    with pytest.raises(CatalogFileError) as caught:
+        parse_catalog(data, "csv")
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "line 6: price 'abc' is not a number"
+    ]
+    rows = parse_catalog(data.replace(b"abc", b"7"), "csv")
+    assert [(r.line, r.sku) for r in rows] == [(2, "TEA-1"), (5, "TEA-2"), (6, "TEA-3")]
+    assert rows[0].description == 'Loose leaf,\nfrom Uzbekistan,\n"best" in town'
+
+
+def test_blank_lines_are_skipped_but_counted() -> None:
+    data = csv_file(HEADER, "", GOOD, ",,,,,,,,", "", "TEA-2,Black tea,,-1,RUB,1,Tea,,")
+
+    assert problems(data) == [Problem(6, "price '-1' is negative")]
+
+
+@pytest.mark.parametrize(
+    ("text", "digital"),
+    [
+        *[("true", True), ("TRUE", True), ("Yes", True), ("1", True)],
+        *[("false", False), ("No", False), ("0", False), ("", False)],
+    ],
+)
+def test_digital_takes_true_false_yes_no_1_0(text: str, digital: bool) -> None:
+    data = csv_file(HEADER, GOOD.removesuffix("false") + text)
+
+    assert parse_catalog(data, "csv")[0].digital is digital
+
+
+def test_prices_keep_the_currency_minor_units() -> None:
+    data = csv_file(
+        HEADER,
+        "A,a,,1299.9,RUB,1,c,,",
+        "B,b,,1500,JPY,1,c,,",
+        "C,c,,1.234,KWD,1,c,,",
+        "D,d,,0,EUR,1,c,,",
+    )
+
+    assert [(r.price, r.currency) for r in parse_catalog(data, "csv")] == [
+        (129990, "RUB"),
+        (1500, "JPY"),
+        (1234, "KWD"),
+        (0, "EUR"),
+    ]
+
+
+# --- bad rows -------------------------------------------------------------------------------
+
+BAD_ROWS = [
+    (",Tea,,1,RUB,1,Tea,,", "sku is missing"),
+    ("TEA 2,Tea,,1,RUB,1,Tea,,", "sku 'TEA 2' contains a space"),
+    ("X" * 65 + ",Tea,,1,RUB,1,Tea,,", "is longer than 64 characters"),
+    ("TEA-1,Tea again,,1,RUB,1,Tea,,", "sku 'TEA-1' is already on line 2"),
+    ("TEA-2,,,1,RUB,1,Tea,,", "title is missing"),
+    ("TEA-2,Tea,,1,RUB,1,,,", "category is missing"),
+    ("TEA-2,Tea,,,RUB,1,Tea,,", "price is missing"),
+    ("TEA-2,Tea,,abc,RUB,1,Tea,,", "price 'abc' is not a number"),
+    ('TEA-2,Tea,,"1 299,90",RUB,1,Tea,,', "price '1 299,90' is not a number"),
+    ("TEA-2,Tea,,-5,RUB,1,Tea,,", "price '-5' is negative"),
+    ("TEA-2,Tea,,1.234,USD,1,Tea,,", "price '1.234' has more decimals than USD allows (2)"),
+    ("TEA-2,Tea,,10.5,JPY,1,Tea,,", "price '10.5' has more decimals than JPY allows (0)"),
+    ("TEA-2,Tea,,1e999999999,RUB,1,Tea,,", "price '1e999999999' is too large"),
+    ("TEA-2,Tea,,1,,1,Tea,,", "currency is missing"),
+    ("TEA-2,Tea,,1,XYZ,1,Tea,,", "unknown currency 'XYZ'"),
+    ("TEA-2,Tea,,1,RUB,,Tea,,", "stock is missing"),
+    ("TEA-2,Tea,,1,RUB,-3,Tea,,", "stock '-3' is negative"),
+    ("TEA-2,Tea,,1,RUB,2.5,Tea,,", "stock '2.5' is not a whole number"),
+    ("TEA-2,Tea,,1,RUB,lots,Tea,,", "stock 'lots' is not a whole number"),
+    ("TEA-2,Tea,,1,RUB,1,Tea,,maybe", "digital 'maybe' must be true or false"),
+    ("TEA-2,Tea,,1,RUB,1,Tea,ftp://x/a.jpg,", "image_url 'ftp://x/a.jpg' must start with http://"),
+    ("TEA-2,Tea,,1,RUB,1,Tea,tea.jpg,", "image_url 'tea.jpg' must start with http://"),
+    ("TEA-2,Tea,Big, green,1,RUB,1,Tea,,", "this row has 10 fields but the header has 9 columns"),
+    ("TEA-2,Tea,1,RUB", "this row has 4 fields but the header has 9 columns"),
+]
+
+
+@pytest.mark.parametrize(("bad_row", "message"), BAD_ROWS)
+def test_a_bad_row_is_refused_naming_its_line_and_the_problem(bad_row: str, message: str) -> None:
+    found = problems(csv_file(HEADER, GOOD, bad_row, GOOD.replace("TEA-1", "TEA-9")))
+
+    assert len(found) == 1
+    assert found[0].line == 3
+    assert message in found[0].message
+    assert str(found[0]) == f"line 3: {found[0].message}"
+
+
+def test_every_problem_of_the_file_is_reported_at_once() -> None:
+    data = csv_file(
+        HEADER,
+        "A,,,abc,RUB,1,Tea,,",
+        GOOD,
+        "A,Tea,,1,XYZ,-1,Tea,,",
+    )
+
+    assert [str(problem) for problem in problems(data)] == [
+        "line 2: title is missing",
+        "line 2: price 'abc' is not a number",
+        "line 4: sku 'A' is already on line 2",
+        "line 4: unknown currency 'XYZ': use a code such as USD, EUR or RUB",
+        "line 4: stock '-1' is negative",
+    ]
+
+
+def test_a_missing_closing_quote_is_pointed_at() -> None:
+    data = csv_file(HEADER, GOOD, 'TEA-2,Tea,"Oops,1,RUB,1,Tea,,', GOOD.replace("TEA-1", "TEA-3"))
+
+    [problem] = problems(data)
+
+    assert problem.line == 3
+    assert "quote" in problem.message
+
+
+def test_many_problems_are_capped_and_counted() -> None:
+    data = csv_file(HEADER, *[f"S{n},Tea,,abc,RUB,1,Tea,," for n in range(120)])
+
+    with pytest.raises(CatalogFileError) as caught:
+        parse_catalog(data, "csv")
+
+    error = caught.value
+    assert len(error.problems) == 50
+    assert error.more == 70
+    assert error.problems[-1] == Problem(51, "price 'abc' is not a number")
+    lines = str(error).splitlines()
+    assert lines[0] == "line 2: price 'abc' is not a number"
+    assert lines[-1] == "... and 110 more problems"
+    assert len(lines) == 11
+
+
+# --- bad headers and bad files --------------------------------------------------------------
+
+
+def test_missing_columns_are_named_and_rows_are_not_checked() -> None:
+    data = csv_file("sku,title,description,price,currency,category", ",,,abc,XYZ,")
+
+    assert [str(problem) for problem in problems(data)] == [
+        "line 1: the header is missing the columns 'stock', 'image_url'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (HEADER + ",colour", "unknown column 'colour' (column 10)"),
+        (HEADER + ",title_russian", "unknown column 'title_russian' (column 10)"),
+        (HEADER + ",price_ru", "unknown column 'price_ru' (column 10)"),
+        (HEADER + ",Title_ru", "did you mean 'title_ru'?"),
+        (HEADER + ",title", "column 'title' appears twice in the header (columns 2 and 10)"),
+        (HEADER + ",", "column 10 of the header has no name"),
+    ],
+)
+def test_a_wrong_header_is_reported_on_line_1(header: str, message: str) -> None:
+    found = problems(csv_file(header, GOOD + ",x"))
+
+    assert len(found) == 1
+    assert found[0].line == 1
+    assert message in found[0].message
+
+
+def test_translation_columns_take_a_language_and_an_optional_region() -> None:
+    data = csv_file(HEADER + ",title_pt_BR,category_uz", GOOD + ",Chá verde,Choy")
+
+    [parsed] = parse_catalog(data, "csv")
+
+    assert parsed.titles == {"pt_BR": "Chá verde"}
+    assert parsed.categories == {"uz": "Choy"}
+
+
+def test_a_file_without_a_header_says_the_first_line_must_be_one() -> None:
+    [problem] = problems(csv_file(GOOD))
+
+    assert problem.line == 1
+    assert "the first line must be the header sku,title," in problem.message
+
+
+def test_semicolons_from_excel_get_a_hint() -> None:
+    [problem] = problems(csv_file(HEADER.replace(",", ";"), GOOD.replace(",", ";")))
+
+    assert problem.line == 1
+    assert "separated by ';'" in problem.message
+
+
+def test_broken_utf8_names_the_line_and_nothing_else() -> None:
+    data = csv_file(HEADER, GOOD, "A,b,,1,RUB,1,c,,") + "B,Чай,,x,RUB,1,c,,\n".encode("cp1251")
+
+    [problem] = problems(data)
+
+    assert problem.line == 4
+    assert "UTF-8" in problem.message
+
+
+def test_broken_utf8_after_a_bom_names_the_right_line() -> None:
+    data = b"\xef\xbb\xbf" + csv_file(HEADER, GOOD) + b"\xff\n"
+
+    assert [problem.line for problem in problems(data)] == [3]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"\xef\xbb\xbf"])
+def test_an_empty_file_is_refused(data: bytes) -> None:
+    [problem] = problems(data)
+
+    assert "the file is empty" in str(problem)
+
+
+def test_a_header_without_products_is_refused() -> None:
+    assert [str(problem) for problem in problems(csv_file(HEADER, ""))] == [
+        "line 1: the file has a header but no products below it"
+    ]
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def test_progress_is_reported_now_and_then_up_to_the_file_size() -> None:
+    data = csv_file(HEADER, *[f"S{n},Чай,,1,RUB,1,Tea,," for n in range(2500)])
+    seen: list[int] = []
+
+    parse_catalog(data, "csv", progress=seen.append)
+
+    assert 2 <= len(seen) <= 5
+    assert seen == sorted(seen)
+    assert seen[-1] == len(data)
+
+
+def test_json_progress_counts_items() -> None:
+    items = [_json_item(sku=f"S{n}") for n in range(2500)]
+    seen: list[int] = []
+
+    parse_catalog(json.dumps(items).encode(), "json", progress=seen.append)
+
+    assert seen == [1000, 2000, 2500]
+
+
+def test_the_garbage_collector_runs_again_after_a_refused_file() -> None:
+    assert gc.isenabled()
+
+    problems(csv_file(HEADER, "A,,,abc,RUB,1,Tea,,"))
+
+    assert gc.isenabled()
+
+
+# --- file type ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "fmt"),
+    [("catalog.csv", "csv"), ("uploads/Каталог.CSV", "csv"), ("catalog.json", "json")],
+)
+def test_the_format_comes_from_the_file_extension(filename: str, fmt: str) -> None:
+    assert detect_format(filename) == fmt
+
+
+@pytest.mark.parametrize("filename", ["catalog.xlsx", "catalog.txt", "catalog"])
+def test_other_files_are_refused_with_a_clear_message(filename: str) -> None:
+    with pytest.raises(CatalogFileError) as caught:
+        detect_format(filename)
+
+    [problem] = caught.value.problems
+    assert problem.line == 0
+    assert str(problem).startswith(f"cannot read {filename!r}: a catalog must be a .csv or .json")
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def _json_item(**changes: object) -> dict[str, object]:
+    item: dict[str, object] = {
+        "sku": "TEA-1",
+        "title": "Green tea",
+        "description": "Loose leaf",
+        "price": "1299.90",
+        "currency": "RUB",
+        "stock": 5,
+        "category": "Tea",
+        "image_url": "https://example.com/tea.jpg",
+    }
+    item.update(changes)
+    return item
+
+
+def test_json_items_parse_like_csv_rows() -> None:
+    data = json.dumps(
+        [
+            _json_item(title_ru="Зелёный чай"),
+            _json_item(
+                sku="EBOOK-7",
+                price=5,
+                currency="usd",
+                digital=True,
+                image_url=None,
+                description=None,
+                stock=0,
+            ),
+            _json_item(sku="T3", digital="yes", stock=3.0),
+        ],
+        ensure_ascii=False,
+    ).encode()
+
+    rows = parse_catalog(data, "json")
+
+    assert rows[0] == row(line=1, titles={"ru": "Зелёный чай"})
+    assert (rows[1].line, rows[1].price, rows[1].currency, rows[1].digital) == (2, 500, "USD", True)
+    assert (rows[1].image_url, rows[1].description) == (None, "")
+    assert (rows[2].line, rows[2].digital, rows[2].stock) == (3, True, 3)
+
+
+def test_a_bom_is_skipped_in_json_too() -> None:
+    data = b"\xef\xbb\xbf" + json.dumps([_json_item()]).encode()
+
+    assert parse_catalog(data, "json") == [row(line=1)]
+
+
+def test_a_json_number_price_is_read_exactly() -> None:
+    data = b'[{"sku": "A", "title": "a", "price": 1299.9, "currency": "RUB", "stock": 1,'
+    data += b' "category": "c"}, {"sku": "B", "title": "b", "price": 0.29, "currency": "RUB",'
+    data += b' "stock": 1, "category": "c"}]'
+
+    assert [r.price for r in parse_catalog(data, "json")] == [129990, 29]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sku": "TEA-1"}, "sku 'TEA-1' is already in item 1"),
+        ({"title": 5}, "title must be text in double quotes, not the number 5"),
+        ({"price": -1}, "price '-1' is negative"),
+        ({"price": True}, "price 'true' is not a number"),
+        ({"price": 0.001}, "price '0.001' has more decimals than RUB allows (2)"),
+        ({"stock": 2.5}, "stock '2.5' is not a whole number"),
+        ({"stock": True}, "stock 'true' is not a whole number"),
+        ({"stock": None}, "stock is missing"),
+        ({"digital": "maybe"}, "digital 'maybe' must be true or false"),
+        ({"colour": "green"}, "unknown field 'colour'"),
+        ({"currency": "XYZ"}, "unknown currency 'XYZ'"),
+        ({"image_url": "www.example.com/a.jpg"}, "must start with http:// or https://"),
+    ],
+)
+def test_a_bad_json_item_is_refused_naming_its_number(
+    changes: dict[str, object], message: str
+) -> None:
+    items = [_json_item(), {**_json_item(sku="TEA-2"), **changes}, _json_item(sku="TEA-3")]
+
+    found = problems(json.dumps(items).encode(), "json")
+
+    assert len(found) == 1
+    assert message in found[0].message
+    assert str(found[0]) == f"item 2: {found[0].message}"
+
+
+def test_a_json_item_missing_its_fields_names_each_one() -> None:
+    found = problems(b'[{"sku": "A"}]', "json")
+
+    assert [str(problem) for problem in found] == [
+        "item 1: title is missing",
+        "item 1: category is missing",
+        "item 1: currency is missing",
+        "item 1: price is missing",
+        "item 1: stock is missing (write 0 if there is none)",
+    ]
+
+
+def test_a_json_key_given_twice_is_reported() -> None:
+    data = b'[{"sku": "A", "title": "a", "price": "1", "currency": "RUB", "stock": 1,'
+    data += b' "category": "c", "price": "2"}]'
+
+    assert [str(problem) for problem in problems(data, "json")] == [
+        "item 1: field 'price' appears twice"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'[\n  {"sku": "A",}\n]', "line 2: this is not valid JSON"),
+        (b'{"sku": "A"}', 'the file must be a JSON array of products: [{"sku": ...}, ...]'),
+        (b"[]", "the file has no products"),
+        (b"", "the file is empty"),
+        (b'[{"sku": "A"}, "B"]', 'item 2: must be an object like {"sku": ...}, not text'),
+        (b'[1, "\xff"]', "line 1: this line has characters that are not UTF-8 text"),
+    ],
+)
+def test_a_broken_json_file_is_refused(data: bytes, expected: str) -> None:
+    found = problems(data, "json")
+
+    assert str(found[-1]).startswith(expected)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def test_the_csv_header_lists_the_base_columns_then_every_locale_sorted() -> None:
+    rows = [
+        row(titles={"ru": "Чай"}),
+        row(sku="B", descriptions={"pt_BR": "Chá"}, categories={"en": "Tea"}),
+    ]
+
+    header = write_catalog(rows, "csv").decode().splitlines()[0]
+
+    assert header == (
+        "sku,title,description,price,currency,stock,category,image_url,digital,"
+        "title_en,description_en,category_en,"
+        "title_pt_BR,description_pt_BR,category_pt_BR,"
+        "title_ru,description_ru,category_ru"
+    )
+
+
+def test_the_csv_has_prices_in_major_units_and_quotes_where_needed() -> None:
+    rows = [row(description='Big, "green"', digital=True), row(sku="B", price=5, currency="JPY")]
+
+    lines = write_catalog(rows, "csv").decode().splitlines()
+
+    assert lines[1:] == [
+        'TEA-1,Green tea,"Big, ""green""",1299.90,RUB,5,Tea,https://example.com/tea.jpg,true',
+        "B,Green tea,Loose leaf,5,JPY,5,Tea,https://example.com/tea.jpg,false",
+    ]
+
+
+def test_the_json_is_pretty_keeps_cyrillic_and_writes_prices_as_strings() -> None:
+    text = write_catalog([row(titles={"ru": "Чай"}, image_url=None)], "json").decode()
+
+    assert text.startswith('[\n  {\n    "sku": "TEA-1",\n')
+    assert '"title_ru": "Чай"' in text
+    assert json.loads(text)[0]["price"] == "1299.90"
+    assert json.loads(text)[0]["image_url"] is None
+
+
+# --- round trip -----------------------------------------------------------------------------
+
+_letters = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+_tricky = st.sampled_from([",", '"', "'", "\n", "\r", "\r\n", " ", "Ж", "ё", ";", "\t"])
+
+
+def _text(min_size: int = 0) -> st.SearchStrategy[str]:
+    """Text as a cell holds it after stripping: commas, quotes, newlines, Cyrillic inside."""
+    return (
+        st.lists(st.one_of(_letters, _tricky), max_size=20)
+        .map(lambda parts: "".join(parts).strip())
+        .filter(lambda text: len(text) >= min_size)
+    )
+
+
+_skus = st.text(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
+        st.sampled_from([",", '"', "Ж"]),
+    ),
+    min_size=1,
+    max_size=64,
+)
+_locales = st.sampled_from(["ru", "en", "uz", "pt_BR"])
+_translations = st.dictionaries(_locales, _text(min_size=1), max_size=3)
+_rows = st.builds(
+    CatalogRow,
+    line=st.just(0),
+    sku=_skus,
+    title=_text(min_size=1),
+    description=_text(),
+    price=st.integers(0, 10**12),
+    currency=st.sampled_from(["RUB", "USD", "EUR", "JPY", "KWD", "UZS"]),
+    stock=st.integers(0, 2**31 - 1),
+    category=_text(min_size=1),
+    image_url=st.none()
+    | _text(min_size=1).map(lambda path: "https://example.com/" + "".join(path.split())),
+    digital=st.booleans(),
+    titles=_translations,
+    descriptions=_translations,
+    categories=_translations,
+)
+_catalogs = st.lists(_rows, min_size=1, max_size=8, unique_by=lambda r: r.sku)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@settings(deadline=None)
+@given(rows=_catalogs)
+def test_written_rows_parse_back_the_same(
+    fmt: Literal["csv", "json"], rows: list[CatalogRow]
+) -> None:
+    parsed = parse_catalog(write_catalog(rows, fmt), fmt)
+
+    assert without_line(parsed) == rows

@@ -1,0 +1,159 @@
+"""Customers, the catalog service, money formatting and the analytics log."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from bot.wiring import Shop
+from shop.analytics import EventKind, Visit
+from shop.errors import NotFoundError
+from shop.models import Channel
+from shop.money import Money, MoneyError, format_money, parse_major
+from tests.conftest import FakeClock, row
+
+
+async def test_one_identity_per_channel_and_first_touch_is_kept(
+    shop: Shop, clock: FakeClock
+) -> None:
+    first = await shop.customers.touch(
+        Channel.TELEGRAM, "42", display_name="Ann", source="poster-a"
+    )
+    clock.advance(hours=3)
+    again = await shop.customers.touch(Channel.TELEGRAM, "42", source="poster-b")
+    whatsapp = await shop.customers.touch(Channel.WHATSAPP, "+15550100", source="poster-b")
+
+    assert again.id == first.id
+    assert again.first_source == "poster-a"
+    assert again.display_name == "Ann"
+    assert again.last_inbound_at == clock.now
+    assert whatsapp.id != first.id
+    assert whatsapp.first_source == "poster-b"
+
+
+async def test_whatsapp_session_window_is_24_hours(shop: Shop, clock: FakeClock) -> None:
+    customer = await shop.customers.touch(Channel.WHATSAPP, "+15550100")
+    clock.advance(hours=23, minutes=59)
+    assert shop.customers.can_message_freely(customer)
+    clock.advance(minutes=2)
+    assert not shop.customers.can_message_freely(customer)
+
+
+async def test_locale_consent_and_contact_are_remembered(shop: Shop, clock: FakeClock) -> None:
+    customer = await shop.customers.touch(Channel.TELEGRAM, "7")
+    assert customer.id is not None
+    await shop.customers.set_locale(customer.id, "ru")
+    await shop.customers.set_marketing_consent(customer.id, True)
+    await shop.customers.save_contact(customer.id, name="Иван", phone="+79990000000", address=None)
+    stored = await shop.customers.get(customer.id)
+    assert (stored.locale, stored.marketing_consent, stored.consent_at) == ("ru", True, clock.now)
+    assert stored.contact_name == "Иван"
+    with pytest.raises(NotFoundError):
+        await shop.customers.set_locale(999, "en")
+
+
+async def test_import_creates_then_updates_by_sku(shop: Shop) -> None:
+    first = await shop.catalog.import_rows(
+        [row("A", titles={"ru": "Чай"}, categories={"ru": "Вещи"}), row("B")]
+    )
+    assert (first.created, first.updated, first.categories) == (2, 0, 1)
+    second = await shop.catalog.import_rows([row("A", price=1_500, category="Tea"), row("C")])
+    assert (second.created, second.updated) == (1, 1)
+
+    a = await shop.catalog.product_by_sku("A")
+    assert a is not None
+    assert (a.price, a.title_for("ru"), a.title_for("en")) == (1_500, "Product A", "Product A")
+    categories = {s.category.name: s.products for s in await shop.catalog.categories()}
+    assert categories == {"Things": 2, "Tea": 1}
+    things = next(
+        s.category for s in await shop.catalog.categories() if s.category.name == "Things"
+    )
+    assert things.name_for("ru") == "Вещи"
+
+
+async def test_category_pages_show_in_stock_and_best_sellers_first(shop: Shop) -> None:
+    await shop.catalog.import_rows(
+        [row(f"P{n}", title=f"Item {n}", stock=0 if n == 0 else 5) for n in range(7)]
+    )
+    category = (await shop.catalog.categories())[0].category
+    assert category.id is not None
+    first = await shop.catalog.category_page(category.id, page=1, per_page=3)
+    last = await shop.catalog.category_page(category.id, page=99, per_page=3)
+    assert (first.total, first.pages, last.page) == (7, 3, 3)
+    assert [p.sku for p in last.items] == ["P0"]  # out of stock goes last
+    assert [p.sku for p in first.items] == ["P1", "P2", "P3"]
+
+
+async def test_revision_tells_readers_what_changed(shop: Shop) -> None:
+    assert await shop.catalog.revision() == 0
+    await shop.catalog.import_rows([row("A"), row("B")])
+    seen = await shop.catalog.revision()
+    assert (await shop.catalog.changes_since(seen)).products == []
+
+    await shop.catalog.set_price("B", 5)
+    changes = await shop.catalog.changes_since(seen)
+    assert [p.sku for p in changes.products] == ["B"]
+    await shop.catalog.set_active("A", False)
+    changes = await shop.catalog.changes_since(changes.revision)
+    assert [(p.sku, p.active) for p in changes.products] == [("A", False)]
+    assert await shop.catalog.count() == 1
+
+    # Selling the last unit is a change too: search shows availability.
+    customer = await shop.customers.touch(Channel.CONSOLE, "c")
+    assert customer.id is not None
+    b = await shop.catalog.product_by_sku("B")
+    assert b is not None
+    await shop.carts.add(customer.id, b.id, b.stock)
+    before = await shop.catalog.revision()
+    await shop.orders.checkout(customer.id, channel="console")
+    assert [(p.sku, p.stock) for p in (await shop.catalog.changes_since(before)).products] == [
+        ("B", 0)
+    ]
+
+
+async def test_staff_changes_are_checked(shop: Shop) -> None:
+    await shop.catalog.import_rows([row("A")])
+    with pytest.raises(ValueError, match="negative"):
+        await shop.catalog.set_stock("A", -1)
+    with pytest.raises(NotFoundError):
+        await shop.catalog.set_price("NOPE", 100)
+
+
+async def test_export_reads_back_to_the_same_catalog(shop: Shop) -> None:
+    rows = [
+        row("A", titles={"ru": "Кофе"}, descriptions={"ru": "Зёрна"}, categories={"ru": "Вещи"}),
+        row("B", digital=True, image_url="https://example.com/b.jpg", price=0),
+    ]
+    await shop.catalog.import_rows(rows)
+    exported = await shop.catalog.export_rows()
+    # B shares A's category, so it comes back with the category's Russian name too.
+    assert [replace(r, line=0) for r in exported] == [
+        replace(rows[0], line=0),
+        replace(rows[1], line=0, categories={"ru": "Вещи"}),
+    ]
+
+
+async def test_analytics_counts_events_by_kind(shop: Shop, clock: FakeClock) -> None:
+    visit = Visit(None, "telegram", "poster-a")
+    await shop.analytics.record(EventKind.START, visit)
+    clock.advance(days=2)
+    await shop.analytics.record(EventKind.SEARCH, visit, data={"query": "iphnoe"})
+    await shop.analytics.record(EventKind.SEARCH, visit, data={"query": "kofe"})
+    assert await shop.analytics.counts() == {"start": 1, "search": 2}
+    assert await shop.analytics.counts(since=clock.now - timedelta(days=1)) == {"search": 2}
+
+
+def test_money_formats_by_locale_and_refuses_floats_in_disguise() -> None:
+    assert format_money(129_990, "USD", "en") == "$1,299.90"
+    assert format_money(129_990, "RUB", "ru").replace("\xa0", " ") == "1 299,90 ₽"
+    assert format_money(500, "JPY", "en") == "¥500"
+    assert parse_major("1299.90", "USD") == 129_990
+    assert parse_major("500", "JPY") == 500
+    for bad in ("12.345", "-1", "abc", "NaN"):
+        with pytest.raises(MoneyError):
+            parse_major(bad, "USD")
+    assert Money(1_000, "USD").percent(15) == Money(150, "USD")
+    with pytest.raises(MoneyError):
+        _ = Money(1, "USD") + Money(1, "EUR")
