@@ -2,7 +2,10 @@
 
 Each checkout turns a two-product cart into an order: read the cart, reserve stock
 atomically, insert the order, its lines and its first timeline event, empty the
-cart, and append the funnel event — one transaction. Run:
+cart, and append the funnel event — one transaction. "1 at a time" is one
+customer after another (each waits for its commit: latency-bound); "N concurrent"
+is N customers checking out at once, as on a busy shop, where the writer commits
+queued checkouts in groups. Run:
 
     python benchmarks/checkout.py [--checkouts 3000]
 """
@@ -152,6 +155,10 @@ def main() -> None:
             (
                 "chatshop checkout, 16 concurrent",
                 lambda p: asyncio.run(chatshop_checkouts(p, customers, 16)),
+            ),
+            (
+                "chatshop checkout, 64 concurrent",
+                lambda p: asyncio.run(chatshop_checkouts(p, customers, 64)),
             ),
         ]
         results: list[tuple[str, float]] = []

@@ -1,0 +1,138 @@
+"""One writer thread per process for SQLite, committing queued transactions in groups.
+
+SQLite takes one writer at a time, so a process gains nothing from several
+writing threads; what costs is the hop between the event loop and a thread and
+the COMMIT. The writer drains whatever transactions are queued, runs them one
+after another within one ``BEGIN IMMEDIATE … COMMIT`` and answers every caller
+after the COMMIT: under load the hops and commits are shared, and a lone caller
+still gets one hop. When one of them fails (say, out of stock) the group rolls
+back and the others run again without it: failures are rare, so this is cheaper
+than a SAVEPOINT around each. A transaction must therefore be a function of the
+database alone, safe to run again, as every `Database.write` function is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 64
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Callable[[Connection], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    result: Any = None
+    error: BaseException | None = field(default=None)
+
+
+class SQLiteWriter:
+    """Runs write transactions on a dedicated thread and connection, in commit groups."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def run(self, work: Callable[[Connection], Any]) -> Any:
+        """Run `work` in a write transaction and return what it returns, once committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._start()
+        self._queue.put(_Job(work, future, loop))
+        return await future
+
+    def close(self) -> None:
+        """Finish the queued transactions and stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="sqlite-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _serve(self) -> None:
+        with self._engine.connect() as conn:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                while len(group) < MAX_GROUP:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        self._queue.put(None)  # stop after this group
+                        break
+                    group.append(job)
+                self._commit_group(conn, group)
+                for job in group:
+                    job.loop.call_soon_threadsafe(_settle, job)
+
+    def _commit_group(self, conn: Connection, group: list[_Job]) -> None:
+        pending = list(group)
+        while pending:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except Exception as error:  # locked past the busy timeout, disk trouble
+                conn.rollback()
+                _fail(pending, error)
+                return
+            failed = next((job for job in pending if not _attempt(job, conn)), None)
+            if failed is not None:
+                conn.rollback()
+                pending.remove(failed)  # it keeps its error; the rest run again
+                continue
+            try:
+                conn.commit()
+            except Exception as error:  # nothing of the group was written
+                conn.rollback()
+                _fail(pending, error)
+            return
+
+
+def _attempt(job: _Job, conn: Connection) -> bool:
+    """Run one job; return whether it succeeded (its error is kept if not)."""
+    try:
+        job.result = job.work(conn)
+    except Exception as error:
+        job.error = error
+        return False
+    return True
+
+
+def _fail(jobs: list[_Job], error: Exception) -> None:
+    for job in jobs:
+        job.result, job.error = None, error
+
+
+def _settle(job: _Job) -> None:
+    """Hand the outcome to the waiting coroutine (on its own loop)."""
+    if job.future.cancelled():
+        return
+    if job.error is not None:
+        job.future.set_exception(job.error)
+    else:
+        job.future.set_result(job.result)

@@ -1,0 +1,73 @@
+"""The SQLite writer: queued transactions commit in groups, and a failing one fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from shop.sqlite_writer import SQLiteWriter
+
+metadata = MetaData()
+note = Table("note", metadata, Column("id", Integer, primary_key=True), Column("text", String))
+
+
+async def test_a_failing_transaction_leaves_the_rest_of_its_group_committed(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata.create_all(engine)
+    writer = SQLiteWriter(engine)
+
+    def add(text: str, fail: bool = False) -> object:
+        def work(conn: Connection) -> str:
+            conn.execute(note.insert().values(text=text))
+            if fail:
+                raise LookupError(text)
+            return text
+
+        return work
+
+    outcomes = await asyncio.gather(
+        *(writer.run(add(f"n{i}", fail=i % 7 == 3)) for i in range(40)),  # type: ignore[arg-type]
+        return_exceptions=True,
+    )
+    writer.close()
+
+    failed = {str(o) for o in outcomes if isinstance(o, LookupError)}
+    assert failed == {f"n{i}" for i in range(40) if i % 7 == 3}
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(note.c.text)).scalars())
+    assert stored == {f"n{i}" for i in range(40) if i % 7 != 3}
+    assert [o for o in outcomes if not isinstance(o, Exception)] == sorted(
+        stored, key=lambda t: int(t[1:])
+    )
+
+
+async def test_close_finishes_queued_work_and_a_later_call_starts_again(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata.create_all(engine)
+    writer = SQLiteWriter(engine)
+
+    def count(conn: Connection) -> int:
+        conn.execute(note.insert().values(text="x"))
+        return len(conn.execute(select(note.c.id)).all())
+
+    assert await writer.run(count) == 1
+    writer.close()
+    assert await writer.run(count) == 2
+    writer.close()
+
+    def duplicate(conn: Connection) -> None:
+        conn.execute(note.insert().values(text="y"))
+        conn.execute(note.insert().values(id=1, text="again"))
+
+    with pytest.raises(IntegrityError):
+        await writer.run(duplicate)
+    writer.close()
+    with engine.connect() as conn:
+        assert list(conn.execute(select(note.c.text)).scalars()) == ["x", "x"]
