@@ -53,12 +53,13 @@ def test_import_then_export_round_trips(tmp_path: Path) -> None:
         ("CUP-1", "7.00", "Кружка 300 мл", "Кухня"),
     ]
 
-    # The export is a catalog file: importing it into a fresh shop gives the same export.
-    again = chatshop(tmp_path, "catalog", "import", "out.csv", db="second.db")
-    assert again.returncode == 0, again.stderr
-    chatshop(tmp_path, "catalog", "export", "-o", "second.json", db="second.db")
+    # Each export is a catalog file: importing it into a fresh shop gives the same export.
     chatshop(tmp_path, "catalog", "export", "-o", "first.json")
-    assert (tmp_path / "second.json").read_bytes() == (tmp_path / "first.json").read_bytes()
+    for source, db in (("out.csv", "from-csv.db"), ("first.json", "from-json.db")):
+        again = chatshop(tmp_path, "catalog", "import", source, db=db)
+        assert again.returncode == 0, again.stderr
+        chatshop(tmp_path, "catalog", "export", "-o", f"{db}.json", db=db)
+        assert (tmp_path / f"{db}.json").read_bytes() == (tmp_path / "first.json").read_bytes()
 
 
 def test_reimport_updates_by_sku(tmp_path: Path) -> None:
