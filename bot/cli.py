@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -13,6 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +25,7 @@ from bot.wiring import Shop, build_shop, prepare
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.errors import ShopError
 from shop.migrate import upgrade
+from shop.search import SearchResult
 
 app = typer.Typer(
     help="chatshop: sell through chat — Telegram, WhatsApp and QR posters, one shop core.",
@@ -78,6 +82,70 @@ def run() -> None:
         )
 
     _run(work)
+
+
+@app.command()
+def search(
+    queries: Annotated[
+        list[str], typer.Argument(help="What customers would type, one per argument.")
+    ],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=100, help="Hits per query.")
+    ] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line per query.")
+    ] = False,
+    locale: Annotated[
+        str | None, typer.Option(help="Show titles in this language (en, ru).")
+    ] = None,
+) -> None:
+    """Show what customers would find for each query, searching the catalog in DATABASE_URL."""
+
+    async def work(shop: Shop) -> None:
+        await upgrade(shop.db)
+        await shop.search.start()
+        for query in queries:
+            started = time.perf_counter()
+            result = await shop.search.suggest(query, limit, locale)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if as_json:
+                _print_search_json(result, elapsed_ms, locale)
+            else:
+                _print_search(result, elapsed_ms, locale)
+
+    _run(work)
+
+
+def _print_search_json(result: SearchResult, elapsed_ms: float, locale: str | None) -> None:
+    """Write one query's result as one line of JSON."""
+    hits = [
+        {"sku": h.product.sku, "title": h.product.title_for(locale), "score": h.score}
+        for h in result.hits
+    ]
+    line = {"query": result.query, "hits": hits, "ms": round(elapsed_ms, 3)}
+    if result.did_you_mean:
+        line["did_you_mean"] = result.did_you_mean
+    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _print_search(result: SearchResult, elapsed_ms: float, locale: str | None) -> None:
+    """Print one query's result as a block people read."""
+    out.print(
+        f"[bold]{escape(result.query)}[/bold]  ({len(result.hits)} hits, {elapsed_ms:.2f} ms)"
+    )
+    for rank, hit in enumerate(result.hits, start=1):
+        how = ", ".join(
+            f"{m.query_word}→{m.matched} {m.how.name.lower()}{f' ({m.variant})' if m.variant else ''}"
+            for m in hit.matches
+        )
+        stock = "" if hit.in_stock else "  [yellow]out of stock[/yellow]"
+        out.print(
+            f"  {rank:>2}. {escape(hit.product.sku)}  {escape(hit.product.title_for(locale))}{stock}",
+            soft_wrap=True,
+        )
+        out.print(f"      [dim]{hit.score:.3f}  {escape(how)}[/dim]", soft_wrap=True)
+    if result.did_you_mean:
+        out.print(f"  did you mean: {escape(' | '.join(result.did_you_mean))}")
 
 
 @db_app.command("upgrade")

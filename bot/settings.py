@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -24,6 +25,8 @@ class TelegramSettings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     payment_provider_token: SecretStr | None = None
+    # Telegram Stars charged for one major unit of SHOP_CURRENCY (digital goods are paid in Stars).
+    stars_rate: Decimal = Field(default=Decimal(50), gt=0)
 
 
 class TwilioSettings(BaseSettings):
@@ -44,6 +47,7 @@ class StripeSettings(BaseSettings):
 
     api_key: SecretStr | None = None
     webhook_secret: SecretStr | None = None
+    api_base: str | None = None  # another Stripe API host (a fake one in tests)
 
 
 class Settings(BaseSettings):
@@ -62,6 +66,9 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
+    # Signs payment webhooks and invoice payloads; unset: a random one kept in the database.
+    payments_secret: SecretStr | None = None
+    payment_link_minutes: int = Field(default=60, gt=0)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.settings import Settings
+from payments.interface import PaymentProvider
+from payments.keys import KeyRing
+from payments.sandbox import SANDBOX, SandboxCheckout, SandboxProvider
+from payments.service import PaymentService
+from payments.stripe_checkout import STRIPE, StripeProvider
+from payments.telegram import TelegramCardProvider, TelegramStarsProvider
 from shop.analytics import AnalyticsService
 from shop.carts import CartService
 from shop.catalog import CatalogService
@@ -17,6 +23,7 @@ from shop.demo import load_demo_catalog
 from shop.migrate import upgrade
 from shop.orders import OrderService
 from shop.promos import PromoService
+from shop.search import SearchService
 from shop.types import utcnow
 
 
@@ -32,11 +39,14 @@ class Shop:
     promos: PromoService
     orders: OrderService
     analytics: AnalyticsService
+    payments: PaymentService
+    search: SearchService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
     """Build the services; tests pass their own settings and clock."""
     db = Database(settings.database_url)
+    orders = OrderService(db, delivery=DeliveryRules(), clock=clock)
     return Shop(
         settings=settings,
         db=db,
@@ -44,8 +54,53 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         customers=CustomerService(db, clock),
         carts=CartService(db, clock),
         promos=PromoService(db, clock),
-        orders=OrderService(db, delivery=DeliveryRules(), clock=clock),
+        orders=orders,
         analytics=AnalyticsService(db, clock),
+        payments=build_payments(settings, db, orders, clock),
+        search=SearchService(db),
+    )
+
+
+def build_payments(
+    settings: Settings, db: Database, orders: OrderService, clock: Callable[[], datetime] = utcnow
+) -> PaymentService:
+    """Build the payment providers the settings enable, behind one PaymentService.
+
+    The sandbox checkout and Telegram Stars are always there; Telegram card invoices
+    need TELEGRAM_PAYMENT_PROVIDER_TOKEN; Stripe needs STRIPE_API_KEY and then makes
+    the payment links instead of the sandbox.
+    """
+    secret = settings.payments_secret
+    keys = KeyRing(db, secret.get_secret_value() if secret else None, clock)
+
+    base = settings.public_base_url.rstrip("/")
+    providers: list[PaymentProvider] = [
+        SandboxProvider(keys, clock),
+        TelegramStarsProvider(settings.telegram.stars_rate, keys),
+    ]
+    if settings.telegram.payment_provider_token is not None:
+        token = settings.telegram.payment_provider_token.get_secret_value()
+        providers.append(TelegramCardProvider(token, keys))
+    stripe = settings.stripe
+    if stripe.api_key is not None:
+        webhook_secret = stripe.webhook_secret
+        providers.append(
+            StripeProvider(
+                api_key=stripe.api_key.get_secret_value(),
+                webhook_secret=webhook_secret.get_secret_value() if webhook_secret else None,
+                api_base=stripe.api_base,
+            )
+        )
+    return PaymentService(
+        db,
+        orders,
+        providers=providers,
+        keys=keys,
+        public_base_url=base,
+        link_provider=STRIPE if stripe.api_key is not None else SANDBOX,
+        hosted=SandboxCheckout(keys, f"{base}/payments/sandbox/webhook", clock),
+        link_ttl=timedelta(minutes=settings.payment_link_minutes),
+        clock=clock,
     )
 
 

@@ -282,3 +282,50 @@ class AnalyticsEvent(SQLModel, table=True):
     order_id: int | None = None
     value: int | None = None
     data: dict[str, Any] = _json()
+
+
+class Payment(SQLModel, table=True):
+    """One attempt to pay an order through one provider, and what became of it.
+
+    Amount and currency are what the provider was asked to charge, computed from
+    the order in the database. `claim_order_id` is set on the one payment that
+    pays its order: unique, so a second charge can never count twice.
+    """
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        UniqueConstraint("provider", "external_id", name="uq_payment_external"),
+        Index("ix_payment_order", "order_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id")
+    provider: str = Field(max_length=16)
+    external_id: str | None = Field(default=None, max_length=255)
+    token: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(max_length=16, index=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    url: str | None = None
+    return_url: str | None = None
+    charge_id: str | None = Field(default=None, max_length=255)
+    refund_id: str | None = Field(default=None, max_length=255)
+    reason: str | None = Field(default=None, max_length=32)
+    note: str | None = None
+    data: dict[str, Any] = _json()
+    claim_order_id: int | None = Field(default=None, unique=True)
+    expires_at: datetime = _utc()
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    paid_at: datetime | None = _utc(nullable=True)
+    refunded_at: datetime | None = _utc(nullable=True)
+
+
+class ServerSecret(SQLModel, table=True):
+    """A random key the server made for itself once, shared by every process on the database."""
+
+    __tablename__ = "server_secret"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=128)
+    created_at: datetime = _utc()

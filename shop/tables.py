@@ -17,9 +17,11 @@ from shop.models import (
     Order,
     OrderEvent,
     OrderLine,
+    Payment,
     Product,
     PromoCode,
     PromoRedemption,
+    ServerSecret,
 )
 
 
@@ -39,3 +41,5 @@ order_line = _table(OrderLine)
 product = _table(Product)
 promo_code = _table(PromoCode)
 promo_redemption = _table(PromoRedemption)
+payment = _table(Payment)
+server_secret = _table(ServerSecret)

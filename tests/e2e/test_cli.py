@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -169,3 +170,21 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     assert bad_setting.returncode == 2
     assert "SHOP_CURRENCY" in bad_setting.stderr
     assert "Traceback" not in bad_setting.stderr
+
+
+def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
+    chatshop(tmp_path, "run")  # the demo catalog
+    result = chatshop(tmp_path, "search", "iphnoe", "шзрщту 256", "kofe", "", "--json", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["iphnoe", "шзрщту 256", "kofe", ""]
+    assert all(len(line["hits"]) == 3 for line in lines[:3])
+    assert all("iPhone" in hit["title"] for hit in lines[0]["hits"])
+    assert all("256" in hit["title"] and "iPhone" in hit["title"] for hit in lines[1]["hits"])
+    assert all("coffee" in hit["title"].lower() for hit in lines[2]["hits"])
+    assert lines[3]["hits"] == []
+    assert all(isinstance(line["ms"], float) and line["ms"] >= 0 for line in lines)
+
+    readable = chatshop(tmp_path, "search", "наушники sony", "--locale", "ru", "-n", "2")
+    assert readable.returncode == 0, readable.stderr
+    assert "Наушники Sony" in readable.stdout

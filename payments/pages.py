@@ -1,0 +1,109 @@
+"""The payment page as HTML: small, mobile-friendly, no scripts, every value escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from payments.interface import PaymentStatus
+from payments.service import CheckoutPage
+from payments.texts import text
+from shop.models import OrderStatus
+from shop.money import format_money
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
+main{max-width:28rem;margin:0 auto;padding:1.25rem}
+.card{background:#fff;border-radius:14px;padding:1.25rem;box-shadow:0 1px 4px rgba(0,0,0,.08)}
+h1{font-size:1.3rem;margin:0 0 1rem}
+table{width:100%;border-collapse:collapse}
+td{padding:.35rem 0;vertical-align:top}
+td.sum{text-align:right;white-space:nowrap;padding-left:1rem}
+tr.total td{border-top:1px solid #ddd;font-weight:600;padding-top:.6rem}
+.note{color:#666;font-size:.85rem;margin:1rem 0 0}
+.state{font-size:1.05rem;margin:1rem 0 0}
+form{display:flex;flex-direction:column;gap:.6rem;margin-top:1.25rem}
+button,a.button{font-size:1.05rem;padding:.9rem;border-radius:10px;border:0;text-align:center;text-decoration:none}
+button.pay{background:#1a7f37;color:#fff}
+button.cancel{background:#e9eaee;color:#1d1d1f}
+a.button{display:block;margin-top:1.25rem;background:#e9eaee;color:#1d1d1f}
+"""
+
+
+def _document(title: str, body: str, locale: str) -> str:
+    return (
+        f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f'<body><main><div class="card">{body}</div></main></body></html>'
+    )
+
+
+def render_page(page: CheckoutPage, locale: str, *, message: str | None = None) -> str:
+    """Return the page of a payment: the order's lines and total, then Pay / Cancel or how it stands."""
+    order, payment = page.details.order, page.payment
+    money = order.currency
+
+    def row(label: str, amount: int, css: str = "") -> str:
+        return (
+            f'<tr class="{css}"><td>{escape(label)}</td>'
+            f'<td class="sum">{escape(format_money(amount, money, locale))}</td></tr>'
+        )
+
+    rows = [
+        row(
+            f"{line.title_i18n.get(locale, line.title)} × {line.quantity}",
+            line.unit_price * line.quantity,
+        )
+        for line in page.details.lines
+    ]
+    if order.discount:
+        rows.append(row(text("discount", locale), -order.discount))
+    if order.delivery_price:
+        rows.append(row(text("delivery", locale), order.delivery_price))
+    rows.append(row(text("total", locale), order.total, "total"))
+    title = text("order_title", locale, order=order.id)
+    parts = [f"<h1>{escape(title)}</h1>", f"<table>{''.join(rows)}</table>"]
+    if payment.currency != order.currency:  # Telegram Stars
+        charged = format_money(payment.amount, payment.currency, locale)
+        parts.append(f'<p class="note">= {escape(charged)}</p>')
+    if message:
+        parts.append(f'<p class="state" role="alert">{escape(message)}</p>')
+    if page.payable:
+        pay = text("pay", locale, amount=format_money(payment.amount, payment.currency, locale))
+        parts.append(
+            '<form method="post">'
+            f'<button class="pay" type="submit" name="action" value="pay">{escape(pay)}</button>'
+            f'<button class="cancel" type="submit" name="action" value="cancel">{escape(text("cancel", locale))}</button>'
+            "</form>"
+            f'<p class="note">{escape(text("sandbox_note", locale))}</p>'
+        )
+    elif not message:
+        parts.append(f'<p class="state" role="status">{escape(text(_state(page), locale))}</p>')
+    if payment.return_url and not page.payable:
+        parts.append(
+            f'<a class="button" href="{escape(payment.return_url)}">{escape(text("back_to_chat", locale))}</a>'
+        )
+    return _document(title, "".join(parts), locale)
+
+
+def _state(page: CheckoutPage) -> str:
+    """Return the text key saying how a payment stands, when Pay is not offered."""
+    status = page.payment.status
+    if status == PaymentStatus.SUCCEEDED:
+        return "paid"
+    if status == PaymentStatus.CANCELLED:
+        return "cancelled"
+    if status in (PaymentStatus.REFUNDING, PaymentStatus.REFUNDED, PaymentStatus.REFUND_FAILED):
+        return "refunded"
+    if status == PaymentStatus.FAILED:
+        return "failed"
+    if page.details.order.status != OrderStatus.PENDING_PAYMENT:
+        return "already_paid" if page.details.order.status == OrderStatus.PAID else "not_payable"
+    return "waiting"
+
+
+def render_problem(kind: str, locale: str) -> str:
+    """Return the page for a link that is ``not_found`` or ``expired``."""
+    title = text(f"{kind}_title", locale)
+    return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text(kind, locale))}</p>", locale)

@@ -1,0 +1,574 @@
+"""An in-memory token index for typo-tolerant, layout- and alphabet-blind product search.
+
+How a query is answered:
+
+1. Each query word is folded (`shop.text`) and looked up in the vocabulary of the
+   catalog's own words: exactly, as a prefix (autocomplete, half-words), and within
+   1 typo (from 4 letters) or 2 (from 8) — the last word also as a mistyped prefix.
+   A word that finds no exact or prefix match is tried again as typed on the other
+   keyboard layout and in the other alphabet. Typo search runs rapidfuzz's C
+   edit distance over the vocabulary words of a similar length, which in a real
+   catalog number thousands, not millions.
+2. The matching words' posting lists mark, in one numpy array over all products,
+   the best match each product has for each query word.
+3. Products rank by how many query words they match, then by how well (exact >
+   prefix > typo), then in stock before out of stock, then by units sold.
+
+The postings of the catalog as built are one flat numpy array; later changes go to
+a small overlay (new postings in lists, replaced products marked dead) until
+`compact` folds them in, so a price, stock or title change costs microseconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from shop.text import (
+    SENTINEL,
+    fold_token,
+    may_fold,
+    other_layout,
+    raw_tokens_of_many,
+    transliterate,
+    words,
+)
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 8
+MAX_EXPANSIONS = 64  # tokens a prefix or typo may stand for; the most frequent are kept
+# A short prefix stands for fewer words: "s" could be anything, "sams" is Samsung.
+EXPANSIONS_BY_LENGTH = {1: 8, 2: 16}
+
+
+class Match(IntEnum):
+    """How a query word matched a catalog word; higher is better."""
+
+    TYPO_PREFIX = 1
+    TYPO = 2
+    PREFIX = 3
+    EXACT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDoc:
+    """What the index knows of a product."""
+
+    product_id: int
+    sku: str
+    title: str
+    titles: dict[str, str] = field(default_factory=dict)  # locale -> title
+    categories: tuple[str, ...] = ()  # the category's names in every locale
+    in_stock: bool = True
+    sold: int = 0
+
+    def title_for(self, locale: str | None) -> str:
+        """Return the title in `locale`, or the base title."""
+        return self.titles.get(locale or "", self.title)
+
+    def text(self) -> str:
+        """Return every text of the product that search matches."""
+        return " ".join((self.title, *self.titles.values(), *self.categories, self.sku))
+
+
+@dataclass(frozen=True, slots=True)
+class WordMatch:
+    """Which catalog word a query word matched, and how."""
+
+    query_word: str
+    matched: str
+    how: Match
+    variant: str | None = None  # "layout" or "translit" when the word was retyped
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One product found, with its score and how each query word matched it."""
+
+    product: SearchDoc
+    score: float
+    matches: tuple[WordMatch, ...]
+
+    @property
+    def in_stock(self) -> bool:
+        """Tell whether the product can be bought now."""
+        return self.product.in_stock
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Hits, best first, and "did you mean" phrases when nothing matched every word."""
+
+    query: str
+    hits: list[Hit]
+    did_you_mean: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    token: int
+    how: Match
+    variant: str | None
+
+
+class SearchIndex:
+    """The index over a catalog; build it with `SearchIndex.build(docs)`."""
+
+    def __init__(self) -> None:
+        self._token_id: dict[str, int] = {}
+        self._tokens: list[str] = []
+        self._sorted: list[str] = []  # the vocabulary in order, for prefix ranges
+        self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._by_length: dict[int, list[str]] = {}  # letter-only words, for typo search
+        # length -> prefix -> tokens, and the prefixes of each length as a list for rapidfuzz
+        self._prefixes: dict[int, dict[str, list[int]]] = {}
+        self._prefix_keys: dict[int, list[str]] = {}
+        self._df: NDArray[np.int64] = np.zeros(0, np.int64)
+        self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
+        self._extra: dict[int, list[int]] = {}  # postings added since the build
+        self._docs: list[SearchDoc] = []
+        self._doc_of: dict[int, int] = {}
+        self._alive: NDArray[np.bool_] = np.zeros(0, np.bool_)
+        self._in_stock: NDArray[np.bool_] = np.zeros(0, np.bool_)
+        self._sold: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._dead = 0
+        self._built_docs = 0
+        self._scratch_array: NDArray[np.int8] = np.zeros(0, np.int8)
+
+    @classmethod
+    def build(cls, docs: Sequence[SearchDoc]) -> SearchIndex:
+        """Index `docs` (active products) in one pass."""
+        index = cls()
+        index._bulk_load(list(docs))
+        return index
+
+    def __len__(self) -> int:
+        return len(self._docs) - self._dead
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Return how many distinct words the catalog has."""
+        return len(self._tokens)
+
+    @property
+    def overlay_share(self) -> float:
+        """Return how much of the index is overlay or dead (time to `compact` above ~0.2)."""
+        return (len(self._docs) - self._built_docs + self._dead) / max(1, len(self._docs))
+
+    # --- building -----------------------------------------------------------------
+
+    def _bulk_load(self, docs: list[SearchDoc]) -> None:
+        raw = raw_tokens_of_many(
+            [" ".join((d.title, *d.titles.values(), *d.categories, d.sku)) for d in docs]
+        )
+        # Dense ids for the distinct raw tokens, assigned by C-level loops: setdefault
+        # gives each token the position of its first sighting, a scatter makes those dense.
+        first_seen: dict[str, int] = {}
+        sighting = np.fromiter(
+            map(first_seen.setdefault, raw, itertools.count()), dtype=np.int64, count=len(raw)
+        )
+        del raw
+        self._tokens = list(first_seen)
+        dense = np.empty(len(sighting), np.int32)
+        dense[np.fromiter(first_seen.values(), np.int64, len(self._tokens))] = np.arange(
+            len(self._tokens), dtype=np.int32
+        )
+        tokens = dense[sighting]
+        del dense, sighting
+        self._token_id = dict(zip(self._tokens, range(len(self._tokens)), strict=True))
+        sentinel = self._token_id[SENTINEL]
+        is_sentinel = tokens == sentinel
+        owners = (np.cumsum(is_sentinel, dtype=np.int32) - is_sentinel).astype(np.int32)
+        keep = ~is_sentinel
+        tokens, owners = tokens[keep], owners[keep]
+        # Raw tokens that fold further ("qualità" → "qualita"; "256gb" → "256" and "gb").
+        glued = [i for i, token in enumerate(self._tokens) if may_fold(token)]
+        orphans = {sentinel}
+        if glued:
+            first = np.arange(len(self._tokens), dtype=np.int32)
+            second = np.full(len(self._tokens), -1, np.int32)
+            for i in glued:
+                folded = fold_token(self._tokens[i])
+                if folded == (self._tokens[i],):
+                    continue
+                first[i] = self._add_token(folded[0])
+                if len(folded) > 1:
+                    second[i] = self._add_token(folded[1])
+                orphans.add(i)
+            seconds = second[tokens]
+            has_second = seconds >= 0
+            tokens, owners = (
+                np.concatenate([first[tokens], seconds[has_second]]),
+                np.concatenate([owners, owners[has_second]]),
+            )
+        # The postings sort runs in numpy, which lets go of the GIL: the vocabulary
+        # tables and per-product arrays are built meanwhile on this thread.
+        with ThreadPoolExecutor(1) as pool:
+            postings = pool.submit(_postings, tokens, owners, len(self._tokens))
+            self._docs = docs
+            self._built_docs = len(docs)
+            self._doc_of = dict(
+                zip((doc.product_id for doc in docs), range(len(docs)), strict=True)
+            )
+            self._alive = np.ones(len(docs), np.bool_)
+            self._in_stock = np.array([doc.in_stock for doc in docs], np.bool_)
+            self._sold = np.array([min(doc.sold, 2**31 - 1) for doc in docs], np.int32)
+            self._refresh_vocabulary(orphans)
+            self._post_docs, self._post_start, self._df = postings.result()
+
+    def _add_token(self, token: str) -> int:
+        known = self._token_id.get(token)
+        if known is not None:
+            return known
+        self._token_id[token] = len(self._tokens)
+        self._tokens.append(token)
+        return len(self._tokens) - 1
+
+    def _refresh_vocabulary(self, orphans: set[int]) -> None:
+        """Build the sorted vocabulary, typo buckets and prefix tables from scratch.
+
+        `orphans` are words no product holds (a raw "256gb" split in two, the sentinel).
+        """
+        held = [n for n in range(len(self._tokens)) if n not in orphans]
+        held.sort(key=self._tokens.__getitem__)
+        self._sorted = [self._tokens[n] for n in held]
+        self._sorted_ids = np.array(held, np.int32)
+        self._by_length, self._prefixes, self._prefix_keys = {}, {}, {}
+        for token in self._sorted:
+            self._index_word(token)
+
+    def _index_word(self, token: str) -> None:
+        """Enter a word into the typo buckets and prefix tables."""
+        if not token.isalpha():
+            return  # numbers and model names match exactly or by prefix only
+        token_id = self._token_id[token]
+        self._by_length.setdefault(len(token), []).append(token)
+        for length in range(4, min(len(token), 12) + 1):
+            table = self._prefixes.setdefault(length, {})
+            prefix = token[:length]
+            if prefix not in table:
+                table[prefix] = []
+                self._prefix_keys.setdefault(length, []).append(prefix)
+            table[prefix].append(token_id)
+
+    # --- live updates -------------------------------------------------------------
+
+    def upsert(self, docs: Iterable[SearchDoc]) -> None:
+        """Add products or replace them (new titles, stock, sales) without a rebuild."""
+        for doc in docs:
+            current = self._doc_of.get(doc.product_id)
+            if current is not None and self._alive[current]:
+                old = self._docs[current]
+                if old.text() == doc.text():  # only stock or sales changed
+                    self._docs[current] = doc
+                    self._in_stock[current] = doc.in_stock
+                    self._sold[current] = min(doc.sold, 2**31 - 1)
+                    continue
+                self._kill(current)
+            self._append(doc)
+
+    def remove(self, product_ids: Iterable[int]) -> None:
+        """Drop products (taken off sale or deleted)."""
+        for product_id in product_ids:
+            current = self._doc_of.get(product_id)
+            if current is not None and self._alive[current]:
+                self._kill(current)
+
+    def _kill(self, doc: int) -> None:
+        self._alive[doc] = False
+        self._dead += 1
+        del self._doc_of[self._docs[doc].product_id]
+
+    def _append(self, doc: SearchDoc) -> None:
+        """Add one product to the overlay."""
+        number = len(self._docs)
+        vocab_before = len(self._tokens)
+        self._docs.append(doc)
+        self._doc_of[doc.product_id] = number
+        self._alive = np.append(self._alive, True)
+        self._in_stock = np.append(self._in_stock, doc.in_stock)
+        self._sold = np.append(self._sold, np.int32(min(doc.sold, 2**31 - 1)))
+        for token in dict.fromkeys(self._add_token(word) for word in words(doc.text())):
+            self._extra.setdefault(token, []).append(number)
+        for word in self._tokens[vocab_before:]:
+            position = bisect.bisect_left(self._sorted, word)
+            self._sorted.insert(position, word)
+            self._sorted_ids = np.insert(self._sorted_ids, position, self._token_id[word])
+            self._index_word(word)
+        if len(self._tokens) > vocab_before:
+            self._df = np.concatenate(
+                [self._df, np.zeros(len(self._tokens) - vocab_before, np.int64)]
+            )
+            self._post_start = np.concatenate(
+                [self._post_start, np.full(len(self._tokens) - vocab_before, self._post_start[-1])]
+            )
+
+    def compact(self) -> SearchIndex:
+        """Return a fresh index of the live products (fold the overlay in)."""
+        return SearchIndex.build([doc for n, doc in enumerate(self._docs) if self._alive[n]])
+
+    # --- searching ----------------------------------------------------------------
+
+    def suggest(self, query: str, limit: int = 10, locale: str | None = None) -> SearchResult:
+        """Return the best products for what the customer typed so far."""
+        del locale  # every translation is indexed; the caller shows the customer's title
+        limit = max(1, min(limit, 100))
+        query_words = words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
+        if not query_words or not self._docs:
+            return SearchResult(query, [], [])
+        candidates = [
+            self._candidates(word, last=n == len(query_words) - 1, only=len(query_words) == 1)
+            for n, word in enumerate(query_words)
+        ]
+        hits = self._rank(query_words, candidates, limit)
+        complete = bool(hits) and len(hits[0].matches) == len(query_words)
+        did_you_mean = [] if complete else self._did_you_mean(query_words, candidates)
+        return SearchResult(query, hits, did_you_mean)
+
+    def _candidates(self, word: str, *, last: bool, only: bool) -> list[_Candidate]:
+        found = self._lookup(word, last=last, only=only, variant=None)
+        if any(c.how >= Match.PREFIX for c in found):
+            return found
+        best = {c.token: c for c in found}
+        for variant, retyped in (("layout", other_layout(word)), ("translit", transliterate(word))):
+            if retyped == word:
+                continue
+            for candidate in self._lookup(retyped, last=last, only=only, variant=variant):
+                known = best.get(candidate.token)
+                if known is None or candidate.how > known.how:
+                    best[candidate.token] = candidate
+        return list(best.values())
+
+    def _lookup(
+        self, word: str, *, last: bool, only: bool, variant: str | None
+    ) -> list[_Candidate]:
+        found: dict[int, Match] = {}
+        exact = self._token_id.get(word)
+        if exact is not None:
+            found[exact] = Match.EXACT
+        # The last word is being typed; an earlier one may be a half-word ("sams gal").
+        if (last and (len(word) >= 2 or only)) or (word.isalpha() and len(word) >= 3):
+            for token in self._prefix_range(word):
+                found.setdefault(token, Match.PREFIX)
+        typos = _allowed_typos(word)
+        if typos:
+            for length in range(len(word) - typos, len(word) + typos + 1):
+                for near in self._near(word, self._by_length.get(length, ()), typos):
+                    found.setdefault(self._token_id[near], Match.TYPO)
+            if last:
+                for length in range(max(4, len(word) - typos), len(word) + typos + 1):
+                    table = self._prefixes.get(length, {})
+                    for prefix in self._near(word, self._prefix_keys.get(length, ()), typos):
+                        for token in self._most_frequent(table[prefix]):
+                            found.setdefault(token, Match.TYPO_PREFIX)
+        return [_Candidate(token, how, variant) for token, how in found.items()]
+
+    def _prefix_range(self, prefix: str) -> list[int]:
+        """Return the most frequent words that start with `prefix`."""
+        start = bisect.bisect_left(self._sorted, prefix)
+        end = bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
+        ids = self._sorted_ids[start:end]
+        cap = EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
+        if len(ids) > cap:
+            ids = ids[np.argpartition(-self._df[ids], cap)[:cap]]
+        return [int(token) for token in ids]
+
+    def _most_frequent(self, tokens: list[int]) -> list[int]:
+        """Return `tokens` capped to the most frequent ones, as a prefix should expand."""
+        if len(tokens) > MAX_EXPANSIONS:
+            tokens.sort(key=lambda token: -self._frequency(token))
+            tokens = tokens[:MAX_EXPANSIONS]
+        return tokens
+
+    def _near(self, word: str, choices: Iterable[str], typos: int) -> list[str]:
+        matches = process.extract(
+            word,
+            choices,
+            scorer=OSA.distance,  # type: ignore[arg-type]  # rapidfuzz's stubs miss the overloads
+            score_cutoff=typos,
+            limit=MAX_EXPANSIONS,
+        )
+        return [choice for choice, distance, _ in matches if distance > 0]
+
+    def _frequency(self, token: int) -> int:
+        return int(self._df[token]) + len(self._extra.get(token, ()))
+
+    def _postings(self, token: int) -> NDArray[np.int32] | list[int]:
+        built = self._post_docs[self._post_start[token] : self._post_start[token + 1]]
+        extra = self._extra.get(token)
+        if extra:
+            return np.concatenate([built, np.asarray(extra, np.int32)])
+        return built
+
+    def _rank(
+        self, query_words: list[str], candidates: list[list[_Candidate]], limit: int
+    ) -> list[Hit]:
+        """Score the products that can rank first, and return the best `limit` of them.
+
+        A product that matches all (or all but one) of the query words holds one of
+        the two rarest words, so only their posting lists are gathered as candidates;
+        every word's match is then read off a scratch array for just those products.
+        Cost follows the rare words' postings, not the catalog's size.
+        """
+        words_found = [sorted((_value(c), c.token) for c in w) for w in candidates if w]
+        if not words_found:
+            return []
+        sizes = [sum(self._posting_size(token) for _, token in word) for word in words_found]
+        by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
+        docs = self._union(words_found[by_rarity[0]])
+        matched, quality = self._score(docs, words_found)
+        full = int(np.count_nonzero(matched == len(words_found)))
+        if full < limit and len(words_found) > 1:
+            more = self._union(words_found[by_rarity[1]])
+            docs = _sorted_unique(np.concatenate([docs, more]))
+            matched, quality = self._score(docs, words_found)
+        if self._dead:
+            alive = self._alive[docs]
+            docs, matched, quality = docs[alive], matched[alive], quality[alive]
+        if not len(docs):
+            return []
+        # Words matched, then how well, then in stock, then sold: one integer key.
+        key = (
+            matched.astype(np.int64) << 48
+            | quality.astype(np.int64) << 36
+            | self._in_stock[docs].astype(np.int64) << 32
+            | self._sold[docs].astype(np.int64)
+        )
+        if len(docs) > limit:
+            top = np.argpartition(-key, limit)[:limit]
+            docs, key = docs[top], key[top]
+        order = np.argsort(-key, kind="stable")
+        return [self._hit(int(docs[n]), query_words, candidates) for n in order]
+
+    def _score(
+        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, int]]]
+    ) -> tuple[NDArray[np.int8], NDArray[np.int16]]:
+        """Return, for each of `docs`, how many words it matches and their summed value."""
+        scratch = self._scratch()
+        matched = np.zeros(len(docs), np.int8)
+        quality = np.zeros(len(docs), np.int16)
+        for word in words_found:
+            # Worst to best, so each product keeps its best match for the word.
+            for value, token in word:
+                scratch[self._postings(token)] = value
+            values = scratch[docs]
+            matched += values > 0
+            quality += values
+            for _, token in word:  # leave the scratch array zeroed, touching only what we set
+                scratch[self._postings(token)] = 0
+        return matched, quality
+
+    def _scratch(self) -> NDArray[np.int8]:
+        if len(self._scratch_array) < len(self._docs):
+            self._scratch_array = np.zeros(len(self._docs) + 1024, np.int8)
+        return self._scratch_array
+
+    def _union(self, word: list[tuple[int, int]]) -> NDArray[np.int32]:
+        """Return the products holding any of a word's matches, sorted."""
+        arrays = [np.asarray(self._postings(token), np.int32) for _, token in word]
+        if len(arrays) == 1 and not self._extra.get(word[0][1]):
+            return arrays[0]  # built postings are sorted and unique already
+        if sum(len(a) for a in arrays) < len(self._docs) // 16:
+            return _sorted_unique(np.concatenate(arrays))
+        # A very common word (a short prefix): mark a dense array rather than sort.
+        scratch = self._scratch()
+        for array in arrays:
+            scratch[array] = 1
+        docs = np.flatnonzero(scratch[: len(self._docs)]).astype(np.int32)
+        scratch[docs] = 0
+        return docs
+
+    def _posting_size(self, token: int) -> int:
+        return int(self._post_start[token + 1] - self._post_start[token]) + len(
+            self._extra.get(token, ())
+        )
+
+    def _hit(self, doc: int, query_words: list[str], candidates: list[list[_Candidate]]) -> Hit:
+        own = set(self._tokens_of(doc))
+        matches = []
+        for word, word_candidates in zip(query_words, candidates, strict=True):
+            mine = [c for c in word_candidates if c.token in own]
+            if mine:
+                top = max(mine, key=lambda c: (c.how, c.variant is None))
+                matches.append(WordMatch(word, self._tokens[top.token], top.how, top.variant))
+        score = sum(m.how - (m.variant is not None) * 0.5 for m in matches) / (4 * len(query_words))
+        return Hit(self._docs[doc], round(score, 3), tuple(matches))
+
+    def _tokens_of(self, doc: int) -> list[int]:
+        return [
+            self._token_id[word] for word in words(self._docs[doc].text()) if word in self._token_id
+        ]
+
+    def _did_you_mean(
+        self, query_words: list[str], candidates: list[list[_Candidate]]
+    ) -> list[str]:
+        """Offer the catalog's own words for the query words that found nothing good."""
+        options: list[list[str]] = []
+        for word, word_candidates in zip(query_words, candidates, strict=True):
+            if any(c.how >= Match.PREFIX and c.variant is None for c in word_candidates):
+                options.append([word])
+                continue
+            close = self._closest(word)
+            for variant in (other_layout(word), transliterate(word)):
+                close.extend(self._closest(variant))
+            ranked = sorted(dict.fromkeys(close), key=lambda t: -self._frequency(self._token_id[t]))
+            options.append(ranked[:3] or [word])
+        phrases = [" ".join(choice) for choice in itertools.islice(itertools.product(*options), 3)]
+        query = " ".join(query_words)
+        return [phrase for phrase in phrases if phrase != query]
+
+    def _closest(self, word: str) -> list[str]:
+        if len(word) < 3 or not word.isalpha():
+            return []
+        pool = [
+            token
+            for length in range(max(1, len(word) - 2), len(word) + 3)
+            for token in self._by_length.get(length, ())
+        ]
+        found = process.extract(word, pool, scorer=fuzz.ratio, score_cutoff=60, limit=3)
+        return [token for token, _, _ in found]
+
+
+def _postings(
+    tokens: NDArray[np.int32], owners: NDArray[np.int32], vocabulary: int
+) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
+    """Return the products of each word in one flat array, where each word starts, and counts."""
+    pairs = _sorted_unique(tokens.astype(np.int64) << 32 | owners.astype(np.int64))
+    counts = np.bincount((pairs >> 32).astype(np.int32), minlength=vocabulary)
+    starts = np.zeros(vocabulary + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return (pairs & 0xFFFFFFFF).astype(np.int32), starts, counts.astype(np.int64)
+
+
+def _sorted_unique(values: NDArray[Any]) -> NDArray[Any]:
+    """Return `values` sorted without repeats (a plain sort and a mask: faster than np.unique)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _value(candidate: _Candidate) -> int:
+    """Return what a match is worth; a retyped word (layout, alphabet) a step less."""
+    return int(candidate.how) - (candidate.variant is not None)
+
+
+def _allowed_typos(word: str) -> int:
+    """Return how many typos a word may have: 1 from 4 letters, 2 from 8; none in numbers."""
+    if not word.isalpha() or len(word) < 4:
+        return 0
+    return 1 if len(word) < 8 else 2

@@ -1,0 +1,120 @@
+"""Text folding for search: one normal form for catalog text and for what customers type.
+
+A text is split into raw tokens by rapidfuzz's C `default_process` (lower case,
+everything but letters and digits to spaces), and each distinct raw token is then
+folded once (accents off, ё as е, units split from numbers). The index folds its
+vocabulary, not its million titles, and queries go through the very same steps.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from rapidfuzz.utils import default_process
+
+# Units customers write glued to numbers ("256gb", "1кг"); they are split off so that
+# "256gb", "256 GB" and "256 ГБ" all become the tokens "256" and "gb"/"гб".
+_UNITS = (
+    "gb|tb|mb|kb|mah|kg|mg|ml|mm|cm|km|g|l|w|kw|v|hz|ghz|mhz|mp|inch|in|pcs|pc|"
+    "гб|тб|мб|мач|кг|мг|мл|мм|см|г|л|вт|квт|в|гц|ггц|мгц|мп|шт"
+)
+_NUMBER_UNIT = re.compile(rf"^(\d+)({_UNITS})$")
+
+_QWERTY = "`qwertyuiop[]asdfghjkl;'zxcvbnm,."
+_JCUKEN = "ёйцукенгшщзхъфывапролджэячсмитьбю"
+_TO_CYRILLIC = str.maketrans(_QWERTY, _JCUKEN)
+_TO_LATIN_KEYS = str.maketrans(_JCUKEN, _QWERTY)
+
+# Cyrillic to Latin as Russians write it in Latin letters (close to BGN/PCGN).
+_TRANSLIT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
+    "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch",
+    "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+}  # fmt: skip
+_TO_LATIN = str.maketrans(_TRANSLIT)
+# Latin to Cyrillic: longest spellings first, then single letters.
+_FROM_LATIN = dict(
+    sorted(
+        {
+            **{latin: cyr for cyr, latin in _TRANSLIT.items() if latin},
+            "h": "х", "x": "кс", "c": "к", "w": "в", "q": "к", "j": "й", "y": "ы",
+            "yo": "е", "ia": "я", "iu": "ю", "e": "е",
+        }.items(),
+        key=lambda pair: -len(pair[0]),
+    )
+)  # fmt: skip
+_FROM_LATIN_RE = re.compile("|".join(re.escape(latin) for latin in _FROM_LATIN))
+SENTINEL = "0chatshop0sep0"
+
+
+_ACCENTED = re.compile("[\u00c0-\u024f]")
+
+
+def _strip_accent(match: re.Match[str]) -> str:
+    decomposed = unicodedata.normalize("NFKD", match.group(0))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Split `text` into lower-case runs of letters and digits, with ё as е."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    processed: str = default_process(text)
+    return processed.replace("ё", "е").split()
+
+
+@lru_cache(maxsize=65_536)
+def fold_token(raw: str) -> tuple[str, ...]:
+    """Finish folding a raw token: accents off ("qualità"), a unit off its number ("256gb")."""
+    if _ACCENTED.search(raw):
+        raw = _ACCENTED.sub(_strip_accent, raw)
+    unit = _NUMBER_UNIT.match(raw)
+    if unit:
+        return unit.group(1), unit.group(2)
+    return (raw,)
+
+
+def may_fold(raw: str) -> bool:
+    """Tell cheaply whether `fold_token` could change a raw token."""
+    if raw.isascii():
+        return raw[0].isdigit() and not raw.isdigit()
+    return _ACCENTED.search(raw) is not None
+
+
+def words(text: str) -> list[str]:
+    """Return the folded words of `text`, as the search index sees them."""
+    return [
+        word for raw in raw_tokens(text) for word in (fold_token(raw) if may_fold(raw) else (raw,))
+    ]
+
+
+def raw_tokens_of_many(texts: list[str]) -> list[str]:
+    """Split many texts at once: their raw tokens, each text followed by `SENTINEL`.
+
+    One C pass over the joined texts instead of a Python call per text: the index
+    build of a million products depends on it. (A title that contains the sentinel
+    word itself would only be split in two.)
+    """
+    return raw_tokens(f" {SENTINEL} ".join(texts) + f" {SENTINEL}")
+
+
+def is_cyrillic(word: str) -> bool:
+    """Tell whether a folded word is written in Cyrillic."""
+    return any("а" <= char <= "я" for char in word)
+
+
+def other_layout(word: str) -> str:
+    """Return what `word` would be if typed with the other keyboard layout (ЙЦУКЕН ↔ QWERTY)."""
+    if is_cyrillic(word):
+        return word.translate(_TO_LATIN_KEYS)
+    return word.translate(_TO_CYRILLIC)
+
+
+def transliterate(word: str) -> str:
+    """Return `word` spelled in the other alphabet (кофе ↔ kofe, smartfon ↔ смартфон)."""
+    if is_cyrillic(word):
+        return word.translate(_TO_LATIN)
+    return _FROM_LATIN_RE.sub(lambda match: _FROM_LATIN[match.group(0)], word)

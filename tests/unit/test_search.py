@@ -1,0 +1,225 @@
+"""Search: each matching rule, the ranking order, live updates, and hostile queries."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.wiring import Shop
+from shop.models import Channel
+from shop.search import SearchService
+from shop.search_index import Match, SearchDoc, SearchIndex
+from tests.conftest import row
+
+CATALOG = [
+    SearchDoc(1, "APL-IP15-128-BLK", "Apple iPhone 15 128GB Black",
+              {"ru": "Смартфон Apple iPhone 15 128 ГБ, чёрный"}, ("Smartphones", "Смартфоны"), sold=40),
+    SearchDoc(2, "SMS-GS24-256-VIO", "Samsung Galaxy S24 256GB Violet",
+              {"ru": "Смартфон Samsung Galaxy S24 256 ГБ, фиолетовый"}, ("Smartphones", "Смартфоны"), sold=25),
+    SearchDoc(3, "LAV-ORO-1KG", "Lavazza Qualità Oro coffee beans 1 kg",
+              {"ru": "Кофе в зёрнах Lavazza Qualità Oro, 1 кг"}, ("Coffee & tea", "Кофе и чай"), sold=90),
+    SearchDoc(4, "SNY-WH1000XM5", "Sony WH-1000XM5 wireless headphones, black",
+              {"ru": "Наушники Sony WH-1000XM5 беспроводные, чёрные"}, ("Audio", "Аудиотехника"), sold=12),
+    SearchDoc(5, "PHL-HD9350", "Philips HD9350 electric kettle 1.7 L",
+              {"ru": "Электрический чайник Philips HD9350, 1,7 л"}, ("Home appliances", "Бытовая техника")),
+    SearchDoc(6, "APL-IP15-256-BLK", "Apple iPhone 15 256GB Black",
+              {"ru": "Смартфон Apple iPhone 15 256 ГБ, чёрный"}, ("Smartphones", "Смартфоны"),
+              in_stock=False, sold=300),
+    SearchDoc(7, "APL-IP15-128-PNK", "Apple iPhone 15 128GB Pink", {}, ("Smartphones",), sold=5),
+    SearchDoc(8, "ILY-CLS-250G", "Illy Classico ground coffee 250 g", {}, ("Coffee & tea",), sold=7),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex.build(CATALOG)
+
+
+def skus(index: SearchIndex, query: str, limit: int = 10) -> list[str]:
+    return [hit.product.sku for hit in index.suggest(query, limit).hits]
+
+
+def first(index: SearchIndex, query: str) -> str:
+    hits = skus(index, query, 1)
+    assert hits, f"nothing found for {query!r}"
+    return hits[0]
+
+
+def test_case_diacritics_yo_and_punctuation_are_folded(index: SearchIndex) -> None:
+    assert first(index, "LAVAZZA QUALITA") == "LAV-ORO-1KG"
+    assert first(index, "qualità") == "LAV-ORO-1KG"
+    assert first(index, "кофе в зернах") == "LAV-ORO-1KG"  # the title says «зёрнах»
+    assert first(index, "wh-1000xm5!!") == "SNY-WH1000XM5"
+    assert first(index, "sony, (wh 1000xm5)") == "SNY-WH1000XM5"
+
+
+def test_the_last_word_completes_and_half_words_match(index: SearchIndex) -> None:
+    assert first(index, "lava") == "LAV-ORO-1KG"
+    assert first(index, "sams gal") == "SMS-GS24-256-VIO"
+    assert first(index, "наушн") == "SNY-WH1000XM5"
+    hit = index.suggest("lava").hits[0]
+    assert hit.matches[0].how == Match.PREFIX
+
+
+def test_one_typo_from_four_letters_two_from_eight(index: SearchIndex) -> None:
+    assert first(index, "iphnoe") == "APL-IP15-128-BLK"  # transposed letters
+    assert first(index, "samsnug galaxy") == "SMS-GS24-256-VIO"
+    assert first(index, "lavazzza") == "LAV-ORO-1KG"  # an extra letter
+    assert first(index, "hedphones") == "SNY-WH1000XM5"  # 10 letters, one missing
+    assert first(index, "headpohnse") == "SNY-WH1000XM5"  # 10 letters, two transpositions
+    # Three letters get no typo, four letters only one.
+    assert skus(index, "oeo") == []
+    assert "LAV-ORO-1KG" not in skus(index, "lvzz")
+
+
+def test_a_mistyped_prefix_still_completes(index: SearchIndex) -> None:
+    hit = index.suggest("lvaaz").hits[0]
+    assert hit.product.sku == "LAV-ORO-1KG"
+    assert hit.matches[0].how in (Match.TYPO_PREFIX, Match.TYPO)
+    assert first(index, "headpho") == "SNY-WH1000XM5"
+    assert first(index, "haedpho") == "SNY-WH1000XM5"
+
+
+def test_words_in_any_order(index: SearchIndex) -> None:
+    assert first(index, "galaxy samsung") == first(index, "samsung galaxy") == "SMS-GS24-256-VIO"
+    assert first(index, "black sony headphones") == "SNY-WH1000XM5"
+
+
+def test_wrong_keyboard_layout_both_ways(index: SearchIndex) -> None:
+    assert first(index, "шзрщту") == "APL-IP15-128-BLK"  # "iphone" typed on ЙЦУКЕН
+    assert first(index, "rjat") == "LAV-ORO-1KG"  # "кофе" typed on QWERTY
+    hit = index.suggest("rjat").hits[0]
+    assert hit.matches[0].variant == "layout"
+
+
+def test_transliteration_both_ways(index: SearchIndex) -> None:
+    assert first(index, "kofe") == "LAV-ORO-1KG"
+    assert first(index, "naushniki") == "SNY-WH1000XM5"
+    assert first(index, "chainik") == "PHL-HD9350"  # чайник, one letter off
+    assert first(index, "смартфон самсунг") == "SMS-GS24-256-VIO"  # Cyrillic brand
+    assert index.suggest("kofe").hits[0].matches[0].variant == "translit"
+
+
+def test_numbers_and_units_match_however_written(index: SearchIndex) -> None:
+    assert first(index, "iphone 256gb") == "APL-IP15-256-BLK"
+    assert first(index, "iphone 256 гб") == "APL-IP15-256-BLK"
+    assert first(index, "lavazza 1кг") == "LAV-ORO-1KG"
+    assert first(index, "кофе 1 kg") == "LAV-ORO-1KG"
+    assert first(index, "чайник 1,7") == "PHL-HD9350"
+
+
+def test_sku_finds_the_product(index: SearchIndex) -> None:
+    assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
+    assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
+
+
+def test_ranking_quality_first_then_stock_then_popularity(index: SearchIndex) -> None:
+    # All three iPhone 15s match "iphone 15" exactly: in stock first, then by units sold;
+    # the out-of-stock one is still found, last, and marked.
+    hits = index.suggest("iphone 15").hits
+    assert [h.product.sku for h in hits] == [
+        "APL-IP15-128-BLK",
+        "APL-IP15-128-PNK",
+        "APL-IP15-256-BLK",
+    ]
+    assert [h.in_stock for h in hits] == [True, True, False]
+    # An exact word beats a prefix, and more words matched beats fewer.
+    assert skus(index, "coffee illy")[0] == "ILY-CLS-250G"
+    exact, prefix = index.suggest("pink").hits[0], index.suggest("pin").hits[0]
+    assert exact.score > prefix.score
+    assert skus(index, "apple pink")[0] == "APL-IP15-128-PNK"
+    # A typo ranks below an exact match of the same word.
+    assert index.suggest("black").hits[0].score > index.suggest("blakc").hits[0].score
+
+
+def test_did_you_mean_offers_the_catalogs_own_words(index: SearchIndex) -> None:
+    result = index.suggest("lavazzzaa qualitaa")
+    assert result.hits == [] or result.did_you_mean or result.hits[0].product.sku == "LAV-ORO-1KG"
+    nothing = index.suggest("sonny xyzzy")
+    assert any("sony" in phrase for phrase in nothing.did_you_mean)
+    assert index.suggest("lavazza").did_you_mean == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "\t\n", "😀😀😀", "\x00\x01\x1b[31m", "x" * 1000, "а" * 1000, "?!.,;", "🇷🇺 ☕"],
+)
+def test_hostile_queries_answer_quickly_and_never_raise(index: SearchIndex, query: str) -> None:
+    started = time.perf_counter()
+    result = index.suggest(query)
+    assert isinstance(result.hits, list)
+    assert time.perf_counter() - started < 1  # "quickly": a generous bound, not a benchmark
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300), st.integers(min_value=-5, max_value=500))
+def test_any_string_returns_a_list(query: str, limit: int) -> None:
+    result = SearchIndex.build(CATALOG[:3]).suggest(query, limit)
+    assert isinstance(result.hits, list)
+    assert len(result.hits) <= max(1, min(limit, 100))
+
+
+def test_live_updates_without_a_rebuild() -> None:
+    index = SearchIndex.build(CATALOG)
+    index.upsert(
+        [
+            SearchDoc(
+                9,
+                "XMI-RN13",
+                "Xiaomi Redmi Note 13 8/256GB",
+                {"ru": "Смартфон Xiaomi Redmi Note 13"},
+            )
+        ]
+    )
+    assert first(index, "redmi note") == "XMI-RN13"
+    assert first(index, "rdemi") == "XMI-RN13"  # a word new to the index is typo-searchable
+    index.upsert([SearchDoc(3, "LAV-ORO-1KG", "Lavazza Crema e Gusto 1 kg", {}, ("Coffee & tea",))])
+    assert "LAV-ORO-1KG" not in skus(index, "qualita")
+    assert first(index, "crema gusto") == "LAV-ORO-1KG"
+    index.upsert(
+        [
+            SearchDoc(
+                4,
+                "SNY-WH1000XM5",
+                CATALOG[3].title,
+                CATALOG[3].titles,
+                CATALOG[3].categories,
+                in_stock=False,
+            )
+        ]
+    )
+    assert index.suggest("sony").hits[0].in_stock is False
+    index.remove([1])
+    assert "APL-IP15-128-BLK" not in skus(index, "iphone")
+    compacted = index.compact()
+    assert skus(compacted, "iphone") == skus(index, "iphone")
+    assert compacted.overlay_share == 0
+
+
+async def test_service_follows_the_catalog(shop: Shop) -> None:
+    clock = [0.0]
+    search = SearchService(shop.db, refresh_every=1.0, monotonic=lambda: clock[0])
+    await shop.catalog.import_rows(
+        [row("TEA-1", title="Earl Grey tea 100 g", titles={"ru": "Чай Эрл Грей"})]
+    )
+    await search.start()
+    assert [h.product.sku for h in (await search.suggest("earl")).hits] == ["TEA-1"]
+
+    await shop.catalog.import_rows([row("TEA-2", title="Darjeeling tea 100 g")])
+    await shop.catalog.set_active("TEA-1", False)
+    assert [h.product.sku for h in (await search.suggest("tea")).hits] == ["TEA-1"]  # not due yet
+    clock[0] += 1.5
+    assert [h.product.sku for h in (await search.suggest("tea")).hits] == ["TEA-2"]
+
+    # Selling the last unit marks the product out of stock in search.
+    buyer = await shop.customers.touch(Channel.CONSOLE, "b")
+    product = await shop.catalog.product_by_sku("TEA-2")
+    assert buyer.id is not None
+    assert product is not None
+    await shop.carts.add(buyer.id, product.id, product.stock)
+    await shop.orders.checkout(buyer.id, channel="console")
+    clock[0] += 1.5
+    assert (await search.suggest("darjeeling")).hits[0].in_stock is False
