@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.handlers.console import run_demo
+from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
-from bot.wiring import Shop, build_shop, prepare
+from bot.wiring import Shop, build_shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.errors import ShopError
 from shop.migrate import upgrade
@@ -37,6 +38,8 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Import and export the catalog.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(qr_app, name="qr")
+app.add_typer(report_app, name="report")
 
 out = Console()
 err = Console(stderr=True)
@@ -62,26 +65,24 @@ def _run(work: Callable[[Shop], Awaitable[T]]) -> T:
 
 @app.command()
 def run() -> None:
-    """Start the shop: every channel whose settings are present."""
+    """Start the shop: every channel whose settings are present, the web server, until Ctrl-C."""
+    # aiogram takes seconds to import: only the command that runs the channels pays for it.
+    from bot import runner  # noqa: PLC0415
 
-    async def work(shop: Shop) -> None:
-        loaded = await prepare(shop)
-        if loaded:
-            out.print(f"Loaded the demo catalog: {loaded} products.")
-        summaries = await shop.catalog.categories()
-        table = Table(title=f"Catalog in {shop.db.url.render_as_string(hide_password=True)}")
-        table.add_column("Category")
-        table.add_column("Products", justify="right")
-        for summary in summaries:
-            table.add_row(summary.category.name, str(summary.products))
-        out.print(table)
-        out.print(
-            "No channel is configured yet. To sell in Telegram set TELEGRAM_BOT_TOKEN; "
-            "for WhatsApp set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM "
-            "(see README.md)."
-        )
+    asyncio.run(runner.run(Settings(), out))
 
-    _run(work)
+
+@app.command()
+def demo() -> None:
+    """Shop in the terminal: the same conversations as in Telegram, on the demo catalog, no token needed."""
+    settings = Settings()
+    try:
+        asyncio.run(run_demo(settings, sys.stdout))
+    except OSError as error:
+        raise CommandError(
+            f"cannot serve the payment pages on {settings.http_host}:{settings.http_port}: "
+            f"{error.strerror or error} (set HTTP_PORT to a free port)"
+        ) from None
 
 
 @app.command()

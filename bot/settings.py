@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     shop_currency: str = "USD"
     default_locale: str = "en"
+    shop_name: str = Field(default="chatshop", min_length=1, max_length=80)  # on posters
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)

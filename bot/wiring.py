@@ -14,6 +14,7 @@ from payments.service import PaymentService
 from payments.stripe_checkout import STRIPE, StripeProvider
 from payments.telegram import TelegramCardProvider, TelegramStarsProvider
 from shop.analytics import AnalyticsService
+from shop.attribution import AttributionService
 from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
@@ -41,6 +42,7 @@ class Shop:
     analytics: AnalyticsService
     payments: PaymentService
     search: SearchService
+    attribution: AttributionService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
@@ -58,6 +60,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         analytics=AnalyticsService(db, clock),
         payments=build_payments(settings, db, orders, clock),
         search=SearchService(db),
+        attribution=AttributionService(db, clock),
     )
 
 

@@ -53,6 +53,7 @@ from payments.telegram import (
     PayloadCodec,
     PreCheckout,
     PreCheckoutAnswer,
+    ShippingChoice,
     SuccessfulPayment,
     payload_codec,
 )
@@ -60,6 +61,7 @@ from payments.texts import text
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.db import Database
+from shop.delivery import NO_DELIVERY, DeliveryOption, UnknownDeliveryError
 from shop.errors import IllegalTransitionError, NotFoundError
 from shop.models import Channel, OrderStatus, Reservation
 from shop.money import format_money
@@ -505,6 +507,11 @@ class PaymentService:
         if payment is None:
             log.warning("pre-checkout %s with a payload that is not ours", query.query_id)
             return PreCheckoutAnswer(False, text("invalid_invoice", locale))
+        if query.shipping_option_id or query.name or query.phone or query.address:
+            shipped = await self._db.write(self._ship(payment, query, self._clock()))
+            if shipped is None:
+                return PreCheckoutAnswer(False, text("cannot_ship", locale))
+            payment = shipped
         if (query.total_amount, query.currency) != (payment.amount, payment.currency):
             log.warning(
                 "pre-checkout %s refused: %s %s asked, payment %s is %s %s",
@@ -520,6 +527,90 @@ class PaymentService:
         if problem is not None:
             return PreCheckoutAnswer(False, text(problem, locale))
         return PreCheckoutAnswer(True)
+
+    async def telegram_shipping(self, invoice_payload: str) -> list[ShippingChoice]:
+        """Return the delivery options a flexible invoice offers, each priced in its currency.
+
+        An option adds what the order would cost with it beyond the invoiced amount; options
+        cheaper than the invoice already is are left out. Empty when the invoice is not ours,
+        its order no longer waits for payment, or nothing in it ships.
+        """
+        payment = await self._telegram_payment(invoice_payload)
+        if payment is None or payment.status != P.CREATED:
+            return []
+        order = (await self._orders.get(payment.order_id)).order
+        if (
+            order.digital
+            or order.status != OrderStatus.PENDING_PAYMENT
+            or order.currency != payment.currency
+        ):
+            return []
+        invoiced = _invoiced(payment)
+        choices = []
+        for option in self._orders.delivery.options:
+            total = _with_delivery(order, option)
+            if total >= invoiced:
+                choices.append(ShippingChoice(option.id, total - invoiced))
+        return choices
+
+    def _ship(
+        self, payment: PaymentRecord, query: PreCheckout, now: datetime
+    ) -> Callable[[Connection], PaymentRecord | None]:
+        """Return a transaction that takes what Telegram's payment form collected into the order.
+
+        The delivery option chosen on a flexible invoice sets the order's delivery price and
+        total, and the payment's amount with them (so the amount checks hold), in one
+        transaction and only while the order waits for this payment: a settled or lapsed
+        order is left alone. None when it cannot be done (the caller refuses the payment).
+        """
+        p = t.payment
+
+        def work(conn: Connection) -> PaymentRecord | None:
+            query_order = select(t.order).where(t.order.c.id == payment.order_id)
+            if conn.dialect.name != "sqlite":  # decided one at a time with the order's payments
+                query_order = query_order.with_for_update()
+            row = conn.execute(query_order).first()
+            fresh = _load(conn, p.c.id == payment.id)
+            if row is None or fresh is None or fresh.status != P.CREATED:
+                return None
+            order = OrderView.from_row(row)
+            if (order.status, order.reservation) != (OrderStatus.PENDING_PAYMENT, Reservation.HELD):
+                return None
+            values: dict[str, Any] = {"updated_at": now}
+            if query.name:
+                values["contact_name"] = query.name
+            if query.phone:
+                values["contact_phone"] = query.phone
+            if query.shipping_option_id:
+                try:
+                    option = self._orders.delivery.get(
+                        query.shipping_option_id, digital_only=order.digital
+                    )
+                except UnknownDeliveryError:
+                    return None
+                total = _with_delivery(order, option)
+                invoiced = _invoiced(fresh)
+                if option.id != query.shipping_option_id or total < invoiced:
+                    return None  # not an option the invoice offered
+                values.update(
+                    delivery_method=option.id,
+                    delivery_price=option.price_for(order.subtotal - order.discount),
+                    total=total,
+                    delivery_address=query.address if option.needs_address else None,
+                )
+                data = {**fresh.data, "invoiced": invoiced}
+                conn.execute(
+                    update(p)
+                    .where(p.c.id == fresh.id, p.c.status == P.CREATED)
+                    .values(amount=total, data=data, updated_at=now)
+                )
+                fresh = replace(fresh, amount=total, data=data, updated_at=now)
+            elif query.address and order.delivery_method != NO_DELIVERY.id:
+                values["delivery_address"] = query.address
+            conn.execute(update(t.order).where(t.order.c.id == order.id).values(**values))
+            return fresh
+
+        return work
 
     async def telegram_paid(self, paid: SuccessfulPayment) -> Confirmation:
         """Settle a Telegram successful_payment: once per charge, and one charge per order."""
@@ -554,7 +645,10 @@ class PaymentService:
             payment is None
             or payment.order_id != payload.order_id
             or payment.provider not in (TELEGRAM, TELEGRAM_STARS)
-            or not codec.check(payload, payment.amount, payment.currency)
+            or not any(
+                codec.check(payload, amount, payment.currency)
+                for amount in {payment.amount, _invoiced(payment)}
+            )
         ):
             return None
         return payment
@@ -784,6 +878,17 @@ def _mismatch(
         wanted = format_money(order_total, order_currency)
         return RefundReason.AMOUNT_MISMATCH, f"paid {paid}, the order is {wanted}"
     return None, None
+
+
+def _invoiced(payment: PaymentRecord) -> int:
+    """Return the amount a payment's Telegram invoice was made for (before a delivery was chosen)."""
+    return int(payment.data.get("invoiced", payment.amount))
+
+
+def _with_delivery(order: OrderView, option: DeliveryOption) -> int:
+    """Return what an order costs delivered by `option` (its price counted as at checkout)."""
+    goods = order.subtotal - order.discount
+    return goods + option.price_for(goods)
 
 
 def _reason(payment: PaymentRecord) -> RefundReason | None:

@@ -54,6 +54,20 @@ class PreCheckout:
     currency: str
     total_amount: int
     invoice_payload: str
+    # What Telegram's payment form collected: the delivery option chosen on a flexible
+    # invoice (see `ShippingChoice`), and the name, phone and address it asked for.
+    shipping_option_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingChoice:
+    """A delivery option a flexible invoice offers, and what it adds to the invoice's prices."""
+
+    option_id: str
+    price: int  # minor units of the invoice's currency, on top of the invoiced amount
 
 
 @dataclass(frozen=True, slots=True)

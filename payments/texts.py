@@ -63,6 +63,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "The amount no longer matches the order. Please ask for a new invoice.",
         "ru": "Сумма не совпадает с заказом. Попросите новый счёт.",
     },
+    "cannot_ship": {
+        "en": "We cannot deliver this order that way. Please choose another delivery option.",
+        "ru": "Так этот заказ доставить нельзя. Выберите другой способ доставки.",
+    },
     "invalid_invoice": {
         "en": "This invoice is not valid. Please ask for a new one.",
         "ru": "Этот счёт недействителен. Попросите новый.",

@@ -43,29 +43,15 @@ class CustomerService:
         now = self._clock()
 
         def work(conn: Connection) -> Customer:
-            statement = insert_for(conn, t.customer).values(
-                channel=channel.value,
-                external_id=external_id,
+            return touch_customer(
+                conn,
+                channel,
+                external_id,
+                now,
                 display_name=display_name,
-                first_source=source,
-                first_seen_at=now,
-                last_inbound_at=now if inbound else None,
-                marketing_consent=False,
+                source=source,
+                inbound=inbound,
             )
-            excluded = statement.excluded
-            changes = {
-                "first_source": func.coalesce(t.customer.c.first_source, excluded.first_source),
-            }
-            if display_name:
-                changes["display_name"] = excluded.display_name
-            if inbound:
-                changes["last_inbound_at"] = excluded.last_inbound_at
-            row = conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["channel", "external_id"], set_=changes
-                ).returning(*t.customer.c)
-            ).one()
-            return Customer(**row._mapping)
 
         return await self._db.write(work)
 
@@ -124,3 +110,39 @@ class CustomerService:
                 raise NotFoundError("customer", customer_id)
 
         await self._db.write(work)
+
+
+def touch_customer(
+    conn: Connection,
+    channel: Channel,
+    external_id: str,
+    now: datetime,
+    *,
+    display_name: str = "",
+    source: str | None = None,
+    inbound: bool = True,
+) -> Customer:
+    """Find or create a customer inside the caller's transaction (see `CustomerService.touch`)."""
+    statement = insert_for(conn, t.customer).values(
+        channel=channel.value,
+        external_id=external_id,
+        display_name=display_name,
+        first_source=source,
+        first_seen_at=now,
+        last_inbound_at=now if inbound else None,
+        marketing_consent=False,
+    )
+    excluded = statement.excluded
+    changes = {
+        "first_source": func.coalesce(t.customer.c.first_source, excluded.first_source),
+    }
+    if display_name:
+        changes["display_name"] = excluded.display_name
+    if inbound:
+        changes["last_inbound_at"] = excluded.last_inbound_at
+    row = conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel", "external_id"], set_=changes
+        ).returning(*t.customer.c)
+    ).one()
+    return Customer(**row._mapping)

@@ -321,6 +321,18 @@ class Payment(SQLModel, table=True):
     refunded_at: datetime | None = _utc(nullable=True)
 
 
+class ConversationRecord(SQLModel, table=True):
+    """Where a customer is in the conversation (bot/stores.py): survives restarts mid-checkout."""
+
+    __tablename__ = "conversation_state"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    step: str = Field(default="", max_length=64)
+    data: dict[str, Any] = _json()
+    version: int = 0  # bumped on every save; a writer holding an older one is refused
+    updated_at: datetime = _utc()
+
+
 class ServerSecret(SQLModel, table=True):
     """A random key the server made for itself once, shared by every process on the database."""
 
@@ -328,4 +340,20 @@ class ServerSecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     value: str = Field(max_length=128)
+    created_at: datetime = _utc()
+
+
+class QrCode(SQLModel, table=True):
+    """A short code that stands for a target and source too long to spell in a deep link.
+
+    The code is derived from what it stands for (see `shop.deeplink.short_code`),
+    so registering the same target and source again finds the same row.
+    """
+
+    __tablename__ = "qr_code"
+
+    code: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=200)
+    source: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc()

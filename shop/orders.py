@@ -133,6 +133,11 @@ class OrderService:
         """Call `listener` after every committed status change (to push it to the customer)."""
         self._listeners.append(listener)
 
+    @property
+    def delivery(self) -> DeliveryRules:
+        """Return the shop's delivery rules (what each way of delivery costs)."""
+        return self._delivery
+
     async def checkout(
         self,
         customer_id: int,

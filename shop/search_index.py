@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from shop.text import (
@@ -40,7 +40,8 @@ from shop.text import (
     may_fold,
     other_layout,
     raw_tokens_of_many,
-    transliterate,
+    retype_raw,
+    transliterations,
     words,
 )
 
@@ -48,7 +49,11 @@ MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 8
 MAX_EXPANSIONS = 64  # tokens a prefix or typo may stand for; the most frequent are kept
 # A short prefix stands for fewer words: "s" could be anything, "sams" is Samsung.
-EXPANSIONS_BY_LENGTH = {1: 8, 2: 16}
+EXPANSIONS_BY_LENGTH = {1: 8, 2: 32}
+WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its products down
+TYPO_PREFIX_LENGTHS = (4, 10)  # a mistyped last word is matched against prefixes this long
+BUILD_CHUNK = 200_000
+LAYOUT_PUNCTUATION = ",.;'[]`<>:\"{}~"
 
 
 class Match(IntEnum):
@@ -75,10 +80,6 @@ class SearchDoc:
     def title_for(self, locale: str | None) -> str:
         """Return the title in `locale`, or the base title."""
         return self.titles.get(locale or "", self.title)
-
-    def text(self) -> str:
-        """Return every text of the product that search matches."""
-        return " ".join((self.title, *self.titles.values(), *self.categories, self.sku))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,45 @@ class _Candidate:
     variant: str | None
 
 
+class _Pools:
+    """Words (or prefixes) grouped by length and by their first and by their second letter.
+
+    A word within two typos of the query shares its first letter with it, or its
+    second letter with the query's first or second (the typo hit the start). Typo
+    search therefore compares the query with four small pools instead of every
+    word of that length — the vocabulary of a large catalog has a hundred thousand.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[int, str], list[str]] = {}
+        self._second: dict[tuple[int, str], list[str]] = {}
+
+    def add(self, word: str) -> None:
+        """Enter one word."""
+        self._first.setdefault((len(word), word[0]), []).append(word)
+        if len(word) > 1:
+            self._second.setdefault((len(word), word[1]), []).append(word)
+
+    def near(self, query: str, length: int, typos: int) -> set[str]:
+        """Return the words of `length` within `typos` edits of `query` (not `query` itself)."""
+        pools = [self._first.get((length, query[0])), self._second.get((length, query[0]))]
+        if len(query) > 1:
+            pools += [self._first.get((length, query[1])), self._second.get((length, query[1]))]
+        found: set[str] = set()
+        for pool in pools:
+            if pool:
+                for choice, distance, _ in process.extract(
+                    query,
+                    pool,
+                    scorer=OSA.distance,
+                    score_cutoff=typos,
+                    limit=None,
+                ):
+                    if distance:
+                        found.add(choice)
+        return found
+
+
 class SearchIndex:
     """The index over a catalog; build it with `SearchIndex.build(docs)`."""
 
@@ -129,16 +169,16 @@ class SearchIndex:
         self._tokens: list[str] = []
         self._sorted: list[str] = []  # the vocabulary in order, for prefix ranges
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
-        self._by_length: dict[int, list[str]] = {}  # letter-only words, for typo search
-        # length -> prefix -> tokens, and the prefixes of each length as a list for rapidfuzz
-        self._prefixes: dict[int, dict[str, list[int]]] = {}
-        self._prefix_keys: dict[int, list[str]] = {}
+        self._words = _Pools()  # letter-only words, for typo search
+        self._prefixes = _Pools()  # their prefixes, for a mistyped last word
+        self._prefix_tokens: dict[str, list[int]] = {}
         self._df: NDArray[np.int64] = np.zeros(0, np.int64)
         self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
         self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
         self._extra: dict[int, list[int]] = {}  # postings added since the build
         self._docs: list[SearchDoc] = []
         self._doc_of: dict[int, int] = {}
+        self._sku_doc: dict[str, int] = {}  # folded sku -> doc
         self._alive: NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._in_stock: NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._sold: NDArray[np.int32] = np.zeros(0, np.int32)
@@ -169,36 +209,41 @@ class SearchIndex:
     # --- building -----------------------------------------------------------------
 
     def _bulk_load(self, docs: list[SearchDoc]) -> None:
-        raw = raw_tokens_of_many(
-            [" ".join((d.title, *d.titles.values(), *d.categories, d.sku)) for d in docs]
-        )
-        # Dense ids for the distinct raw tokens, assigned by C-level loops: setdefault
-        # gives each token the position of its first sighting, a scatter makes those dense.
         first_seen: dict[str, int] = {}
-        sighting = np.fromiter(
-            map(first_seen.setdefault, raw, itertools.count()), dtype=np.int64, count=len(raw)
+        token_chunks: list[NDArray[np.int64]] = []
+        owner_chunks: list[NDArray[np.int32]] = []
+        counter = itertools.count()
+        # In chunks, so the raw token strings of a million titles never all live at once.
+        for start in range(0, len(docs), BUILD_CHUNK):
+            chunk = docs[start : start + BUILD_CHUNK]
+            raw = raw_tokens_of_many([_text(doc) for doc in chunk])
+            # setdefault hands each raw token the position of its first sighting: a C loop.
+            sightings = np.fromiter(map(first_seen.setdefault, raw, counter), np.int64, len(raw))
+            is_sentinel = np.fromiter(map(SENTINEL.__eq__, raw), np.bool_, len(raw))
+            owners = (np.cumsum(is_sentinel, dtype=np.int32) - is_sentinel + start).astype(np.int32)
+            token_chunks.append(sightings[~is_sentinel])
+            owner_chunks.append(owners[~is_sentinel])
+            del raw
+        sightings = np.concatenate(token_chunks) if token_chunks else np.zeros(0, np.int64)
+        owners = np.concatenate(owner_chunks) if owner_chunks else np.zeros(0, np.int32)
+        del token_chunks, owner_chunks
+        # Dense ids: a scatter turns first-sighting positions into 0..V-1.
+        self._tokens = [token for token in first_seen if token != SENTINEL]
+        positions = np.fromiter(
+            (first_seen[token] for token in self._tokens), np.int64, len(self._tokens)
         )
-        del raw
-        self._tokens = list(first_seen)
-        dense = np.empty(len(sighting), np.int32)
-        dense[np.fromiter(first_seen.values(), np.int64, len(self._tokens))] = np.arange(
-            len(self._tokens), dtype=np.int32
-        )
-        tokens = dense[sighting]
-        del dense, sighting
+        dense = np.zeros(int(positions.max()) + 1 if len(positions) else 1, np.int32)
+        dense[positions] = np.arange(len(self._tokens), dtype=np.int32)
+        tokens = dense[sightings]
+        del dense, sightings, first_seen
         self._token_id = dict(zip(self._tokens, range(len(self._tokens)), strict=True))
-        sentinel = self._token_id[SENTINEL]
-        is_sentinel = tokens == sentinel
-        owners = (np.cumsum(is_sentinel, dtype=np.int32) - is_sentinel).astype(np.int32)
-        keep = ~is_sentinel
-        tokens, owners = tokens[keep], owners[keep]
         # Raw tokens that fold further ("qualità" → "qualita"; "256gb" → "256" and "gb").
-        glued = [i for i, token in enumerate(self._tokens) if may_fold(token)]
-        orphans = {sentinel}
-        if glued:
+        orphans: set[int] = set()
+        folding = [i for i, token in enumerate(self._tokens) if may_fold(token)]
+        if folding:
             first = np.arange(len(self._tokens), dtype=np.int32)
             second = np.full(len(self._tokens), -1, np.int32)
-            for i in glued:
+            for i in folding:
                 folded = fold_token(self._tokens[i])
                 if folded == (self._tokens[i],):
                     continue
@@ -221,6 +266,7 @@ class SearchIndex:
             self._doc_of = dict(
                 zip((doc.product_id for doc in docs), range(len(docs)), strict=True)
             )
+            self._sku_doc = _sku_index(docs)
             self._alive = np.ones(len(docs), np.bool_)
             self._in_stock = np.array([doc.in_stock for doc in docs], np.bool_)
             self._sold = np.array([min(doc.sold, 2**31 - 1) for doc in docs], np.int32)
@@ -236,31 +282,32 @@ class SearchIndex:
         return len(self._tokens) - 1
 
     def _refresh_vocabulary(self, orphans: set[int]) -> None:
-        """Build the sorted vocabulary, typo buckets and prefix tables from scratch.
+        """Build the sorted vocabulary and the typo pools from scratch.
 
-        `orphans` are words no product holds (a raw "256gb" split in two, the sentinel).
+        `orphans` are raw words that fold into others and so hold no product.
         """
         held = [n for n in range(len(self._tokens)) if n not in orphans]
         held.sort(key=self._tokens.__getitem__)
         self._sorted = [self._tokens[n] for n in held]
         self._sorted_ids = np.array(held, np.int32)
-        self._by_length, self._prefixes, self._prefix_keys = {}, {}, {}
+        self._words, self._prefixes, self._prefix_tokens = _Pools(), _Pools(), {}
         for token in self._sorted:
             self._index_word(token)
 
     def _index_word(self, token: str) -> None:
-        """Enter a word into the typo buckets and prefix tables."""
-        if not token.isalpha():
+        """Enter a word into the typo pools and prefix tables."""
+        if len(token) < 3 or not token.isalpha():
             return  # numbers and model names match exactly or by prefix only
         token_id = self._token_id[token]
-        self._by_length.setdefault(len(token), []).append(token)
-        for length in range(4, min(len(token), 12) + 1):
-            table = self._prefixes.setdefault(length, {})
+        self._words.add(token)
+        for length in range(TYPO_PREFIX_LENGTHS[0], min(len(token), TYPO_PREFIX_LENGTHS[1]) + 1):
             prefix = token[:length]
-            if prefix not in table:
-                table[prefix] = []
-                self._prefix_keys.setdefault(length, []).append(prefix)
-            table[prefix].append(token_id)
+            holders = self._prefix_tokens.get(prefix)
+            if holders is None:
+                self._prefix_tokens[prefix] = [token_id]
+                self._prefixes.add(prefix)
+            else:
+                holders.append(token_id)
 
     # --- live updates -------------------------------------------------------------
 
@@ -270,7 +317,7 @@ class SearchIndex:
             current = self._doc_of.get(doc.product_id)
             if current is not None and self._alive[current]:
                 old = self._docs[current]
-                if old.text() == doc.text():  # only stock or sales changed
+                if _text(old) == _text(doc) and old.sku == doc.sku:  # only stock or sales
                     self._docs[current] = doc
                     self._in_stock[current] = doc.in_stock
                     self._sold[current] = min(doc.sold, 2**31 - 1)
@@ -296,10 +343,11 @@ class SearchIndex:
         vocab_before = len(self._tokens)
         self._docs.append(doc)
         self._doc_of[doc.product_id] = number
+        self._sku_doc[_sku_key(doc.sku)] = number
         self._alive = np.append(self._alive, True)
         self._in_stock = np.append(self._in_stock, doc.in_stock)
         self._sold = np.append(self._sold, np.int32(min(doc.sold, 2**31 - 1)))
-        for token in dict.fromkeys(self._add_token(word) for word in words(doc.text())):
+        for token in dict.fromkeys(self._add_token(word) for word in words(_text(doc))):
             self._extra.setdefault(token, []).append(number)
         for word in self._tokens[vocab_before:]:
             position = bisect.bisect_left(self._sorted, word)
@@ -307,11 +355,10 @@ class SearchIndex:
             self._sorted_ids = np.insert(self._sorted_ids, position, self._token_id[word])
             self._index_word(word)
         if len(self._tokens) > vocab_before:
-            self._df = np.concatenate(
-                [self._df, np.zeros(len(self._tokens) - vocab_before, np.int64)]
-            )
+            grown = len(self._tokens) - vocab_before
+            self._df = np.concatenate([self._df, np.zeros(grown, np.int64)])
             self._post_start = np.concatenate(
-                [self._post_start, np.full(len(self._tokens) - vocab_before, self._post_start[-1])]
+                [self._post_start, np.full(grown, self._post_start[-1])]
             )
 
     def compact(self) -> SearchIndex:
@@ -324,87 +371,130 @@ class SearchIndex:
         """Return the best products for what the customer typed so far."""
         del locale  # every translation is indexed; the caller shows the customer's title
         limit = max(1, min(limit, 100))
-        query_words = words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
+        text = query[:MAX_QUERY_CHARS]
+        query_words = words(text)[:MAX_QUERY_WORDS]
         if not query_words or not self._docs:
             return SearchResult(query, [], [])
-        candidates = [
-            self._candidates(word, last=n == len(query_words) - 1, only=len(query_words) == 1)
-            for n, word in enumerate(query_words)
-        ]
-        hits = self._rank(query_words, candidates, limit)
-        complete = bool(hits) and len(hits[0].matches) == len(query_words)
+        hits, candidates = self._search(query_words, limit)
+        # Keys that type letters on the other layout (б ю ж э х ъ ё) are punctuation
+        # here: retype the raw text, and keep whichever reading matches more.
+        retyped = words(retype_raw(text))[:MAX_QUERY_WORDS]
+        if any(mark in text for mark in LAYOUT_PUNCTUATION) and len(retyped) != len(query_words):
+            other_hits, other_candidates = self._search(retyped, limit, retyped=True)
+            if _strength(other_hits, len(retyped)) > _strength(hits, len(query_words)):
+                hits, candidates, query_words = other_hits, other_candidates, retyped
+        sku = self._sku_doc.get("".join(query_words))
+        if sku is not None and self._alive[sku]:
+            product = self._docs[sku]
+            others = [h for h in hits if h.product.product_id != product.product_id]
+            hits = [Hit(product, 1.0, ()), *others[: limit - 1]]
+        complete = bool(hits) and (not hits[0].matches or len(hits[0].matches) == len(query_words))
         did_you_mean = [] if complete else self._did_you_mean(query_words, candidates)
         return SearchResult(query, hits, did_you_mean)
 
-    def _candidates(self, word: str, *, last: bool, only: bool) -> list[_Candidate]:
-        found = self._lookup(word, last=last, only=only, variant=None)
-        if any(c.how >= Match.PREFIX for c in found):
-            return found
-        best = {c.token: c for c in found}
-        for variant, retyped in (("layout", other_layout(word)), ("translit", transliterate(word))):
-            if retyped == word:
-                continue
-            for candidate in self._lookup(retyped, last=last, only=only, variant=variant):
-                known = best.get(candidate.token)
-                if known is None or candidate.how > known.how:
-                    best[candidate.token] = candidate
+    def _search(
+        self, query_words: list[str], limit: int, *, retyped: bool = False
+    ) -> tuple[list[Hit], list[list[_Candidate]]]:
+        last = len(query_words) - 1
+        candidates = [
+            self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
+            for n, word in enumerate(query_words)
+        ]
+        return self._rank(query_words, candidates, limit), candidates
+
+    def _candidates(self, word: str, *, last: bool, only: bool, retyped: bool) -> list[_Candidate]:
+        """Return the catalog words `word` may stand for, as typed and as retyped.
+
+        Exact and prefix matches are looked up for every reading of the word (as
+        typed, on the other layout, in the other alphabet): a Latin word that also
+        begins a brand name must not hide the Russian word the customer meant.
+        Typo search, the costly part, runs only when no reading matched exactly.
+        """
+        readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
+        for kind, spellings in (
+            ("layout", [other_layout(word)]),
+            ("translit", transliterations(word)),
+        ):
+            readings += [(spelling, kind) for spelling in spellings if spelling != word]
+        best: dict[int, _Candidate] = {}
+
+        def keep(token: int, how: Match, variant: str | None) -> None:
+            known = best.get(token)
+            candidate = _Candidate(token, how, variant)
+            if known is None or _value(candidate) > _value(known):
+                best[token] = candidate
+
+        for reading, variant in readings:
+            exact = self._token_id.get(reading)
+            if exact is not None and self._holds(exact):
+                keep(exact, Match.EXACT, variant)
+            # The last word is being typed; an earlier one may be a half-word ("sams gal").
+            if (last and (len(reading) >= 2 or only)) or (reading.isalpha() and len(reading) >= 3):
+                # Beside other words a short prefix may stand for more: they narrow it down.
+                for token in self._prefix_range(reading, wide=last and not only):
+                    keep(token, Match.PREFIX, variant)
+        if any(c.how is Match.EXACT for c in best.values()):
+            return list(best.values())
+        for reading, variant in readings:
+            for token in self._typos(reading):
+                keep(token, Match.TYPO, variant)
+            if last:
+                for token in self._mistyped_prefix(reading):
+                    keep(token, Match.TYPO_PREFIX, variant)
         return list(best.values())
 
-    def _lookup(
-        self, word: str, *, last: bool, only: bool, variant: str | None
-    ) -> list[_Candidate]:
-        found: dict[int, Match] = {}
-        exact = self._token_id.get(word)
-        if exact is not None:
-            found[exact] = Match.EXACT
-        # The last word is being typed; an earlier one may be a half-word ("sams gal").
-        if (last and (len(word) >= 2 or only)) or (word.isalpha() and len(word) >= 3):
-            for token in self._prefix_range(word):
-                found.setdefault(token, Match.PREFIX)
-        typos = _allowed_typos(word)
-        if typos:
-            for length in range(len(word) - typos, len(word) + typos + 1):
-                for near in self._near(word, self._by_length.get(length, ()), typos):
-                    found.setdefault(self._token_id[near], Match.TYPO)
-            if last:
-                for length in range(max(4, len(word) - typos), len(word) + typos + 1):
-                    table = self._prefixes.get(length, {})
-                    for prefix in self._near(word, self._prefix_keys.get(length, ()), typos):
-                        for token in self._most_frequent(table[prefix]):
-                            found.setdefault(token, Match.TYPO_PREFIX)
-        return [_Candidate(token, how, variant) for token, how in found.items()]
+    def _holds(self, token: int) -> bool:
+        return self._df[token] > 0 or token in self._extra
 
-    def _prefix_range(self, prefix: str) -> list[int]:
+    def _typos(self, word: str) -> list[int]:
+        """Return words within the typos allowed, counted on the longer of the two words.
+
+        "box" may be "xbox" (a letter lost from a four-letter word), and a word of
+        six letters may be one of eight that lost two.
+        """
+        if not word.isalpha() or len(word) < 3:
+            return []
+        found: set[str] = set()
+        for length in range(max(3, len(word) - 2), len(word) + 3):
+            typos = _allowed_typos(max(len(word), length))
+            if typos and abs(length - len(word)) <= typos:
+                found |= self._words.near(word, length, typos)
+        return self._most_frequent([self._token_id[token] for token in found])
+
+    def _mistyped_prefix(self, word: str) -> list[int]:
+        """Return words that begin with something within the allowed typos of `word`."""
+        low, high = TYPO_PREFIX_LENGTHS
+        if not word.isalpha() or len(word) < low:
+            return []
+        word = word[:high]
+        typos = _allowed_typos(len(word))
+        tokens: list[int] = []
+        for length in range(max(low, len(word) - typos), min(high, len(word) + typos) + 1):
+            for prefix in self._prefixes.near(word, length, typos):
+                tokens += self._prefix_tokens[prefix]
+        return self._most_frequent(tokens)
+
+    def _prefix_range(self, prefix: str, *, wide: bool = False) -> list[int]:
         """Return the most frequent words that start with `prefix`."""
         start = bisect.bisect_left(self._sorted, prefix)
         end = bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
         ids = self._sorted_ids[start:end]
-        cap = EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
+        cap = WIDE_EXPANSIONS if wide else EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
         if len(ids) > cap:
             ids = ids[np.argpartition(-self._df[ids], cap)[:cap]]
         return [int(token) for token in ids]
 
     def _most_frequent(self, tokens: list[int]) -> list[int]:
-        """Return `tokens` capped to the most frequent ones, as a prefix should expand."""
+        """Return `tokens` capped to the most frequent ones."""
         if len(tokens) > MAX_EXPANSIONS:
-            tokens.sort(key=lambda token: -self._frequency(token))
+            tokens = sorted(set(tokens), key=lambda token: -self._frequency(token))
             tokens = tokens[:MAX_EXPANSIONS]
         return tokens
-
-    def _near(self, word: str, choices: Iterable[str], typos: int) -> list[str]:
-        matches = process.extract(
-            word,
-            choices,
-            scorer=OSA.distance,  # type: ignore[arg-type]  # rapidfuzz's stubs miss the overloads
-            score_cutoff=typos,
-            limit=MAX_EXPANSIONS,
-        )
-        return [choice for choice, distance, _ in matches if distance > 0]
 
     def _frequency(self, token: int) -> int:
         return int(self._df[token]) + len(self._extra.get(token, ()))
 
-    def _postings(self, token: int) -> NDArray[np.int32] | list[int]:
+    def _postings(self, token: int) -> NDArray[np.int32]:
         built = self._post_docs[self._post_start[token] : self._post_start[token + 1]]
         extra = self._extra.get(token)
         if extra:
@@ -417,8 +507,8 @@ class SearchIndex:
         """Score the products that can rank first, and return the best `limit` of them.
 
         A product that matches all (or all but one) of the query words holds one of
-        the two rarest words, so only their posting lists are gathered as candidates;
-        every word's match is then read off a scratch array for just those products.
+        the two rarest words, so their posting lists are gathered first; only when
+        no product gets that far are the other words' products scored as well.
         Cost follows the rare words' postings, not the catalog's size.
         """
         words_found = [sorted((_value(c), c.token) for c in w) for w in candidates if w]
@@ -428,11 +518,14 @@ class SearchIndex:
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._union(words_found[by_rarity[0]])
         matched, quality = self._score(docs, words_found)
-        full = int(np.count_nonzero(matched == len(words_found)))
-        if full < limit and len(words_found) > 1:
-            more = self._union(words_found[by_rarity[1]])
-            docs = _sorted_unique(np.concatenate([docs, more]))
+        needed = len(words_found)
+        if len(words_found) > 1 and int(np.count_nonzero(matched == needed)) < limit:
+            docs = _sorted_unique(np.concatenate([docs, self._union(words_found[by_rarity[1]])]))
             matched, quality = self._score(docs, words_found)
+            if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
+                rest = [self._union(words_found[n]) for n in by_rarity[2:]]
+                docs = _sorted_unique(np.concatenate([docs, *rest]))
+                matched, quality = self._score(docs, words_found)
         if self._dead:
             alive = self._alive[docs]
             docs, matched, quality = docs[alive], matched[alive], quality[alive]
@@ -476,7 +569,7 @@ class SearchIndex:
 
     def _union(self, word: list[tuple[int, int]]) -> NDArray[np.int32]:
         """Return the products holding any of a word's matches, sorted."""
-        arrays = [np.asarray(self._postings(token), np.int32) for _, token in word]
+        arrays = [self._postings(token) for _, token in word]
         if len(arrays) == 1 and not self._extra.get(word[0][1]):
             return arrays[0]  # built postings are sorted and unique already
         if sum(len(a) for a in arrays) < len(self._docs) // 16:
@@ -490,25 +583,19 @@ class SearchIndex:
         return docs
 
     def _posting_size(self, token: int) -> int:
-        return int(self._post_start[token + 1] - self._post_start[token]) + len(
-            self._extra.get(token, ())
-        )
+        built = int(self._post_start[token + 1] - self._post_start[token])
+        return built + len(self._extra.get(token, ()))
 
     def _hit(self, doc: int, query_words: list[str], candidates: list[list[_Candidate]]) -> Hit:
-        own = set(self._tokens_of(doc))
+        own = {self._token_id.get(word, -1) for word in words(_text(self._docs[doc]))}
         matches = []
         for word, word_candidates in zip(query_words, candidates, strict=True):
             mine = [c for c in word_candidates if c.token in own]
             if mine:
-                top = max(mine, key=lambda c: (c.how, c.variant is None))
+                top = max(mine, key=_value)
                 matches.append(WordMatch(word, self._tokens[top.token], top.how, top.variant))
         score = sum(m.how - (m.variant is not None) * 0.5 for m in matches) / (4 * len(query_words))
         return Hit(self._docs[doc], round(score, 3), tuple(matches))
-
-    def _tokens_of(self, doc: int) -> list[int]:
-        return [
-            self._token_id[word] for word in words(self._docs[doc].text()) if word in self._token_id
-        ]
 
     def _did_you_mean(
         self, query_words: list[str], candidates: list[list[_Candidate]]
@@ -519,25 +606,16 @@ class SearchIndex:
             if any(c.how >= Match.PREFIX and c.variant is None for c in word_candidates):
                 options.append([word])
                 continue
-            close = self._closest(word)
-            for variant in (other_layout(word), transliterate(word)):
-                close.extend(self._closest(variant))
-            ranked = sorted(dict.fromkeys(close), key=lambda t: -self._frequency(self._token_id[t]))
+            close: set[str] = set()
+            for reading in (word, other_layout(word), *transliterations(word)):
+                if reading.isalpha() and len(reading) >= 3:
+                    for length in range(max(3, len(reading) - 2), len(reading) + 3):
+                        close |= self._words.near(reading, length, 2)
+            ranked = sorted(close, key=lambda t: -self._frequency(self._token_id[t]))
             options.append(ranked[:3] or [word])
         phrases = [" ".join(choice) for choice in itertools.islice(itertools.product(*options), 3)]
         query = " ".join(query_words)
         return [phrase for phrase in phrases if phrase != query]
-
-    def _closest(self, word: str) -> list[str]:
-        if len(word) < 3 or not word.isalpha():
-            return []
-        pool = [
-            token
-            for length in range(max(1, len(word) - 2), len(word) + 3)
-            for token in self._by_length.get(length, ())
-        ]
-        found = process.extract(word, pool, scorer=fuzz.ratio, score_cutoff=60, limit=3)
-        return [token for token, _, _ in found]
 
 
 def _postings(
@@ -562,13 +640,36 @@ def _sorted_unique(values: NDArray[Any]) -> NDArray[Any]:
     return ordered[keep]
 
 
+def _text(doc: SearchDoc) -> str:
+    """Return the words of a product that search matches (its sku is matched whole)."""
+    return " ".join((doc.title, *doc.titles.values(), *doc.categories))
+
+
+def _sku_key(sku: str) -> str:
+    return "".join(words(sku))
+
+
+def _sku_index(docs: list[SearchDoc]) -> dict[str, int]:
+    """Map each folded sku ("APL-IP15-128" → "aplip15128") to its product, in one C pass."""
+    joined = raw_tokens_of_many([doc.sku for doc in docs])
+    keys = " ".join(joined).replace(" ", "").split(SENTINEL)
+    return dict(zip(keys, range(len(docs)), strict=False))
+
+
+def _strength(hits: list[Hit], query_words: int) -> tuple[float, float]:
+    """Return how well a reading of the query did: the share of words matched, then score."""
+    if not hits:
+        return (0.0, 0.0)
+    return (len(hits[0].matches) / query_words, hits[0].score)
+
+
 def _value(candidate: _Candidate) -> int:
     """Return what a match is worth; a retyped word (layout, alphabet) a step less."""
     return int(candidate.how) - (candidate.variant is not None)
 
 
-def _allowed_typos(word: str) -> int:
-    """Return how many typos a word may have: 1 from 4 letters, 2 from 8; none in numbers."""
-    if not word.isalpha() or len(word) < 4:
+def _allowed_typos(length: int) -> int:
+    """Return how many typos a word of `length` letters may have: 1 from 4 letters, 2 from 8."""
+    if length < 4:
         return 0
-    return 1 if len(word) < 8 else 2
+    return 1 if length < 8 else 2

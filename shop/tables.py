@@ -13,6 +13,7 @@ from shop.models import (
     CartItem,
     CatalogRevision,
     Category,
+    ConversationRecord,
     Customer,
     Order,
     OrderEvent,
@@ -21,6 +22,7 @@ from shop.models import (
     Product,
     PromoCode,
     PromoRedemption,
+    QrCode,
     ServerSecret,
 )
 
@@ -34,6 +36,7 @@ catalog_revision = _table(CatalogRevision)
 cart = _table(Cart)
 cart_item = _table(CartItem)
 category = _table(Category)
+conversation_state = _table(ConversationRecord)
 customer = _table(Customer)
 order = _table(Order)
 order_event = _table(OrderEvent)
@@ -43,3 +46,4 @@ promo_code = _table(PromoCode)
 promo_redemption = _table(PromoRedemption)
 payment = _table(Payment)
 server_secret = _table(ServerSecret)
+qr_code = _table(QrCode)

@@ -35,18 +35,27 @@ _TRANSLIT = {
     "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
 }  # fmt: skip
 _TO_LATIN = str.maketrans(_TRANSLIT)
-# Latin to Cyrillic: longest spellings first, then single letters.
-_FROM_LATIN = dict(
-    sorted(
-        {
-            **{latin: cyr for cyr, latin in _TRANSLIT.items() if latin},
-            "h": "х", "x": "кс", "c": "к", "w": "в", "q": "к", "j": "й", "y": "ы",
-            "yo": "е", "ia": "я", "iu": "ю", "e": "е",
-        }.items(),
-        key=lambda pair: -len(pair[0]),
-    )
-)  # fmt: skip
-_FROM_LATIN_RE = re.compile("|".join(re.escape(latin) for latin in _FROM_LATIN))
+# Latin to Cyrillic as Russians type Russian words in Latin letters: digraphs first,
+# then "y" by its neighbours (ya/yu/ye/yo; й after a vowel; ы after a consonant).
+_FROM_LATIN = [
+    (r"shch|sch", "щ"), (r"zh", "ж"), (r"kh", "х"), (r"ts", "ц"), (r"ch", "ч"), (r"sh", "ш"),
+    (r"\byo|\bjo", "йо"), (r"ya", "я"), (r"yu|iu", "ю"), (r"yo|jo", "е"), (r"ye|je", "е"),
+    (r"yy\b", "ый"), (r"iy\b|ij\b|(?<=[kgh])y\b", "ий"), (r"(?<=[aeiou])[yj]", "й"), (r"y", "ы"),
+    (r"aia\b", "ая"), (r"iia\b|ia\b", "ия"), (r"(?<=[aeou])i(?=[^aeiouy])", "й"),
+    (r"a", "а"), (r"b", "б"), (r"v|w", "в"), (r"g", "г"), (r"d", "д"), (r"e", "е"), (r"z", "з"),
+    (r"i", "и"), (r"j", "й"), (r"c(?=[ieyj])", "ц"), (r"k|q|c", "к"), (r"l", "л"), (r"m", "м"), (r"n", "н"), (r"o", "о"),
+    (r"p", "п"), (r"r", "р"), (r"s", "с"), (r"t", "т"), (r"u", "у"), (r"f", "ф"), (r"h", "х"),
+    (r"x", "кс"),
+]  # fmt: skip
+_FROM_LATIN_RE = re.compile(
+    "|".join(f"(?P<g{n}>{pattern})" for n, (pattern, _) in enumerate(_FROM_LATIN))
+)
+
+
+def _cyrillic_for(match: re.Match[str]) -> str:
+    return _FROM_LATIN[int(str(match.lastgroup)[1:])][1]
+
+
 SENTINEL = "0chatshop0sep0"
 
 
@@ -79,9 +88,9 @@ def fold_token(raw: str) -> tuple[str, ...]:
 
 def may_fold(raw: str) -> bool:
     """Tell cheaply whether `fold_token` could change a raw token."""
-    if raw.isascii():
-        return raw[0].isdigit() and not raw.isdigit()
-    return _ACCENTED.search(raw) is not None
+    if raw[0].isdigit() and not raw.isdigit():
+        return True  # a unit glued to a number, in any script ("256gb", "256гб")
+    return not raw.isascii() and _ACCENTED.search(raw) is not None
 
 
 def words(text: str) -> list[str]:
@@ -106,6 +115,18 @@ def is_cyrillic(word: str) -> bool:
     return any("а" <= char <= "я" for char in word)
 
 
+def retype_raw(text: str) -> str:
+    """Return raw text as if typed on the other layout, punctuation keys included.
+
+    On ЙЦУКЕН, б ю ж э х ъ ё sit where QWERTY has , . ; ' [ ] ` — so "x`hysq" is
+    "чёрный" and must be retyped before punctuation is thrown away.
+    """
+    lowered = text.lower()
+    if is_cyrillic(lowered):
+        return lowered.translate(_TO_LATIN_KEYS)
+    return lowered.translate(_TO_CYRILLIC)
+
+
 def other_layout(word: str) -> str:
     """Return what `word` would be if typed with the other keyboard layout (ЙЦУКЕН ↔ QWERTY)."""
     if is_cyrillic(word):
@@ -117,4 +138,16 @@ def transliterate(word: str) -> str:
     """Return `word` spelled in the other alphabet (кофе ↔ kofe, smartfon ↔ смартфон)."""
     if is_cyrillic(word):
         return word.translate(_TO_LATIN)
-    return _FROM_LATIN_RE.sub(lambda match: _FROM_LATIN[match.group(0)], word)
+    return _FROM_LATIN_RE.sub(_cyrillic_for, word)
+
+
+def transliterations(word: str) -> list[str]:
+    """Return the likely spellings of a Latin-typed Russian word (э for a leading e, too)."""
+    if is_cyrillic(word) or not word.isalpha():
+        return [transliterate(word)]
+    spellings = [transliterate(word)]
+    if "ia" in word:  # "ia" is я as often as иа: miatny → мятный, premialny → премиальный
+        spellings.append(transliterate(word.replace("ia", "ya")))
+    if spellings[0].startswith("е"):
+        spellings.append("э" + spellings[0][1:])  # elektro → электро
+    return list(dict.fromkeys(spellings))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -20,6 +21,7 @@ from shop.catalog_file import CatalogRow
 from shop.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("CHATSHOP_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("CHATSHOP_TEST_REDIS_URL")
 
 
 @dataclass
@@ -40,6 +42,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def _required(url: str | None, service: str, variable: str) -> str:
+    """Return the test server's URL; skip the test without one, but fail it in CI."""
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test {service}: set {variable}")
+        pytest.skip(f"{variable} is not set")
+    return url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
@@ -48,18 +59,28 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh database on the test PostgreSQL server, dropped afterwards."""
-    if not POSTGRES_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test PostgreSQL: set CHATSHOP_TEST_POSTGRES_URL")
-        pytest.skip("CHATSHOP_TEST_POSTGRES_URL is not set")
+    url = _required(POSTGRES_URL, "PostgreSQL", "CHATSHOP_TEST_POSTGRES_URL")
     name = f"chatshop_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
     async with admin.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.dispose()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the test Redis server; its keys are deleted afterwards."""
+    url = _required(REDIS_URL, "Redis", "CHATSHOP_TEST_REDIS_URL")
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = Redis.from_url(url)
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

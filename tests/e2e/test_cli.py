@@ -6,11 +6,17 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+import shop.demo
+from tests.payment_support import free_socket
 
 CHATSHOP = [sys.executable, "-m", "bot"]
 HEADER = "sku,title,description,price,currency,stock,category,image_url,title_ru,category_ru\n"
@@ -140,14 +146,58 @@ def test_a_hundred_thousand_rows_with_one_bad_row_leave_the_database_untouched(
     assert exported.count("\n") == 100_001
 
 
-def test_run_loads_the_demo_catalog_once_and_says_how_to_add_a_channel(tmp_path: Path) -> None:
-    first = chatshop(tmp_path, "run")
-    assert first.returncode == 0, first.stderr
-    assert "Loaded the demo catalog" in first.stdout
-    assert "Smartphones" in first.stdout
-    assert "TELEGRAM_BOT_TOKEN" in first.stdout
-    second = chatshop(tmp_path, "run")
-    assert "Loaded the demo catalog" not in second.stdout
+def run_until_healthy_then_stop(tmp_path: Path, name: str) -> str:
+    """Start `chatshop run` (no channel set), wait for /healthz, SIGTERM it; return its output."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}",
+        HTTP_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+        COLUMNS="200",
+    )
+    log = tmp_path / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*CHATSHOP, "run"], stdout=out, stderr=out, env=env, cwd=tmp_path
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not healthy(port):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "chatshop run never answered /healthz"
+            time.sleep(0.05)  # the next look at an observable condition
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            assert json.load(answer) == {"ok": True}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    output = log.read_text()
+    assert code == 0, output
+    assert "Traceback" not in output
+    return output
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def test_run_serves_loads_the_demo_catalog_once_and_stops_cleanly(tmp_path: Path) -> None:
+    first = run_until_healthy_then_stop(tmp_path, "first")
+    assert "Loaded the demo catalog: 310 products." in first
+    assert "Smartphones" in first
+    assert "TELEGRAM_BOT_TOKEN" in first
+    assert "chatshop demo" in first
+    assert "Stopped." in first
+    second = run_until_healthy_then_stop(tmp_path, "second")
+    assert "Loaded the demo catalog" not in second
+    assert "Smartphones" in second
 
 
 def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
@@ -173,7 +223,8 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
 
 
 def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
-    chatshop(tmp_path, "run")  # the demo catalog
+    demo = Path(shop.demo.__file__).parent / "catalog.csv"
+    assert chatshop(tmp_path, "catalog", "import", str(demo)).returncode == 0
     result = chatshop(tmp_path, "search", "iphnoe", "шзрщту 256", "kofe", "", "--json", "-n", "3")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]

@@ -1,0 +1,352 @@
+"""Telegram updates per second through the whole stack, beside aiogram's bare echo in the same run.
+
+"chatshop" is every layer an update crosses in production: aiogram's Dispatcher
+(Update parsed from JSON) → our routers and middlewares → the conversation
+engine and flows → the shop services → SQLite (the demo catalog in a file, WAL)
+→ the rendered reply, signed buttons and all → the Bot API request. The wire is
+emulated: `WireSession` encodes each request exactly as aiogram's
+`AiohttpSession` would put it on the wire (the multipart/urlencoded form, JSON
+values) and parses a canned JSON answer through aiogram's own response check —
+everything but the network. The mix is what customers do most: browse (a
+category page, a product card), search (typed words, with typos) and add to cart.
+Two more rows split the whole: the same events given straight to the
+conversation engine (no Telegram), and the Telegram side alone (the dispatcher
+and renderer with the flows' replies replayed, no shop or database).
+
+"bare echo" is aiogram's echo bot (examples/echo_bot.py: every message sent back
+with `send_copy`) through the same session and the same Update parsing.
+
+Updates are fed as polling feeds them: each as a task, at most `--concurrency` in
+flight, from `--customers` customers. One process, one event loop. Run:
+
+    python benchmarks/updates.py [--updates 3000] [--concurrency 64] [--customers 200]
+    python benchmarks/updates.py --profile   # where chatshop's time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import itertools
+import json
+import pstats
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Message, Update
+from pydantic import SecretStr
+
+from bot.flows.engine import Conversations, Who, conversations_for
+from bot.flows.types import Button, Event, Press, Reply
+from bot.flows.types import Message as FlowMessage
+from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.settings import Settings, TelegramSettings
+from bot.wiring import Shop, build_shop, prepare
+from shop.models import Channel
+
+TOKEN = "42:BENCHMARK-token"
+BOT = {"id": 42, "is_bot": True, "first_name": "Shop", "username": "chatshop_bench_bot"}
+SEARCHES = ["iphnoe", "kofe", "наушники sony", "galaxy s25", "шзрщту 256", "chager anker"]
+
+
+class WireSession(AiohttpSession):
+    """Everything aiogram's HTTP session does for a request, except the network round trip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        self.bytes = 0
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+    ) -> TelegramType:
+        form = self.build_form_data(bot=bot, method=method)
+        body = await form().as_bytes()  # the bytes that would go on the wire
+        self.requests += 1
+        self.bytes += len(body)
+        response = self.check_response(bot, method, 200, _canned(method.__api_method__))
+        return response.result  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        pass
+
+
+_MESSAGE = json.dumps(
+    {
+        "ok": True,
+        "result": {
+            "message_id": 7,
+            "date": 1_700_000_000,
+            "chat": {"id": 1, "type": "private"},
+            "from": BOT,
+            "text": "ok",
+        },
+    }
+)
+_TRUE = json.dumps({"ok": True, "result": True})
+_ME = json.dumps({"ok": True, "result": BOT})
+
+
+def _canned(method: str) -> str:
+    if method == "getMe":
+        return _ME
+    return _MESSAGE if method.startswith(("send", "edit")) else _TRUE
+
+
+# Updates as Telegram sends them --------------------------------------------------------
+
+_ids = itertools.count(1)
+
+
+def _user(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
+
+
+def _message(user_id: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": 1_700_000_000,
+            "chat": {"id": user_id, "type": "private"},
+            "from": _user(user_id),
+            "text": text,
+        },
+    }
+
+
+def _press(user_id: int, data: str) -> dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": _user(user_id),
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 7,
+                "date": 1_700_000_000,
+                "chat": {"id": user_id, "type": "private"},
+                "from": BOT,
+                "text": "menu",
+            },
+        },
+    }
+
+
+Step = tuple[dict[str, Any], Who, Event]  # the raw update, and what the flows make of it
+
+
+async def shop_mix(shop: Shop, channel: TelegramChannel, count: int, customers: int) -> list[Step]:
+    """Return `count` steps: 40% browse, 30% search, 30% add to cart, from many customers."""
+    rng = random.Random(7)
+    categories = [c.category.id for c in await shop.catalog.categories()]
+    products = [p.id for p in await shop.catalog.all_products() if p.stock > 0 and not p.digital]
+
+    def pressed(user_id: int, action: str, arg: str) -> tuple[dict[str, Any], Event]:
+        markup = channel.renderer.keyboard(user_id, [[Button("b", action, arg)]])
+        assert markup is not None
+        data = markup.inline_keyboard[0][0].callback_data
+        assert data is not None
+        return _press(user_id, data), Press(action, arg)
+
+    steps: list[Step] = []
+    for n in range(count):
+        user_id = 10_000 + n % customers
+        who = Who(Channel.TELEGRAM, str(user_id), "Ann", "en")
+        roll = rng.random()
+        if roll < 0.2:
+            raw, event = pressed(user_id, "cat", f"{rng.choice(categories)}:1")
+        elif roll < 0.4:
+            raw, event = pressed(user_id, "prod", f"{rng.choice(products)}:1:0")
+        elif roll < 0.7:
+            text = rng.choice(SEARCHES)
+            raw, event = _message(user_id, text), FlowMessage(text)
+        else:
+            raw, event = pressed(user_id, "add", f"{rng.choice(products)}:1:0")
+        steps.append((raw, who, event))
+    return steps
+
+
+class Replayed:
+    """The flows' answers, recorded once per kind of event and replayed: no shop, no database."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self._conversations = conversations
+        self._seen: dict[str, list[Reply]] = {}
+
+    async def handle(self, who: Who, event: Event) -> list[Reply]:
+        kind = f"{type(event).__name__}:{getattr(event, 'action', '')}"
+        if kind not in self._seen:
+            self._seen[kind] = await self._conversations.handle(who, event)
+        return self._seen[kind]
+
+    async def locale_of(self, who: Who) -> str:
+        return "en"
+
+    def deliver_with(self, channel: Channel, deliver: Any) -> None:
+        pass
+
+
+def echo_dispatcher() -> Dispatcher:
+    """Return aiogram's echo bot (its examples/echo_bot.py): each message sent back as a copy."""
+    router = Router(name="echo")
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.send_copy(chat_id=message.chat.id)
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+async def in_flight(work: list[Callable[[], Awaitable[Any]]], concurrency: int) -> Timing:
+    """Run each piece of work as a task (as polling does), at most `concurrency` at once."""
+    slots = asyncio.Semaphore(concurrency)
+    tasks: list[asyncio.Task[Any]] = []
+
+    async def one(piece: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await piece()
+        finally:
+            slots.release()
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    for piece in work:
+        await slots.acquire()
+        tasks.append(asyncio.create_task(one(piece)))
+    await asyncio.gather(*tasks)
+    return Timing(len(work), time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def feeding(dispatcher: Dispatcher, bot: Bot, raw: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
+    """Return the work of one update: parsed from JSON as getUpdates gives it, then dispatched."""
+
+    async def work() -> None:
+        await dispatcher.feed_update(bot, Update.model_validate(raw, context={"bot": bot}))
+
+    return work
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a run took: wall clock and this process's CPU time."""
+
+    count: int
+    wall: float
+    cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.wall
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.count * 1000
+
+
+async def measure(run: Callable[[], Awaitable[Timing]], profile: bool) -> Timing:
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    timing = await run()
+    if profiler:
+        profiler.disable()
+        print("\n--- where chatshop's time goes (own time, top 40) ---")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+    return timing
+
+
+async def main(updates: int, concurrency: int, customers: int, profile: bool) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="chatshop-updates-"))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{folder / 'shop.db'}",
+        payments_secret=SecretStr("benchmark"),
+        telegram=TelegramSettings(bot_token=SecretStr(TOKEN)),
+    )
+    shop = build_shop(settings)
+    try:
+        await prepare(shop)
+        await shop.search.start()
+        conversations = conversations_for(shop, settings)
+        session = WireSession()
+        channel = await build_telegram(shop, conversations, settings, session=session)
+        dispatcher, bot = channel.dispatcher, channel.bot
+        warmup = await shop_mix(shop, channel, min(600, updates), customers)
+        await in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in warmup], concurrency)
+        mix = await shop_mix(shop, channel, updates, customers)
+        session.requests = session.bytes = 0
+        ours = await measure(
+            lambda: in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in mix], concurrency),
+            profile,
+        )
+        requests, sent = session.requests, session.bytes
+
+        again = await shop_mix(shop, channel, updates, customers)
+        flows = await in_flight(
+            [partial(conversations.handle, who, event) for _, who, event in again], concurrency
+        )
+
+        # The Telegram side alone: the same dispatcher and renderer, the flows' replies replayed.
+        replayed = Replayed(conversations)
+        alone = await build_telegram(shop, replayed, settings, session=WireSession())  # type: ignore[arg-type]
+        await in_flight([feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in warmup], 64)
+        telegram = await in_flight(
+            [feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in again], concurrency
+        )
+
+        echo_bot = Bot(TOKEN, session=WireSession())
+        echo = echo_dispatcher()
+        texts = [
+            _message(10_000 + n % customers, SEARCHES[n % len(SEARCHES)]) for n in range(updates)
+        ]
+        await in_flight([feeding(echo, echo_bot, raw) for raw in texts[:600]], concurrency)
+        bare = await in_flight([feeding(echo, echo_bot, raw) for raw in texts], concurrency)
+        await conversations.close()
+    finally:
+        await shop.db.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print()
+    print(f"{updates} updates, {concurrency} in flight, {customers} customers, one event loop")
+    print(f"{'':<44}{'updates/s':>10}{'CPU ms each':>13}{'vs echo':>9}")
+    rows = [
+        ("aiogram bare echo", bare),
+        ("chatshop: the whole stack", ours),
+        ("  flows → shop → SQLite alone (no Telegram)", flows),
+        ("  Telegram in and out alone (replies replayed)", telegram),
+    ]
+    for name, timing in rows:
+        print(
+            f"{name:<44}{timing.rate:>10,.0f}{timing.cpu_ms:>13.2f}{timing.rate / bare.rate:>9.2f}"
+        )
+    print(
+        f"chatshop made {requests / updates:.2f} Bot API requests per update, "
+        f"{sent / max(requests, 1):,.0f} bytes each on average"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="profile chatshop's run")
+    args = parser.parse_args()
+    asyncio.run(main(args.updates, args.concurrency, args.customers, args.profile))

@@ -1,0 +1,38 @@
+"""The actions buttons carry (`Button.action` → `Press.action`) and the commands flows answer.
+
+Short names: a channel packs the action and its argument into its own callback
+data (Telegram allows 64 bytes). Arguments are ids and small numbers joined by
+":", except search phrases, which are kept under `MAX_ARG_BYTES`.
+"""
+
+from __future__ import annotations
+
+MAX_ARG_BYTES = 48
+
+MENU = "menu"
+CATALOG = "cats"  # arg: page of categories
+CATEGORY = "cat"  # arg: "<category id>:<page>"
+PRODUCT = "prod"  # arg: "<product id>[:<quantity>[:<page>]]"
+ADD = "add"  # arg: "<product id>:<quantity>:<page>"
+BUY_NOW = "buy"  # arg: "<product id>:<quantity>"
+SEARCH = "find"  # arg: a phrase ("" asks for one)
+CART = "cart"
+CART_SET = "cset"  # arg: "<product id>:<quantity>" (0 removes)
+CART_CLEAR = "cclr"
+PROMO = "promo"
+CHECKOUT = "co"
+CHECKOUT_SAME = "cosame"  # use the details remembered from the last order
+CHECKOUT_NEW = "conew"  # type new details
+CHECKOUT_ADDRESS = "coaddr"  # arg: "same" (the remembered address) or "new"
+DELIVERY = "codlv"  # arg: a delivery option id
+CHECKOUT_CANCEL = "cox"
+PAY = "pay"  # arg: order id
+ORDERS = "orders"
+ORDER = "order"  # arg: order id
+LANGUAGE = "lang"
+SET_LANGUAGE = "setlang"  # arg: "en" or "ru"
+HELP = "help"
+NOOP = "noop"  # a label (the page counter): pressing it changes nothing
+
+# Commands (`Command.name`), also listed by the Telegram channel.
+COMMANDS = ("start", "menu", "catalog", "search", "cart", "orders", "language", "help")

@@ -1,0 +1,88 @@
+"""Browsing: the categories, and a category's products page by page, edited in place."""
+
+from __future__ import annotations
+
+from bot.flows import actions as a
+from bot.flows.common import clip, ints, menu_button
+from bot.flows.context import Ctx
+from bot.flows.errors import StaleInputError
+from bot.flows.router import FlowRouter
+from bot.flows.types import Button, Reply, Text
+from shop.views import ProductView
+
+router = FlowRouter("catalog")
+
+PER_PAGE = 8
+CATEGORIES_PER_PAGE = 10
+
+
+@router.command("catalog")
+@router.press(a.CATALOG)
+async def show_categories(ctx: Ctx, arg: str) -> list[Reply]:
+    """Show the shelves of the shop, with how many products each holds."""
+    page = int(arg) if arg.isdecimal() and len(arg) < 6 else 1  # a command's text is no page
+    summaries = await ctx.shop.catalog.categories()
+    if not summaries:
+        return [ctx.text(ctx._("The shop has nothing on sale yet."), [[menu_button(ctx)]])]
+    pages = (len(summaries) + CATEGORIES_PER_PAGE - 1) // CATEGORIES_PER_PAGE
+    page = min(max(page, 1), pages)
+    shown = summaries[(page - 1) * CATEGORIES_PER_PAGE : page * CATEGORIES_PER_PAGE]
+    rows: list[list[Button]] = [
+        [
+            Button(
+                f"{s.category.name_for(ctx.locale)} ({s.products})",
+                a.CATEGORY,
+                f"{s.category.id}:1",
+            )
+        ]
+        for s in shown
+    ]
+    if pages > 1:
+        rows.append(_pager(a.CATALOG, "", page, pages))
+    rows.append([menu_button(ctx)])
+    return [ctx.text(ctx._("Choose a category:"), rows)]
+
+
+@router.press(a.CATEGORY)
+async def show_category(ctx: Ctx, arg: str) -> list[Reply]:
+    """Show one page of a category's products."""
+    category_id, page = ints(arg, 2)
+    return [await category_page(ctx, category_id, max(page, 1))]
+
+
+async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
+    """Return a page of a category: a button per product, previous and next pages."""
+    category = await ctx.shop.catalog.category(category_id)
+    if category is None:
+        raise StaleInputError(category_id)
+    found = await ctx.shop.catalog.category_page(category_id, page, PER_PAGE)
+    if not found.items:
+        raise StaleInputError(category_id)  # no active products left on this shelf
+    rows = [[product_button(ctx, p, found.page)] for p in found.items]
+    if found.pages > 1:
+        rows.append(_pager(a.CATEGORY, f"{category_id}:", found.page, found.pages))
+    rows.append([Button("« " + ctx._("Categories"), a.CATALOG), menu_button(ctx)])
+    title = category.name_for(ctx.locale)
+    body = ctx._("{category}: page {page} of {pages}").format(
+        category=title, page=found.page, pages=found.pages
+    )
+    return ctx.text(body, rows)
+
+
+def product_button(ctx: Ctx, product: ProductView, page: int) -> Button:
+    """Return the button that opens a product's card: its title, price and availability."""
+    label = f"{clip(product.title_for(ctx.locale))} · {ctx.money(product.price, product.currency)}"
+    if product.stock <= 0:
+        label += " · " + ctx._("out of stock")
+    return Button(label, a.PRODUCT, f"{product.id}:1:{page}")
+
+
+def _pager(action: str, prefix: str, page: int, pages: int) -> list[Button]:
+    """Return the row: previous page, "page/pages", next page."""
+    row = []
+    if page > 1:
+        row.append(Button("‹", action, f"{prefix}{page - 1}"))
+    row.append(Button(f"{page}/{pages}", a.NOOP))
+    if page < pages:
+        row.append(Button("›", action, f"{prefix}{page + 1}"))
+    return row

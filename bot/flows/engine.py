@@ -1,0 +1,244 @@
+"""The conversation engine: every channel hands it (who, event) and renders the replies it returns.
+
+For each event it finds or creates the customer, holds that customer's lock (in
+this process, and across processes when the store can), loads the conversation
+state, runs the flow that answers the event, and saves the state if the flow
+changed it. A refused or failing event changes no state and gets a polite reply.
+It also pushes what the shop has to say unasked (order status changes, refunds,
+staff answers) through each channel's deliverer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.flows.common import main_menu
+from bot.flows.context import Ctx, DeepLink, PayloadDecoder, StaffDesk, StaffQuestion, Who
+from bot.flows.deeplink import poster_codes
+from bot.flows.errors import StaleInputError, explain
+from bot.flows.locks import KeyedLocks
+from bot.flows.notices import order_changed, payment_refunded, staff_answer
+from bot.flows.routes import all_routes
+from bot.flows.store import ConversationStore, StaleStateError
+from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
+from bot.stores import store_for
+from payments.interface import Outcome, PaymentNotice, RefundReason
+from shop.i18n import Language, pick_locale
+from shop.models import Channel, Customer, OrderStatus
+from shop.orders import OrderChange
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.wiring import Shop
+
+__all__ = [
+    "Conversations",
+    "DeepLink",
+    "Deliver",
+    "PayloadDecoder",
+    "StaffDesk",
+    "StaffQuestion",
+    "UndeliverableError",
+    "Who",
+    "conversations_for",
+]
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Customer, list[Reply]], Awaitable[None]]
+TEXT_WIDTH = 4096  # no messenger sends more in one message
+ARG_WIDTH = 256
+HINT = "hint_locale"  # the messenger's language, kept for messages pushed unasked
+
+
+class UndeliverableError(Exception):
+    """A message for a customer on a channel that has no deliverer running here."""
+
+
+class Conversations:
+    """Runs the flows for every channel, one event of a customer at a time.
+
+    Build one per process (`conversations_for`): each subscribes to the shop's order
+    and payment news and pushes it through the deliverers registered with it.
+    """
+
+    def __init__(
+        self,
+        shop: Shop,
+        store: ConversationStore,
+        *,
+        staff: StaffDesk | None = None,
+        decode_payload: PayloadDecoder | None = None,
+    ) -> None:
+        self._shop = shop
+        self._store = store
+        self._staff = staff
+        self._decode = decode_payload or poster_codes(shop.attribution)
+        self._routes = all_routes()
+        self._locks = KeyedLocks()
+        self._deliverers: dict[Channel, Deliver] = {}
+        shop.orders.subscribe(self._order_changed)
+        shop.payments.subscribe(self._payment_settled)
+
+    async def handle(self, who: Who, event: Event) -> list[Reply]:
+        """Answer one inbound event: touch the customer, run the flow under their lock, keep the state."""
+        key = f"{who.channel.value}:{who.external_id}"
+        async with self._locks.hold(key), self._store.lock(key):
+            customer = await self._shop.customers.touch(
+                who.channel, who.external_id, display_name=who.display_name
+            )
+            assert customer.id is not None
+            state = await self._store.load(customer.id)
+            before = json.dumps(state.to_json(), sort_keys=True)
+            hint = pick_locale(who.language_code, default="")
+            if hint and state.data.get(HINT) != hint:
+                state.data[HINT] = hint
+            ctx = Ctx(
+                shop=self._shop,
+                who=who,
+                customer=customer,
+                state=state,
+                lang=Language(self._locale(customer, who)),
+                staff=self._staff,
+                decode=self._decode,
+            )
+            try:
+                replies = await self._dispatch(ctx, event)
+            except Exception as error:  # refused or failed: the state stays as it was
+                return explain(ctx, error)
+            if json.dumps(state.to_json(), sort_keys=True) != before:
+                try:
+                    await self._store.save(customer.id, state)
+                except StaleStateError:
+                    log.warning("conversation state of customer %s changed meanwhile", customer.id)
+            return replies
+
+    async def _dispatch(self, ctx: Ctx, event: Event) -> list[Reply]:
+        """Run the handler that answers `event`."""
+        if isinstance(event, Command):
+            return await self._command(ctx, event)
+        if isinstance(event, Press):
+            return await self._press(ctx, event)
+        if isinstance(event, SharedContact):
+            contact = self._routes.contacts.get(ctx.state.step)
+            if contact is None:
+                return [ctx.text(ctx._("Thank you, but I don't need a phone number right now."))]
+            return await contact(ctx, event)
+        return await self._message(ctx, event)
+
+    async def _command(self, ctx: Ctx, event: Command) -> list[Reply]:
+        """Run a command; it ends any question the shop was waiting on."""
+        command = self._routes.commands.get(event.name.lower())
+        if command is None:
+            intro = ctx._("Sorry, I don't know that command. Here is the menu.")
+            return [await main_menu(ctx, intro)]
+        ctx.state.step = ""
+        return await command(ctx, event.arg[:TEXT_WIDTH])
+
+    async def _press(self, ctx: Ctx, event: Press) -> list[Reply]:
+        """Run a button's handler, if the button still fits where the conversation is."""
+        ctx.pressed = True
+        route = self._routes.presses.get(event.action)
+        if route is None:
+            raise StaleInputError(event.action)
+        if route.within == "":
+            ctx.state.step = ""
+        elif route.within != "*" and not ctx.state.step.startswith(route.within + "."):
+            raise StaleInputError(event.action)
+        return await route.handler(ctx, event.arg[:ARG_WIDTH])
+
+    async def _message(self, ctx: Ctx, event: Message) -> list[Reply]:
+        """Take typed text as the answer the shop waits for, or else as a search."""
+        text = event.text.strip()[:TEXT_WIDTH]
+        if not text:
+            return []
+        step = self._routes.steps.get(ctx.state.step)
+        if step is not None:
+            return await step(ctx, text)
+        ctx.state.step = ""  # a question from an older version of the flows: forget it
+        if self._routes.fallback is None:
+            raise StaleInputError(text)
+        return await self._routes.fallback(ctx, text)
+
+    def deliver_with(self, channel: Channel, deliver: Deliver) -> None:
+        """Push messages to customers of `channel` through `deliver` (one per channel)."""
+        self._deliverers[channel] = deliver
+
+    async def answer_from_staff(self, customer_id: int, text: str) -> None:
+        """Send the staff's answer to a customer's question on the customer's channel.
+
+        Raises:
+            NotFoundError: no such customer.
+            UndeliverableError: the customer's channel is not running here.
+        """
+        customer = await self._shop.customers.get(customer_id)
+        await self._push(customer, lambda lang: staff_answer(lang, text), strict=True)
+
+    async def locale_of(self, who: Who) -> str:
+        """Return the language the customer sees the shop in ("en" or "ru")."""
+        customer = await self._shop.customers.find(who.channel, who.external_id)
+        return self._locale(customer, who)
+
+    async def close(self) -> None:
+        """Release the state store's connections."""
+        await self._store.close()
+
+    def _locale(self, customer: Customer | None, who: Who) -> str:
+        """Return the customer's chosen language, else the messenger's, else the shop's default."""
+        chosen = customer.locale if customer is not None else None
+        return pick_locale(chosen, who.language_code, default=self._shop.settings.default_locale)
+
+    async def _order_changed(self, change: OrderChange) -> None:
+        """Tell the customer their order's new status (a new order needs no telling)."""
+        if change.status == OrderStatus.PENDING_PAYMENT:
+            return
+        customer = await self._shop.customers.get(change.customer_id)
+        details = await self._shop.orders.get(change.order_id)
+        await self._push(customer, lambda lang: order_changed(lang, change, details))
+
+    async def _payment_settled(self, notice: PaymentNotice) -> None:
+        """Tell the customer about money given back (refunds asked for show as a status change)."""
+        if notice.outcome not in (Outcome.REFUNDED, Outcome.REFUND_FAILED):
+            return
+        if notice.outcome == Outcome.REFUNDED and notice.reason == RefundReason.REQUESTED:
+            return
+        customer = await self._shop.customers.get(notice.customer_id)
+        await self._push(customer, lambda lang: payment_refunded(lang, notice))
+
+    async def _push(
+        self,
+        customer: Customer,
+        compose: Callable[[Language], list[Reply]],
+        *,
+        strict: bool = False,
+    ) -> None:
+        """Compose a message in the customer's language and deliver it on their channel."""
+        channel = Channel(customer.channel)
+        deliver = self._deliverers.get(channel)
+        if deliver is None:
+            if strict:
+                raise UndeliverableError(f"no {channel.value} channel runs here")
+            log.info("no %s deliverer: customer %s not told", channel.value, customer.id)
+            return
+        assert customer.id is not None
+        hint = (await self._store.load(customer.id)).data.get(HINT)
+        default = self._shop.settings.default_locale
+        lang = Language(
+            pick_locale(customer.locale, hint if isinstance(hint, str) else None, default=default)
+        )
+        await deliver(customer, compose(lang))
+
+
+def conversations_for(
+    shop: Shop,
+    settings: Settings | None = None,
+    *,
+    staff: StaffDesk | None = None,
+    decode_payload: PayloadDecoder | None = None,
+) -> Conversations:
+    """Return the engine over the store the settings pick: Redis when REDIS_URL is set, else the database."""
+    store = store_for(shop.db, settings or shop.settings)
+    return Conversations(shop, store, staff=staff, decode_payload=decode_payload)

@@ -1,0 +1,105 @@
+"""The product card: photo, price in the customer's money, stock, quantity, add to cart, Buy now."""
+
+from __future__ import annotations
+
+from bot.flows import actions as a
+from bot.flows.common import cart_button_for, clip, ints, menu_button
+from bot.flows.context import Ctx
+from bot.flows.errors import StaleInputError
+from bot.flows.router import FlowRouter
+from bot.flows.types import Button, Image, Reply, Text
+from shop.analytics import EventKind
+from shop.carts import MAX_QUANTITY
+from shop.views import ProductView
+
+router = FlowRouter("product")
+
+DESCRIPTION_WIDTH = 500  # a photo's caption holds 1024 characters on Telegram
+
+
+@router.press(a.PRODUCT)
+async def show_product(ctx: Ctx, arg: str) -> list[Reply]:
+    """Open a product's card, or change the quantity shown on it."""
+    product_id, quantity, page = ints(arg, 3)
+    product = await live_product(ctx, product_id)
+    if quantity <= 1:  # opened (quantity changes are not views)
+        await ctx.record(EventKind.VIEW, product_id=product.id)
+    return [await product_card(ctx, product, quantity, page)]
+
+
+@router.press(a.ADD)
+async def add_to_cart(ctx: Ctx, arg: str) -> list[Reply]:
+    """Put the chosen quantity of a product in the cart and show the card again."""
+    product_id, quantity, page = ints(arg, 3)
+    product = await live_product(ctx, product_id)
+    quantity = max(1, min(quantity, MAX_QUANTITY))
+    await ctx.shop.carts.add(ctx.customer_id, product.id, quantity)
+    await ctx.record(EventKind.ADD_TO_CART, product_id=product.id, value=quantity)
+    note = ctx.ngettext(
+        "✅ Added {n} unit to the cart.", "✅ Added {n} units to the cart.", quantity
+    ).format(n=quantity)
+    return [await product_card(ctx, product, 1, page, note=note)]
+
+
+async def live_product(ctx: Ctx, product_id: int) -> ProductView:
+    """Return a product still on sale, or refuse a button that points at another."""
+    product = await ctx.shop.catalog.product(product_id)
+    if product is None or not product.active:
+        raise StaleInputError(product_id)
+    return product
+
+
+async def product_card(
+    ctx: Ctx, product: ProductView, quantity: int, page: int, *, note: str = ""
+) -> Image | Text:
+    """Return the card of a product: a photo with a caption when it has one."""
+    cart = await ctx.shop.carts.view(ctx.customer_id)
+    in_cart = sum(line.quantity for line in cart.lines if line.product.id == product.id)
+    most = max(1, min(product.stock - in_cart, MAX_QUANTITY))
+    quantity = max(1, min(quantity, most))
+    lines = [
+        f"{product.title_for(ctx.locale)}",
+        ctx.money(product.price, product.currency),
+        ctx._("In stock: {n}").format(n=product.stock)
+        if product.stock > 0
+        else ctx._("Out of stock"),
+    ]
+    description = product.description_for(ctx.locale)
+    if description:
+        lines.append("")
+        lines.append(clip(description, DESCRIPTION_WIDTH))
+    if in_cart:
+        lines.append("")
+        lines.append(ctx._("In your cart: {n}").format(n=in_cart))
+    if note:
+        lines.append(note)
+    caption = "\n".join(lines)
+    rows: list[list[Button]] = []
+    if product.stock > in_cart:
+        pid = product.id
+        rows.append(
+            [
+                Button("−", a.PRODUCT, f"{pid}:{quantity - 1}:{page}")
+                if quantity > 1
+                else Button(" ", a.NOOP),
+                Button(f"{quantity}", a.NOOP),
+                Button("+", a.PRODUCT, f"{pid}:{quantity + 1}:{page}")
+                if quantity < most
+                else Button(" ", a.NOOP),
+            ]
+        )
+        rows.append(
+            [
+                Button("🛒 " + ctx._("Add to cart"), a.ADD, f"{pid}:{quantity}:{page}"),
+                Button("⚡ " + ctx._("Buy now"), a.BUY_NOW, f"{pid}:{quantity}"),
+            ]
+        )
+    back = (
+        Button("« " + ctx._("Back"), a.CATEGORY, f"{product.category_id}:{max(page, 1)}")
+        if product.category_id is not None
+        else menu_button(ctx)
+    )
+    rows.append([cart_button_for(ctx, cart.units), back])
+    if product.image_url:
+        return Image(product.image_url, caption, rows, edit=ctx.pressed)
+    return ctx.text(caption, rows)

@@ -1,0 +1,37 @@
+"""Every flow's router, combined in one visible order."""
+
+from __future__ import annotations
+
+from bot.flows import (
+    cart,
+    catalog,
+    checkout,
+    help,
+    language,
+    menu,
+    orders,
+    payment,
+    product,
+    search,
+    start,
+)
+from bot.flows.router import Routes
+
+ROUTERS = (
+    start.router,
+    menu.router,
+    catalog.router,
+    product.router,
+    search.router,
+    cart.router,
+    checkout.router,
+    payment.router,
+    orders.router,
+    language.router,
+    help.router,
+)
+
+
+def all_routes() -> Routes:
+    """Return the handlers of every flow, each key answered once."""
+    return Routes.combine(ROUTERS)

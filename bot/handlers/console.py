@@ -1,0 +1,244 @@
+"""The terminal channel: `chatshop demo` runs the very flows Telegram runs, in a terminal.
+
+Buttons become numbered options: the customer types a number to press one, or
+types text (a search, an answer to a checkout question), or a /command. A
+payment link is printed; typing "pay" pays it through the sandbox checkout's
+own signed webhook, exactly as the Pay button on the payment page does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.flows import actions as a
+from bot.flows.engine import Conversations, StaffQuestion, Who, conversations_for
+from bot.flows.types import (
+    Button,
+    Command,
+    ContactRequest,
+    Event,
+    Image,
+    Keyboard,
+    Message,
+    PaymentRequest,
+    Press,
+    Reply,
+    Text,
+)
+from bot.settings import Settings
+from bot.web import build_web_app, serve
+from bot.wiring import build_shop, prepare
+from payments.interface import PaymentError
+from payments.sandbox import SANDBOX
+from shop.i18n import Language
+from shop.models import Channel, Customer
+
+PROMPT = "> "
+QUIT = ("quit", "exit", "q")
+PAY = "pay"
+_COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
+
+ReadLine = Callable[[], Awaitable[str]]
+Pay = Callable[[str], Awaitable[None]]
+
+
+class ConsoleChannel:
+    """Prints replies with numbered buttons and turns typed lines into events."""
+
+    def __init__(self, out: TextIO, language: Language) -> None:
+        self._out = out
+        self.language = language
+        self._options: list[Button] = []
+        self.sandbox_token: str | None = None  # the payment link shown last, if a sandbox one
+
+    def show(self, replies: list[Reply]) -> None:
+        """Print replies; their buttons are numbered from 1 and replace the previous ones."""
+        if not replies:
+            return
+        self._options = []
+        for reply in replies:
+            self._out.write(self._render(reply) + "\n")
+        self._out.flush()
+
+    async def deliver(self, _customer: Customer, replies: list[Reply]) -> None:
+        """Print what the shop says unasked (a paid order, a staff answer)."""
+        self.show(replies)
+
+    def prompt(self) -> None:
+        """Ask for the next line."""
+        self._out.write(PROMPT)
+        self._out.flush()
+
+    def say(self, text: str) -> None:
+        """Print a line of the terminal's own."""
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def event_for(self, line: str) -> Event | None:
+        """Return the event a typed line stands for; None when it only showed a link."""
+        if line.isdecimal():
+            number = int(line)
+            if not 1 <= number <= len(self._options):
+                return Message(line)
+            button = self._options[number - 1]
+            if button.url:
+                self.say(button.url)
+                return None
+            return Press(button.action, button.arg)
+        command = _COMMAND.fullmatch(line)
+        if command:
+            return Command(command[1].lower(), command[2].strip())
+        return Message(line)
+
+    def _render(self, reply: Reply) -> str:
+        """Return one reply as terminal text."""
+        _ = self.language._
+        if isinstance(reply, Text):
+            return reply.text + self._buttons(reply.buttons)
+        if isinstance(reply, Image):
+            return f"[{reply.url}]\n{reply.caption}" + self._buttons(reply.buttons)
+        if isinstance(reply, ContactRequest):
+            return f"{reply.text}\n" + _("(Type your phone number.)")
+        assert isinstance(reply, PaymentRequest)
+        start = reply.start
+        lines = [reply.text]
+        if start.url:
+            lines.append(f"{reply.button_label}: {start.url}")
+        if start.provider == SANDBOX and start.url:
+            self.sandbox_token = start.url.rstrip("/").rsplit("/", 1)[-1]
+            lines.append(_("Type “pay” to pay it here (a test payment: no money moves)."))
+        return "\n".join(lines)
+
+    def _buttons(self, rows: Keyboard) -> str:
+        """Return numbered options for rows of buttons, one line per row."""
+        lines = []
+        for row in rows:
+            shown = []
+            for button in row:
+                if button.inline_query is not None and not button.action:
+                    continue  # inline search is Telegram's; the terminal searches by typing
+                if button.action == a.NOOP and not button.label.strip():
+                    continue
+                self._options.append(button)
+                shown.append(f"[{len(self._options)}] {button.label}")
+            if shown:
+                lines.append("  " + "   ".join(shown))
+        return "\n" + "\n".join(lines) if lines else ""
+
+
+class ConsoleStaffDesk:
+    """The demo's help desk: shows where the question would go."""
+
+    def __init__(self, channel: ConsoleChannel) -> None:
+        self._channel = channel
+
+    async def forward(self, question: StaffQuestion) -> None:
+        """Print the question as the shop's team would receive it."""
+        self._channel.say(f"(to the shop's team) {question.name or '—'}: {question.text}")
+
+
+async def converse(
+    conversations: Conversations,
+    channel: ConsoleChannel,
+    who: Who,
+    read_line: ReadLine,
+    pay: Pay,
+) -> None:
+    """Talk until the customer quits or input ends."""
+    channel.show(await conversations.handle(who, Command("start")))
+    while True:
+        channel.prompt()
+        raw = await read_line()
+        if not raw:
+            channel.say("")
+            return
+        line = raw.strip()
+        if line.lower() in QUIT:
+            return
+        if not line:
+            continue
+        if line.lower() == PAY and channel.sandbox_token:
+            await _pay(channel, pay)
+            continue
+        event = channel.event_for(line)
+        if event is not None:
+            channel.show(await conversations.handle(who, event))
+            channel.language = Language(await conversations.locale_of(who))
+
+
+async def _pay(channel: ConsoleChannel, pay: Pay) -> None:
+    """Pay the last sandbox link; the shop's answer arrives as a pushed message."""
+    token = channel.sandbox_token
+    assert token is not None
+    try:
+        await pay(token)
+    except PaymentError:
+        channel.say(channel.language._("That payment link can't be paid any more."))
+    channel.sandbox_token = None
+
+
+async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None = None) -> None:
+    """Run the terminal demo on the demo catalog, with the web server for the payment pages.
+
+    Lines come from `read_line`, standard input by default.
+    """
+    shop = build_shop(settings)
+    conversations: Conversations | None = None
+    site = None
+    try:
+        await prepare(shop)
+        await shop.search.start()
+        site = await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
+        who = Who(
+            Channel.CONSOLE,
+            "console",
+            display_name=os.environ.get("USER", ""),
+            language_code=os.environ.get("LANG"),
+        )
+        channel = ConsoleChannel(out, Language(settings.default_locale))
+        conversations = conversations_for(shop, settings, staff=ConsoleStaffDesk(channel))
+        conversations.deliver_with(Channel.CONSOLE, channel.deliver)
+        channel.language = Language(await conversations.locale_of(who))
+        _ = channel.language._
+        channel.say(
+            _(
+                "chatshop demo: type a number to press a button, or text to search and answer; "
+                "“quit” leaves."
+            )
+        )
+
+        async def pay(token: str) -> None:
+            await shop.payments.sandbox_act(token, PAY)
+
+        await converse(conversations, channel, who, read_line or stdin_lines(), pay)
+    finally:
+        if conversations is not None:
+            await conversations.close()
+        if site is not None:
+            await site.cleanup()
+        await shop.db.dispose()
+
+
+def stdin_lines() -> ReadLine:
+    """Return a reader of standard input lines ("" at the end) that never blocks the event loop.
+
+    A daemon thread reads, so Ctrl-C ends the demo at once instead of waiting for Enter.
+    """
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return lines.get

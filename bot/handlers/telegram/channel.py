@@ -1,0 +1,195 @@
+"""The Telegram channel, composed in one place: bot, session, dispatcher, pushes, webhook or polling.
+
+`build_telegram` is the composition root of this channel: it builds every service
+the handlers use once and hands them to the dispatcher as workflow data. Tests
+pass a recording session instead of aiogram's HTTP one; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import BotCommandScopeDefault, Update
+from aiohttp import web
+from pydantic import SecretStr, ValidationError
+
+from bot.flows.engine import Conversations
+from bot.flows.types import Reply
+from bot.handlers.telegram import build_dispatcher
+from bot.handlers.telegram.callbacks import KEY_PURPOSE, ButtonSigner
+from bot.handlers.telegram.commands import menu
+from bot.handlers.telegram.context import InOrder
+from bot.handlers.telegram.links import ShopLinks
+from bot.handlers.telegram.render import Renderer
+from bot.handlers.telegram.retry import RetryAfter, Sleep
+from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.handlers.telegram.texts import LOCALES
+from bot.handlers.telegram.wire import hold_answer_types
+from bot.settings import Settings
+from bot.wiring import Shop
+from payments.keys import KeyRing
+from payments.telegram import TELEGRAM_STARS, TelegramStarsProvider
+from shop.models import Channel, Customer
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLLING_TIMEOUT = 10  # seconds a getUpdates call waits for news
+DRAIN_SECONDS = 10.0  # how long shutdown waits for updates being handled
+
+
+@dataclass(eq=False)
+class TelegramChannel:
+    """A running Telegram bot: receives updates (polling or webhook) and pushes messages."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    renderer: Renderer
+    in_order: InOrder
+    webhook_url: str | None = None
+    # Telegram sends it back in every webhook request; unset in the settings, a random one.
+    webhook_secret: SecretStr = field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self) -> None:
+        """List the commands in both languages and set or clear the webhook."""
+        for locale in LOCALES:
+            await self.bot.set_my_commands(
+                menu(locale),
+                scope=BotCommandScopeDefault(),
+                language_code=None if locale == "en" else locale,
+            )
+        updates = self.dispatcher.resolve_used_update_types()
+        if self.webhook_url:
+            await self.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.webhook_secret.get_secret_value(),
+                allowed_updates=updates,
+            )
+        else:
+            await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+
+    async def poll(self) -> None:
+        """Long-poll for updates until `stop_polling` (signals are the runner's to handle)."""
+        await self.dispatcher.start_polling(
+            self.bot,
+            polling_timeout=POLLING_TIMEOUT,
+            handle_signals=False,
+            close_bot_session=False,
+        )
+
+    async def stop_polling(self) -> None:
+        """Stop asking for updates (those being handled finish; see `close`)."""
+        await self.dispatcher.stop_polling()
+
+    def webhook_route(self) -> web.RouteDef:
+        """Return the route Telegram posts updates to in webhook mode."""
+        return web.post(WEBHOOK_PATH, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """Take one update from Telegram: only with our secret token; handled in the background."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secrets.compare_digest(given, self.webhook_secret.get_secret_value().encode()):
+            raise web.HTTPUnauthorized(text="wrong secret token")
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
+            raise web.HTTPBadRequest(text="not a Telegram update") from None
+        task = asyncio.create_task(self._handle(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response({"ok": True})
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception:  # the error handlers already told the customer; keep serving
+            log.exception("update %s failed", update.update_id)
+
+    async def deliver(self, customer: Customer, replies: list[Reply]) -> None:
+        """Push messages the customer did not ask for just now (order news, staff answers)."""
+        chat = int(customer.external_id)
+        try:
+            await self.renderer.send(chat, chat, replies)
+        except TelegramForbiddenError:
+            log.info("customer %s blocked the bot; the news stays in their orders", customer.id)
+        except TelegramAPIError as error:
+            log.error("cannot reach customer %s on Telegram: %s", customer.id, error.message)
+
+    async def refund_stars(self, user_id: int, charge_id: str) -> None:
+        """Give a Stars payment back (Telegram's refundStarPayment)."""
+        await self.bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
+
+    async def close(self) -> None:
+        """Let the updates being handled finish (for a while), then close the HTTP session."""
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await self.in_order.drained()
+                if self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+        except TimeoutError:
+            log.warning("shutting down with updates still being handled")
+        await self.bot.session.close()
+
+
+async def build_telegram(
+    shop: Shop,
+    conversations: Conversations,
+    settings: Settings,
+    *,
+    session: BaseSession | None = None,
+    sleep: Sleep = asyncio.sleep,
+    staff_desk: TelegramStaffDesk | None = None,
+) -> TelegramChannel:
+    """Compose the Telegram channel from the settings: the one place its services are built.
+
+    `session` replaces aiogram's HTTP session (tests record requests with one);
+    `sleep` is how flood-control waits are made; `staff_desk`, the desk the
+    conversations hand questions to, gets this bot to carry them.
+    """
+    config = settings.telegram
+    if config.bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    hold_answer_types()
+    if session is None:
+        api = TelegramAPIServer.from_base(config.api_url) if config.api_url else PRODUCTION
+        session = AiohttpSession(api=api)
+    session.middleware(RetryAfter(sleep=sleep))
+    bot = Bot(config.bot_token.get_secret_value(), session=session)
+
+    secret = settings.payments_secret
+    keys = KeyRing(shop.db, secret.get_secret_value() if secret else None)
+    buttons = ButtonSigner(await keys.key(KEY_PURPOSE))
+    username = config.bot_username or (await bot.me()).username or ""
+    links = ShopLinks(username, shop.attribution)
+    renderer = Renderer(bot, buttons)
+    in_order = InOrder()
+    dispatcher = build_dispatcher(
+        shop=shop,
+        conversations=conversations,
+        renderer=renderer,
+        buttons=buttons,
+        links=links,
+        staff_desk=staff_desk,
+        in_order=in_order,
+    )
+    if staff_desk is not None:
+        staff_desk.attach(bot)
+    channel = TelegramChannel(bot, dispatcher, renderer, in_order, webhook_url=config.webhook_url)
+    if config.webhook_secret is not None:
+        channel.webhook_secret = config.webhook_secret
+
+    stars = shop.payments.providers.get(TELEGRAM_STARS)
+    if isinstance(stars, TelegramStarsProvider):
+        stars.plug_refunder(channel.refund_stars)
+    conversations.deliver_with(Channel.TELEGRAM, channel.deliver)
+    return channel

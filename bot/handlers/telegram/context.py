@@ -1,0 +1,89 @@
+"""Who is talking: the Telegram user behind an update, as the flows know a customer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.middlewares.user_context import EVENT_FROM_USER_KEY
+from aiogram.types import TelegramObject, Update, User
+
+from bot.flows.engine import Who
+from shop.models import Channel
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def who_of(user: User) -> Who:
+    """Return the customer identity of a Telegram user (their id, name and app language)."""
+    return Who(
+        channel=Channel.TELEGRAM,
+        external_id=str(user.id),
+        display_name=user.full_name,
+        language_code=user.language_code,
+    )
+
+
+class WhoMiddleware(BaseMiddleware):
+    """Put `who` (the customer behind the update) into every handler's data."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Name the sender for the handlers; updates without one pass as they are."""
+        user = data.get(EVENT_FROM_USER_KEY)
+        if isinstance(user, User):
+            data["who"] = who_of(user)
+        return await handler(event, data)
+
+
+class InOrder(BaseMiddleware):
+    """Handle one customer's updates one at a time, in the order Telegram sent them.
+
+    Polling runs each update as a task of its own; this queues a customer's messages
+    and presses behind one lock (asyncio's locks are first come, first served), so a
+    quick second press never overtakes the first. Customers do not wait for each
+    other. It also counts the updates in hand, for a shutdown that lets them finish.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def drained(self) -> None:
+        """Wait until every update that came in has been handled (for a clean shutdown)."""
+        await self._idle.wait()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Wait for this customer's earlier updates, then handle this one."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await self._in_turn(handler, event, data)
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def _in_turn(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get(EVENT_FROM_USER_KEY)
+        conversational = isinstance(event, Update) and (event.message or event.callback_query)
+        if not isinstance(user, User) or not conversational:
+            # Inline queries, shipping and pre-checkout questions change no conversation and
+            # must be answered at once: they never wait behind the customer's other updates.
+            return await handler(event, data)
+        lock, users = self._locks.get(user.id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[user.id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            lock, users = self._locks[user.id]
+            if users == 1:
+                del self._locks[user.id]
+            else:
+                self._locks[user.id] = (lock, users - 1)

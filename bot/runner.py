@@ -1,0 +1,147 @@
+"""`chatshop run`: the shop's one long-running process.
+
+It brings the database up to date (the demo catalog into an empty shop), starts
+search, serves the web routes (health, payment pages and webhooks), runs every
+channel whose settings are present — Telegram by long polling, or by webhook on
+the same web server when TELEGRAM_WEBHOOK_URL is set — sweeps unpaid orders
+whose hold ran out, and stops cleanly on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.flows.engine import Conversations, conversations_for
+from bot.handlers.telegram.channel import WEBHOOK_PATH, build_telegram
+from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.settings import Settings
+from bot.web import build_web_app, serve
+from bot.wiring import Shop, build_shop, prepare
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = 30.0  # seconds between looks for unpaid orders whose hold ran out
+
+NO_CHANNEL = (
+    "No channel is configured yet. To sell in Telegram set TELEGRAM_BOT_TOKEN (from @BotFather); "
+    "for WhatsApp set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM "
+    "(see README.md). To try the shop in this terminal now, run `chatshop demo`."
+)
+
+
+async def run(settings: Settings, out: Console, *, stop: asyncio.Event | None = None) -> None:
+    """Run the shop until SIGTERM or Ctrl-C (or `stop` is set), then shut everything down in order."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    shop = build_shop(settings)
+    try:
+        await _describe(shop, await prepare(shop), out)
+        await shop.search.start()
+        desk = None
+        if settings.telegram.bot_token is not None and settings.admin_telegram_ids:
+            desk = TelegramStaffDesk(settings.admin_telegram_ids)
+        conversations = conversations_for(shop, settings, staff=desk)
+        try:
+            await _serve(shop, conversations, settings, out, stop, desk)
+        finally:
+            await conversations.close()
+    finally:
+        await shop.db.dispose()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    out.print("Stopped.")
+
+
+async def _serve(
+    shop: Shop,
+    conversations: Conversations,
+    settings: Settings,
+    out: Console,
+    stop: asyncio.Event,
+    desk: TelegramStaffDesk | None,
+) -> None:
+    """Serve the web routes and run the channels until `stop`; then stop them in order."""
+    telegram = None
+    if settings.telegram.bot_token is not None:
+        telegram = await build_telegram(shop, conversations, settings, staff_desk=desk)
+    polling = telegram is not None and not telegram.webhook_url
+    routes = [telegram.webhook_route()] if telegram is not None and not polling else []
+    site = await serve(
+        build_web_app(shop, extra_routes=routes), host=settings.http_host, port=settings.http_port
+    )
+    out.print(
+        f"Serving on http://{settings.http_host}:{settings.http_port} "
+        "(GET /healthz; payment pages and webhooks)."
+    )
+    background = [_forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds")]
+    try:
+        if telegram is None:
+            out.print(NO_CHANNEL)
+        else:
+            await telegram.start()
+            if polling:
+                out.print("Telegram: long polling for updates.")
+                background.append(asyncio.create_task(telegram.poll()))
+            else:
+                out.print(f"Telegram: webhook at {WEBHOOK_PATH}, set to {telegram.webhook_url}.")
+        out.print("Press Ctrl-C to stop.")
+        await _until(stop, background)
+    finally:
+        out.print("Stopping…")
+        if telegram is not None and polling:
+            with contextlib.suppress(RuntimeError):  # polling had not started
+                await telegram.stop_polling()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await site.cleanup()  # no new webhooks or payments
+        if telegram is not None:
+            await telegram.close()
+
+
+async def _until(stop: asyncio.Event, background: list[asyncio.Task[None]]) -> None:
+    """Wait for a stop signal, or for a background task to fail (which is raised)."""
+    waiting = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait([waiting, *background], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    for task in done:
+        error = None if task is waiting or task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+
+
+def _forever(work: Callable[[], Awaitable[object]], every: float, what: str) -> asyncio.Task[None]:
+    """Start a task doing `work` now and then every `every` seconds; a failure is logged."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await work()
+            except Exception:
+                log.exception("%s failed; trying again in %s s", what, every)
+            await asyncio.sleep(every)
+
+    return asyncio.create_task(loop())
+
+
+async def _describe(shop: Shop, loaded: int, out: Console) -> None:
+    """Print what the shop sells: the demo catalog just loaded, and the categories."""
+    if loaded:
+        out.print(f"Loaded the demo catalog: {loaded} products.")
+    table = Table(title=f"Catalog in {shop.db.url.render_as_string(hide_password=True)}")
+    table.add_column("Category")
+    table.add_column("Products", justify="right")
+    for summary in await shop.catalog.categories():
+        table.add_row(summary.category.name, str(summary.products))
+    out.print(table)

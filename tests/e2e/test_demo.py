@@ -1,0 +1,119 @@
+"""`chatshop demo` as a subprocess: a newcomer browses, buys and pays in the terminal, no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+
+OPTION = re.compile(r"\[(\d+)\] ([^\n]+?)(?=\s{3}\[|\n|$)")
+PROMPT = "\n> "
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Terminal:
+    """The demo's terminal: what it printed since the last line typed, and typing."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.screen = ""
+
+    async def read(self) -> str:
+        """Read until the demo asks for the next line."""
+        assert self.process.stdout is not None
+        buffer = ""
+        while not buffer.endswith(PROMPT):
+            chunk = await asyncio.wait_for(self.process.stdout.read(65536), timeout=120)
+            if not chunk:
+                raise AssertionError(f"the demo ended:\n{buffer}")
+            buffer += chunk.decode()
+        self.screen = buffer
+        return buffer
+
+    async def type(self, line: str) -> str:
+        """Type a line and return what the demo answered."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        await self.process.stdin.drain()
+        return await self.read()
+
+    async def choose(self, label: str) -> str:
+        """Type the number of the option whose label contains `label`."""
+        options = {text: number for number, text in OPTION.findall(self.screen)}
+        for text, number in options.items():
+            if label in text:
+                return await self.type(number)
+        raise AssertionError(f"no option {label!r} in:\n{self.screen}")
+
+
+async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "REDIS_URL": "",
+        "LANG": "C.UTF-8",
+        "USER": "newcomer",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    terminal = Terminal(process)
+    try:
+        screen = await terminal.read()
+        assert "Hello, newcomer! Welcome to the shop." in screen
+        await terminal.choose("Catalog")
+        screen = await terminal.choose("Coffee & tea")
+        product = next(text for _, text in OPTION.findall(screen) if "$" in text)
+        title = product.split(" · ")[0]
+        screen = await terminal.choose(product)
+        assert title in screen
+        assert "In stock:" in screen
+        screen = await terminal.choose("Add to cart")
+        assert "Added 1 unit to the cart." in screen
+        screen = await terminal.choose("Cart (1)")
+        assert "Your cart: 1 item" in screen
+        screen = await terminal.choose("Checkout")
+        assert "What phone number can we reach you on?" in screen
+        await terminal.type("+1 555 0100 000")
+        screen = await terminal.type("Ann")
+        assert "How should we deliver your order?" in screen
+        screen = await terminal.choose("Pickup")
+        assert "Order #1: 1 item" in screen
+        assert f"http://127.0.0.1:{port}/pay/" in screen
+        screen = await terminal.type("pay")
+        assert "Payment received, thank you! Order #1 is paid." in screen
+        screen = await terminal.type("/orders")
+        assert "#1 · Paid" in screen
+        screen = await terminal.choose("#1")
+        assert title in screen
+        assert "— Paid" in screen
+        assert process.stdin is not None
+        process.stdin.write(b"quit\n")
+        await process.stdin.drain()
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.stderr is not None
+    assert "Traceback" not in (await process.stderr.read()).decode()

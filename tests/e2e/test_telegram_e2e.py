@@ -1,0 +1,278 @@
+"""`chatshop run` as a subprocess, selling through a fake Telegram Bot API on loopback.
+
+The fake server speaks aiogram's real wire format over HTTP (form-encoded
+requests, JSON answers, long-polled getUpdates with offsets); the test plays the
+customer by queueing updates and waits for what the bot does — never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from shop.deeplink import Target, inline, make_scan
+from tests.fake_telegram import BOT_ID, BOT_USERNAME, TOKEN, Call, FakeBotAPI, fake_bot_api
+from tests.payment_support import free_socket
+
+ANN = 5_550_001
+IPHONE = "APL-IP16P-128-BTI"
+PROVIDER_TOKEN = "284685063:TEST:e2e"
+MESSAGES = ("sendMessage", "sendPhoto", "sendInvoice", "editMessageText", "editMessageCaption")
+
+
+def user(user_id: int = ANN) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
+
+
+def chat_message(user_id: int = ANN, **content: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": 1,
+        "date": 1_700_000_000,
+        "chat": {"id": user_id, "type": "private", "first_name": "Ann"},
+        "from": user(user_id),
+        **content,
+    }
+    text = content.get("text")
+    if isinstance(text, str) and text.startswith("/"):
+        command = text.split()[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return message
+
+
+@dataclass
+class Running:
+    """A `chatshop run` process and the customer's conversation with it."""
+
+    api: FakeBotAPI
+    tmp: Path
+    port: int
+    process: asyncio.subprocess.Process | None = None
+    log: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Start `chatshop run` and wait until it serves /healthz and polls for updates."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "REDIS"))}
+        env.update(
+            DATABASE_URL=f"sqlite+aiosqlite:///{self.tmp / 'shop.db'}",
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=self.api.url,
+            TELEGRAM_PAYMENT_PROVIDER_TOKEN=PROVIDER_TOKEN,
+            HTTP_HOST="127.0.0.1",
+            HTTP_PORT=str(self.port),
+            PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}",
+            PAYMENTS_SECRET="e2e-payments-secret",
+            PYTHONUNBUFFERED="1",
+        )
+        out = (self.tmp / f"run-{len(self.log)}.log").open("wb")
+        self.log.append(out.name)
+        polled = self.api.mark()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", stdout=out, stderr=out, env=env, cwd=self.tmp
+        )
+        out.close()
+        await self.healthy()
+        await self.api.wait_for(lambda c: c.method == "getUpdates", since=polled, timeout=60)
+
+    async def healthy(self) -> None:
+        """Wait (bounded) until the web server answers /healthz."""
+        async with asyncio.timeout(60), aiohttp.ClientSession() as http:
+            while True:
+                assert self.process is not None
+                if self.process.returncode is not None:
+                    raise AssertionError(f"chatshop run exited: {self.output()}")
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as answer:
+                        if answer.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)  # the next look at an observable condition
+
+    async def stop(self) -> int:
+        """SIGTERM the process; return its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            return await self.process.wait()
+
+    async def kill(self) -> None:
+        """kill -9: no chance to clean anything up."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    def output(self) -> str:
+        return "\n".join(Path(name).read_text(errors="replace") for name in self.log)
+
+    # The customer ----------------------------------------------------------------------
+
+    async def say(self, text: str, *, expect: str = "", user_id: int = ANN) -> Call:
+        """Send a message; return the bot's first message back (containing `expect`)."""
+        since = self.api.mark()
+        await self.api.push(message=chat_message(user_id, text=text))
+        return await self.reply(since, expect, user_id)
+
+    async def press(self, on: Call, button: dict[str, Any], *, expect: str = "") -> Call:
+        """Press a button of a message the bot sent; return the bot's answer to it."""
+        chat_id = int(on["chat_id"])
+        shown = self.api.messages[(chat_id, int(on.result["message_id"]))]
+        since = self.api.mark()
+        await self.api.push(
+            callback_query={
+                "id": f"cb{since}",
+                "from": user(chat_id),
+                "chat_instance": "1",
+                "message": shown,
+                "data": button["callback_data"],
+            }
+        )
+        await self.api.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+        return await self.reply(since, expect, chat_id)
+
+    async def reply(self, since: int, expect: str, chat_id: int = ANN) -> Call:
+        return await self.api.wait_for(
+            lambda c: (
+                c.method in MESSAGES and int(c.get("chat_id", 0)) == chat_id and expect in c.words
+            ),
+            since=since,
+        )
+
+
+@pytest.fixture
+async def shop(tmp_path: Path) -> AsyncIterator[Running]:
+    async with fake_bot_api() as api:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        running = Running(api, tmp_path, port)
+        await running.start()
+        try:
+            yield running
+        finally:
+            if running.process is not None and running.process.returncode is None:
+                code = await running.stop()
+                assert code == 0, running.output()
+                assert "Traceback" not in running.output()
+
+
+def poster_code(sku: str, source: str = "poster-window") -> str:
+    code = inline(make_scan(Target.product(sku), source))
+    assert code is not None
+    return code
+
+
+async def checkout_to_the_phone_question(shop: Running) -> Call:
+    """Scan a poster, find the product again with a typo, add it, open the cart, check out."""
+    card = await shop.say(f"/start {poster_code(IPHONE)}", expect="iPhone 16 Pro 128GB")
+    assert card.button("add")
+    found = await shop.say("iphnoe 128", expect="Found for")
+    product = next(b for b in found.buttons if "128GB Black" in b["text"])
+    opened = await shop.press(found, product, expect="iPhone 16 Pro 128GB")
+    await shop.press(opened, opened.button("add"), expect="Added 1")
+    cart = await shop.say("/cart", expect="Your cart")
+    assert "iPhone 16 Pro 128GB" in cart.words
+    return await shop.press(cart, cart.button("co"), expect="phone")
+
+
+async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) -> None:
+    api = shop.api
+    asked = await checkout_to_the_phone_question(shop)
+    assert asked["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    since = api.mark()
+    contact = {"phone_number": "+15550001234", "first_name": "Ann", "user_id": ANN}
+    await api.push(message=chat_message(contact=contact))
+    delivery = await shop.reply(since, "deliver")
+    since = api.mark()
+    await shop.press(delivery, delivery.button("codlv", "pickup"))
+    invoice = await api.wait_for(lambda c: c.method == "sendInvoice", since=since)
+    assert invoice["currency"] == "USD"
+    assert invoice["provider_token"] == PROVIDER_TOKEN
+    total = sum(p["amount"] for p in invoice["prices"])
+    assert total == 99_900
+
+    since = api.mark()
+    await api.push(
+        pre_checkout_query={
+            "id": "pcq-1",
+            "from": user(),
+            "currency": "USD",
+            "total_amount": total,
+            "invoice_payload": invoice["payload"],
+        }
+    )
+    answered = await api.wait_for(lambda c: c.method == "answerPreCheckoutQuery", since=since)
+    assert (answered["pre_checkout_query_id"], answered["ok"]) == ("pcq-1", "true")
+
+    paid = {
+        "currency": "USD",
+        "total_amount": total,
+        "invoice_payload": invoice["payload"],
+        "telegram_payment_charge_id": "tg-charge-1",
+        "provider_payment_charge_id": "prov-charge-1",
+    }
+    since = api.mark()
+    await api.push(message=chat_message(successful_payment=paid))
+    confirmation = await shop.reply(since, "Payment received")
+    order_number = invoice["title"].split("#")[1]
+    assert f"#{order_number}" in confirmation.words
+    assert "Timeline" in confirmation.words
+
+    # Telegram delivers the same payment again: it pays once and is told once.
+    since = api.mark()
+    await api.push(message=chat_message(successful_payment=paid))
+    orders = await shop.say("/orders", expect="Your orders")
+    assert not [c for c in api.calls[since:] if "Payment received" in c.words]
+    order_button = next(b for b in orders.buttons if b["text"].startswith(f"#{order_number} "))
+    assert "Paid" in order_button["text"]
+
+    details = await shop.press(orders, order_button, expect=f"#{order_number}")
+    assert "Paid" in details.words
+    assert details.words.count("\n") >= 3  # the timeline, a line per step
+
+
+async def test_a_kill_9_mid_checkout_loses_neither_the_cart_nor_the_step(shop: Running) -> None:
+    api = shop.api
+    await checkout_to_the_phone_question(shop)
+
+    await shop.kill()
+    await shop.start()
+
+    since = api.mark()
+    contact = {"phone_number": "+15550001234", "first_name": "Ann", "user_id": ANN}
+    await api.push(message=chat_message(contact=contact))
+    delivery = await shop.reply(since, "deliver")  # the same step: the phone was awaited
+    since = api.mark()
+    await shop.press(delivery, delivery.button("codlv", "pickup"))
+    invoice = await api.wait_for(lambda c: c.method == "sendInvoice", since=since)
+    assert "iPhone 16 Pro 128GB" in invoice["description"]  # the same cart
+
+
+async def test_an_inline_result_opens_the_product_card(shop: Running) -> None:
+    api = shop.api
+    since = api.mark()
+    await api.push(inline_query={"id": "iq-1", "from": user(), "query": "iphnoe", "offset": ""})
+    answer = await api.wait_for(lambda c: c.method == "answerInlineQuery", since=since)
+    result = answer["results"][0]
+    assert "iPhone" in result["title"]
+    assert "$" in result["description"]
+
+    # Chosen in the chat with the bot: Telegram posts it as a message "via" the bot.
+    posted = chat_message(
+        text=result["input_message_content"]["message_text"],
+        via_bot={"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME},
+        reply_markup=result["reply_markup"],
+    )
+    since = api.mark()
+    await api.push(message=posted)
+    card = await shop.reply(since, result["title"])
+    assert card.button("add")
+    assert card.button("buy")

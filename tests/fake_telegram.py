@@ -1,0 +1,253 @@
+"""Telegram's Bot API on loopback, for the methods chatshop calls, speaking the real wire format.
+
+Requests arrive as aiogram sends them: `POST /bot<token>/<method>` with a
+form-encoded (or multipart) body whose object values are JSON. Answers are
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ..., "description": ...}``.
+`getUpdates` is long-polled: it answers at once when updates at or past `offset`
+wait, else holds the request up to `timeout` seconds for one to arrive, and an
+`offset` confirms (drops) every update before it — so a bot killed mid-update
+gets it again after a restart, as from Telegram.
+
+A test plays the customer with `push(...)` and reads what the bot did with
+`wait_for(...)`, which waits for an observable condition within a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.payment_support import free_socket
+from tests.telegram_support import form_value
+
+BOT_ID = 7_000_001
+BOT_USERNAME = "chatshop_e2e_bot"
+TOKEN = f"{BOT_ID}:E2E-test-token_chatshop"
+_SENDS = {"sendMessage", "sendPhoto", "sendInvoice"}
+_EDITS = {"editMessageText", "editMessageCaption", "editMessageMedia"}
+_TRUE = {
+    "deleteWebhook",
+    "setWebhook",
+    "setMyCommands",
+    "answerCallbackQuery",
+    "answerPreCheckoutQuery",
+    "answerShippingQuery",
+    "answerInlineQuery",
+    "refundStarPayment",
+    "close",
+    "logOut",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Bot API request as received: its method, its fields (JSON values decoded), the result."""
+
+    index: int
+    method: str
+    fields: dict[str, Any]
+    result: Any
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    @property
+    def words(self) -> str:
+        return str(self.fields.get("text") or self.fields.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.fields.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+    def button(self, action: str, arg: str | None = None) -> dict[str, Any]:
+        """Return the first button whose callback data names `action` (and `arg`)."""
+        for button in self.buttons:
+            parts = str(button.get("callback_data", "")).split("|")
+            if parts[1:2] == [action] and (arg is None or parts[2:3] == [arg]):
+                return button
+        raise AssertionError(f"no {action!r} button among {self.buttons}")
+
+
+@dataclass
+class FakeBotAPI:
+    """The Bot API server: records calls, queues updates, answers like Telegram."""
+
+    token: str = TOKEN
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _closing: bool = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._call)
+        return app
+
+    # The customer's side ---------------------------------------------------------------
+
+    async def push(self, **event: Any) -> int:
+        """Queue an update (message=..., callback_query=..., ...) for the bot; return its id."""
+        update_id = next(self._update_ids)
+        async with self._changed:
+            self._updates.append({"update_id": update_id, **event})
+            self._changed.notify_all()
+        return update_id
+
+    def mark(self) -> int:
+        """Return a position in the call log: `wait_for(since=...)` looks only after it."""
+        return len(self.calls)
+
+    async def wait_for(
+        self,
+        matches: Callable[[Call], bool],
+        *,
+        since: int = 0,
+        timeout: float = 30.0,  # noqa: ASYNC109 - a deadline for the condition, not for I/O
+    ) -> Call:
+        """Return the first call after `since` that `matches`, waiting for it up to `timeout` s."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while True:
+                    for call in self.calls[since:]:
+                        if matches(call):
+                            return call
+                    await self._changed.wait()
+        except TimeoutError:
+            seen = [
+                (c.method, c.words[:80]) for c in self.calls[since:] if c.method != "getUpdates"
+            ]
+            raise AssertionError(f"no such call within {timeout} s; the bot made {seen}") from None
+
+    def of(self, method: str, *, since: int = 0) -> list[Call]:
+        return [c for c in self.calls[since:] if c.method == method]
+
+    # The server's side -----------------------------------------------------------------
+
+    async def _call(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        form = await request.post()
+        fields = {key: form_value(str(value)) for key, value in form.items()}
+        if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
+            await self._log(method, fields, None)
+            return web.json_response({"ok": True, "result": await self._get_updates(fields)})
+        result: Any
+        if method == "getMe":
+            result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
+        elif method in _SENDS:
+            result = self._store(method, fields, int(fields["chat_id"]), next(self._message_ids))
+        elif method in _EDITS:
+            key = (int(fields["chat_id"]), int(fields["message_id"]))
+            if key not in self.messages:
+                return _error(400, "Bad Request: message to edit not found")
+            result = self._store(method, fields, *key)
+        elif method in _TRUE:
+            result = True
+        else:
+            return _error(404, "Not Found: method not found")
+        await self._log(method, fields, result)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _log(self, method: str, fields: dict[str, Any], result: Any) -> None:
+        async with self._changed:
+            self.calls.append(Call(len(self.calls), method, fields, result))
+            self._changed.notify_all()
+
+    async def _get_updates(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(fields.get("offset", 0))
+        deadline = time.monotonic() + float(fields.get("timeout", 0))
+        async with self._changed:
+            if offset:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(left):
+                        await self._changed.wait()
+                except TimeoutError:
+                    break
+            return list(self._updates[:100])
+
+    def _store(
+        self, method: str, fields: dict[str, Any], chat_id: int, message_id: int
+    ) -> dict[str, Any]:
+        """Keep the message as the chat now shows it, and return it as Telegram would."""
+        message = dict(self.messages.get((chat_id, message_id), {}))
+        message.update(
+            message_id=message_id,
+            date=int(time.time()),
+            chat={"id": chat_id, "type": "private", "first_name": "Ann"},
+            **{
+                "from": {
+                    "id": BOT_ID,
+                    "is_bot": True,
+                    "first_name": "Shop",
+                    "username": BOT_USERNAME,
+                }
+            },
+        )
+        if method in ("sendMessage", "editMessageText"):
+            message["text"] = fields["text"]
+        if method in ("sendPhoto", "editMessageCaption", "editMessageMedia"):
+            message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 9, "height": 9}]
+            message["caption"] = fields.get("caption") or fields.get("media", {}).get("caption", "")
+        if method == "sendInvoice":
+            message["invoice"] = {
+                "title": fields["title"],
+                "description": fields["description"],
+                "start_parameter": "",
+                "currency": fields["currency"],
+                "total_amount": sum(p["amount"] for p in fields["prices"]),
+            }
+        markup = fields.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        self.messages[(chat_id, message_id)] = message
+        return message
+
+    async def close(self) -> None:
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
+
+
+@asynccontextmanager
+async def fake_bot_api() -> AsyncIterator[FakeBotAPI]:
+    """Run the fake Bot API on a free loopback port."""
+    api = FakeBotAPI()
+    sock = free_socket()
+    api.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    runner = web.AppRunner(api.app(), access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    try:
+        yield api
+    finally:
+        await api.close()
+        await runner.cleanup()

@@ -1,0 +1,191 @@
+"""What the flow tests share: a customer chatting with the shop, and a small catalog to chat about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.flows.engine import Conversations, StaffDesk, StaffQuestion, Who
+from bot.flows.types import (
+    Button,
+    Command,
+    ContactRequest,
+    Event,
+    Image,
+    Message,
+    PaymentRequest,
+    Press,
+    Reply,
+    SharedContact,
+    Text,
+)
+from bot.stores import DatabaseStore
+from bot.wiring import Shop
+from shop.models import Channel, Customer
+from tests.conftest import row
+
+CATALOG = [
+    row(
+        "TEA-1",
+        title="Green tea",
+        price=1_000,
+        stock=5,
+        category="Tea",
+        titles={"ru": "Зелёный чай"},
+        categories={"ru": "Чай"},
+        image_url="https://example.com/tea.jpg",
+    ),
+    row("TEA-2", title="Black tea", price=1_250, stock=30, category="Tea"),
+    row("TEA-GONE", title="Sold-out tea", price=900, stock=0, category="Tea"),
+    row("CUP", title="Cup", price=129_990, stock=3, category="Things"),
+    row("GIFT", title="Gift card", price=2_500, stock=100, category="Gift", digital=True),
+]
+
+
+async def stock_the_shop(shop: Shop) -> None:
+    """Put the test catalog on sale."""
+    await shop.catalog.import_rows(CATALOG)
+
+
+def texts_of(replies: Iterable[Reply]) -> str:
+    """Return every text and caption of some replies, one after the other."""
+    parts = []
+    for reply in replies:
+        if isinstance(reply, Text | ContactRequest | PaymentRequest):
+            parts.append(reply.text)
+        elif isinstance(reply, Image):
+            parts.append(reply.caption)
+    return "\n".join(parts)
+
+
+def buttons_of(replies: Iterable[Reply]) -> list[Button]:
+    """Return every button of some replies, row by row."""
+    return [
+        button
+        for reply in replies
+        if isinstance(reply, Text | Image)
+        for row in reply.buttons
+        for button in row
+    ]
+
+
+@dataclass
+class Chat:
+    """One customer talking to the shop through the engine, as a channel would pass it on."""
+
+    shop: Shop
+    conversations: Conversations
+    who: Who
+    last: list[Reply] = field(default_factory=list)
+
+    async def send(self, event: Event) -> list[Reply]:
+        """Send any event and keep the answer."""
+        self.last = await self.conversations.handle(self.who, event)
+        return self.last
+
+    async def command(self, name: str, arg: str = "") -> list[Reply]:
+        """Send a command, e.g. /start with a deep-link payload."""
+        return await self.send(Command(name, arg))
+
+    async def say(self, text: str) -> list[Reply]:
+        """Type a message."""
+        return await self.send(Message(text))
+
+    async def share_phone(self, phone: str, name: str = "") -> list[Reply]:
+        """Share a phone number with the messenger's own button."""
+        return await self.send(SharedContact(phone, name))
+
+    async def tap(self, label: str) -> list[Reply]:
+        """Press the button of the last answer whose label contains `label`."""
+        return await self.send(self.button(label).press())
+
+    async def answer_checkout(
+        self, *, checkout: str = "Checkout", phone: str = "+1 555 0100 000", name: str = "Ann"
+    ) -> list[Reply]:
+        """From the cart: tap Checkout, type the phone and the name (delivery is asked next)."""
+        await self.tap(checkout)
+        await self.say(phone)
+        return await self.say(name)
+
+    def button(self, label: str) -> PressableButton:
+        """Return the button of the last answer whose label contains `label`."""
+        found = [b for b in buttons_of(self.last) if label in b.label]
+        assert found, f"no button {label!r} among {[b.label for b in buttons_of(self.last)]}"
+        return PressableButton(found[0])
+
+    @property
+    def text(self) -> str:
+        """Return what the last answer said."""
+        return texts_of(self.last)
+
+    @property
+    def labels(self) -> list[str]:
+        """Return the labels of the last answer's buttons."""
+        return [b.label for b in buttons_of(self.last)]
+
+    @property
+    def payment(self) -> PaymentRequest:
+        """Return the payment request of the last answer."""
+        found = [r for r in self.last if isinstance(r, PaymentRequest)]
+        assert found, f"no payment request in {self.last}"
+        return found[0]
+
+    async def customer(self) -> Customer:
+        """Return the customer record behind this chat."""
+        customer = await self.shop.customers.find(self.who.channel, self.who.external_id)
+        assert customer is not None
+        return customer
+
+
+@dataclass(frozen=True)
+class PressableButton:
+    """A button as the customer sees it."""
+
+    button: Button
+
+    def press(self) -> Press:
+        """Return what pressing it sends."""
+        assert self.button.action, f"{self.button.label!r} is not an action button"
+        return Press(self.button.action, self.button.arg)
+
+
+@dataclass
+class Pushed:
+    """Messages the shop pushed unasked, per customer, as a channel's deliverer got them."""
+
+    messages: list[tuple[Customer, list[Reply]]] = field(default_factory=list)
+
+    async def deliver(self, customer: Customer, replies: list[Reply]) -> None:
+        self.messages.append((customer, replies))
+
+    @property
+    def texts(self) -> list[str]:
+        return [texts_of(replies) for _, replies in self.messages]
+
+
+@dataclass
+class StaffInbox:
+    """The staff's side of the help desk: questions as they arrive."""
+
+    questions: list[StaffQuestion] = field(default_factory=list)
+
+    async def forward(self, question: StaffQuestion) -> None:
+        self.questions.append(question)
+
+
+def engine(shop: Shop, *, staff: StaffDesk | None = None) -> Conversations:
+    """Return the conversation engine over the database store, as `chatshop` runs it by default."""
+    return Conversations(shop, DatabaseStore(shop.db), staff=staff)
+
+
+def chat(
+    shop: Shop,
+    conversations: Conversations,
+    channel: Channel = Channel.TELEGRAM,
+    user: str = "1001",
+    *,
+    name: str = "Ann",
+    language_code: str | None = "en",
+) -> Chat:
+    """Return a customer's chat with the shop."""
+    return Chat(shop, conversations, Who(channel, user, name, language_code))

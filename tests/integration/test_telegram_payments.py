@@ -1,0 +1,251 @@
+"""Payments by Telegram's rules through the dispatcher: invoice, shipping, pre-checkout, payment.
+
+The money facts come in as real updates; `payments/` decides from the order in
+the database. A successful payment delivered twice pays once, and the customer
+hears about it once (the order-change push with the timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.handlers.telegram import payments as telegram_payments
+from payments.interface import PaymentStatus
+from shop.models import Channel
+from tests.conftest import FakeClock, row
+from tests.telegram_support import (
+    USER_ID,
+    Harness,
+    Sent,
+    last_message,
+    message_json,
+    telegram_shop,
+    user_json,
+)
+
+IPHONE = "APL-IP16P-128-BTI"
+
+
+@pytest.fixture
+async def tg(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
+    ebook = row("EBOOK", title="Field guide", digital=True)
+    async with telegram_shop(sqlite_url, clock, rows=[ebook]) as harness:
+        yield harness
+
+
+async def buy(tg: Harness, sku: str = IPHONE, *, user: int = USER_ID, language: str = "en") -> Sent:
+    """Buy now from a product's deep link through checkout; return the invoice or payment link."""
+    card = await tg.say(f"/start p-{sku}", user=user, language=language)
+    asked = last_message(await tg.press(card, "buy", user=user))
+    if "request_contact" in str(asked.get("reply_markup")):
+        shared = message_json(
+            chat_id=user,
+            contact={"phone_number": "+15550001234", "first_name": "Ann", "user_id": user},
+        )
+        asked = last_message(await tg.feed(message=shared))
+    if "codlv" in str(asked.get("reply_markup")):
+        pickup = next(b for b in asked.buttons if "|pickup|" in str(b.get("callback_data")))
+        asked = last_message(
+            await tg.press(asked, "codlv", data=pickup["callback_data"], user=user)
+        )
+    return asked
+
+
+def pre_checkout(
+    invoice: Sent, *, user: int = USER_ID, language: str = "en", **changes: Any
+) -> dict[str, Any]:
+    query = {
+        "id": "pcq1",
+        "from": user_json(user, language=language),
+        "currency": invoice["currency"],
+        "total_amount": sum(p["amount"] for p in invoice["prices"]),
+        "invoice_payload": invoice["payload"],
+    }
+    query.update(changes)
+    return query
+
+
+def successful_payment(
+    invoice: Sent, charge: str = "tg-charge-1", **changes: Any
+) -> dict[str, Any]:
+    paid = {
+        "currency": invoice["currency"],
+        "total_amount": sum(p["amount"] for p in invoice["prices"]),
+        "invoice_payload": invoice["payload"],
+        "telegram_payment_charge_id": charge,
+        "provider_payment_charge_id": f"prov-{charge}",
+    }
+    paid.update(changes)
+    return message_json(successful_payment=paid)
+
+
+async def order_of(tg: Harness, user: int = USER_ID) -> Any:
+    customer = await tg.shop.customers.find(Channel.TELEGRAM, str(user))
+    assert customer is not None
+    assert customer.id is not None
+    orders = await tg.shop.orders.list_for_customer(customer.id)
+    assert len(orders) == 1
+    return orders[0]
+
+
+async def test_an_invoice_is_paid_once_and_the_customer_told_once(tg: Harness) -> None:
+    invoice = await buy(tg)
+    assert invoice.method == "sendInvoice"
+    assert invoice["currency"] == "USD"
+    assert invoice["provider_token"] == "284685063:TEST:chatshop"
+    assert invoice["prices"] == [
+        {"label": "Apple iPhone 16 Pro 128GB Black Titanium × 1", "amount": 99_900}
+    ]
+
+    answer = await tg.feed(pre_checkout_query=pre_checkout(invoice))
+    assert [(s.method, s["ok"]) for s in answer] == [("answerPreCheckoutQuery", "true")]
+
+    told = await tg.feed(message=successful_payment(invoice))
+    assert [s.method for s in told] == ["sendMessage"]
+    assert "Payment received" in told[0]["text"]
+    assert "Timeline" in told[0]["text"]
+    order = await order_of(tg)
+    assert order.status == "paid"
+
+    again = await tg.feed(message=successful_payment(invoice))
+    assert again == []  # nothing to say: it was paid, and said, already
+    payments = await tg.shop.payments.payments_for(order.id)
+    assert [p.status for p in payments] == [PaymentStatus.SUCCEEDED]
+    assert (await order_of(tg)).status == "paid"
+
+
+async def test_pre_checkout_refuses_with_a_reason_in_the_customers_language(
+    tg: Harness,
+) -> None:
+    invoice = await buy(tg, language="ru")
+
+    wrong = await tg.feed(pre_checkout_query=pre_checkout(invoice, language="ru", total_amount=100))
+    assert wrong[0]["ok"] == "false"
+    assert wrong[0]["error_message"] == "Сумма не совпадает с заказом. Попросите новый счёт."
+
+    forged = await tg.feed(
+        pre_checkout_query=pre_checkout(
+            invoice, language="ru", invoice_payload="p1o1.AAAAAAAAAAAAAAAAAAAAAA"
+        )
+    )
+    assert forged[0]["ok"] == "false"
+    assert "недействителен" in forged[0]["error_message"]
+
+
+async def test_pre_checkout_is_answered_in_time_even_when_the_shop_is_slow(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoice = await buy(tg)
+    monkeypatch.setattr(telegram_payments, "ANSWER_WITHIN", 0.0)  # no time at all
+
+    answer = await tg.feed(pre_checkout_query=pre_checkout(invoice))
+
+    assert answer[0]["ok"] == "false"
+    assert "try again" in answer[0]["error_message"]
+
+
+async def test_a_flexible_invoice_is_priced_by_the_delivery_rules_and_paid_in_full(
+    tg: Harness,
+) -> None:
+    invoice = await buy(tg, "ANK-511-30W-WHT")  # a charger: courier is not free for it
+    order = await order_of(tg)
+    goods = order.subtotal - order.discount
+    address = {
+        "country_code": "US",
+        "state": "NY",
+        "city": "New York",
+        "street_line1": "1 Main St",
+        "street_line2": "",
+        "post_code": "10001",
+    }
+
+    offered = await tg.feed(
+        shipping_query={
+            "id": "sq1",
+            "from": user_json(),
+            "invoice_payload": invoice["payload"],
+            "shipping_address": address,
+        }
+    )
+
+    assert offered[0].method == "answerShippingQuery"
+    assert offered[0]["ok"] == "true"
+    options = {o["id"]: o for o in offered[0]["shipping_options"]}
+    assert set(options) == {"pickup", "courier", "post"}
+    assert options["courier"]["title"] == "Courier"
+    assert options["courier"]["prices"][0]["amount"] == (500 if goods < 5_000 else 0)
+    courier = options["courier"]["prices"][0]["amount"]
+
+    total = goods + courier
+    answer = await tg.feed(
+        pre_checkout_query=pre_checkout(
+            invoice,
+            total_amount=total,
+            shipping_option_id="courier",
+            order_info={
+                "name": "Ann Lee",
+                "phone_number": "+15550001234",
+                "shipping_address": address,
+            },
+        )
+    )
+    assert answer[0]["ok"] == "true"
+    placed = await order_of(tg)
+    assert (placed.delivery_method, placed.total) == ("courier", total)
+    assert placed.delivery_address == "US, NY, 10001, New York, 1 Main St"
+
+    await tg.feed(message=successful_payment(invoice, total_amount=total))
+    assert (await order_of(tg)).status == "paid"
+
+
+async def test_a_shipping_query_for_goods_that_do_not_ship_is_refused(tg: Harness) -> None:
+    invoice = await buy(tg, "EBOOK")
+    refused = await tg.feed(
+        shipping_query={
+            "id": "sq1",
+            "from": user_json(),
+            "invoice_payload": invoice["payload"],
+            "shipping_address": {
+                "country_code": "US",
+                "state": "",
+                "city": "X",
+                "street_line1": "Y",
+                "street_line2": "",
+                "post_code": "1",
+            },
+        }
+    )
+    assert refused[0]["ok"] == "false"
+    assert "deliver" in refused[0]["error_message"]
+
+
+async def test_digital_goods_are_paid_in_stars_and_refunded_through_the_bot(tg: Harness) -> None:
+    invoice = await buy(tg, "EBOOK")
+    assert invoice.method == "sendInvoice"
+    assert invoice["currency"] == "XTR"
+    assert "provider_token" not in invoice  # Stars: no provider token
+    assert len(invoice["prices"]) == 1
+
+    await tg.feed(pre_checkout_query=pre_checkout(invoice))
+    await tg.feed(message=successful_payment(invoice, charge="stars-7"))
+    order = await order_of(tg)
+    assert order.status == "paid"
+
+    await tg.shop.payments.refund(order.id, note="changed their mind")
+
+    refund = tg.session.last("refundStarPayment")
+    assert (refund["user_id"], refund["telegram_payment_charge_id"]) == (str(USER_ID), "stars-7")
+    assert (await order_of(tg)).status == "refunded"
+
+
+async def test_without_a_provider_token_physical_goods_get_a_payment_link(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with telegram_shop(sqlite_url, clock, provider_token=None) as tg:
+        link = await buy(tg)
+    assert link.method == "sendMessage"
+    pay = link.buttons[0]
+    assert pay["url"].startswith("http://127.0.0.1:8080/pay/")

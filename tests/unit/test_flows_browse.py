@@ -1,0 +1,122 @@
+"""Browsing and search: categories, pages edited in place, product cards, typo-tolerant search."""
+
+from __future__ import annotations
+
+from bot.flows.types import Image, Press, Text
+from bot.wiring import Shop
+from shop.models import Channel
+from tests.conftest import row
+from tests.flow_support import buttons_of, chat, engine
+
+
+async def test_categories_list_the_shelves_with_their_counts(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await ann.command("start")
+    await ann.tap("Catalog")
+    assert "Choose a category:" in ann.text
+    assert "Tea (3)" in ann.labels
+
+
+async def test_category_pages_turn_in_place(shop: Shop) -> None:
+    await shop.catalog.import_rows(
+        [row(f"T{n:02}", title=f"Tea {n:02}", category="Tea", line=n) for n in range(20)]
+    )
+    ann = chat(shop, engine(shop))
+    await ann.command("catalog")
+    await ann.tap("Tea")
+    assert "Tea: page 1 of 3" in ann.text
+    assert "‹" not in ann.labels
+    assert "›" in ann.labels
+    replies = await ann.tap("›")
+    assert isinstance(replies[0], Text)
+    assert replies[0].edit
+    assert "Tea: page 2 of 3" in ann.text
+    assert "‹" in ann.labels
+    assert "›" in ann.labels
+    await ann.tap("›")
+    assert "Tea: page 3 of 3" in ann.text
+    assert "›" not in ann.labels
+    await ann.tap("‹")
+    assert "Tea: page 2 of 3" in ann.text
+
+
+async def test_the_product_card_shows_photo_price_stock_and_the_quantity(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await ann.command("catalog")
+    await ann.tap("Tea")
+    card = (await ann.tap("Green tea"))[0]
+    assert isinstance(card, Image)
+    assert card.caption.splitlines()[:3] == ["Green tea", "$10.00", "In stock: 5"]
+    await ann.tap("+")
+    await ann.tap("+")
+    assert "3" in ann.labels
+    await ann.tap("−")
+    assert "2" in ann.labels
+    await ann.tap("Add to cart")
+    assert "Added 2 units to the cart." in ann.text
+    assert "In your cart: 2" in ann.text
+    assert any(label.endswith("Cart (2)") for label in ann.labels)
+
+
+async def test_the_quantity_never_goes_past_what_is_in_stock(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    cup = await stocked.catalog.product_by_sku("CUP")
+    assert cup is not None
+    await ann.send(Press("prod", f"{cup.id}:50:1"))  # a forged quantity
+    assert "3" in ann.labels  # all there is
+    assert "+" not in ann.labels
+
+
+async def test_an_out_of_stock_product_offers_no_way_to_buy_it(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await ann.command("catalog")
+    await ann.tap("Tea")
+    assert any("Sold-out tea" in label and "out of stock" in label for label in ann.labels)
+    await ann.tap("Sold-out tea")
+    assert "Out of stock" in ann.text
+    assert not any("Add to cart" in label or "Buy now" in label for label in ann.labels)
+
+
+async def test_a_russian_customer_sees_russian_titles_and_their_money_format(
+    stocked: Shop,
+) -> None:
+    olga = chat(stocked, engine(stocked), user="2002", name="Ольга", language_code="ru")
+    await olga.command("start", "p-TEA-1")
+    assert olga.text.splitlines()[:3] == ["Зелёный чай", "10,00\xa0$", "В наличии: 5"]
+    await olga.command("start", "p-CUP")
+    assert "1\xa0299,90\xa0$" in olga.text  # Babel's Russian format, with no-break spaces
+
+
+async def test_search_forgives_typos_and_offers_did_you_mean_buttons(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await ann.say("gren tea")
+    assert "Found for «gren tea»:" in ann.text
+    assert any("Green tea" in label for label in ann.labels)
+    await ann.say("grxxn")
+    assert "Nothing found for «grxxn»." in ann.text
+    assert "Did you mean:" in ann.text
+    suggestion = ann.button("🔎")
+    await ann.send(suggestion.press())
+    assert any("Green tea" in label for label in ann.labels)
+
+
+async def test_search_asks_first_when_pressed_and_takes_the_next_text(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100")
+    await ann.command("start")
+    await ann.tap("Search")
+    assert "What are you looking for?" in ann.text
+    await ann.say("black")
+    assert any("Black tea" in label for label in ann.labels)
+
+
+async def test_on_telegram_the_search_button_opens_inline_search(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await ann.command("start")
+    search = next(b for b in buttons_of(ann.last) if "Search" in b.label)
+    assert search.inline_query == ""
+    assert not search.action
+    terminal = chat(stocked, engine(stocked), Channel.CONSOLE, "console")
+    await terminal.command("start")
+    search = next(b for b in buttons_of(terminal.last) if "Search" in b.label)
+    assert search.action
+    assert search.inline_query is None

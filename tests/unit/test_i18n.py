@@ -1,0 +1,106 @@
+"""Languages: every customer-facing string is in both catalogs, translated; plurals, money and dates."""
+
+from __future__ import annotations
+
+import re
+from configparser import RawConfigParser
+from datetime import UTC, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from shop.i18n import DOMAIN, LOCALES, Language, catalog_text
+
+ROOT = Path(__file__).resolve().parents[2]
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+@cache
+def _extracted() -> dict[str, tuple[str, ...]]:
+    """Return every message the code marks for translation (by babel.cfg), by its id."""
+    config = RawConfigParser()
+    config.read(ROOT / "babel.cfg")
+    method_map = [
+        (pattern.strip(), method.strip())
+        for method, _, pattern in (section.partition(":") for section in config.sections())
+    ]
+    messages: dict[str, tuple[str, ...]] = {}
+    for _file, _line, message, _comments, _context in extract_from_dir(ROOT, method_map):
+        forms = (message,) if isinstance(message, str) else tuple(message)
+        messages[forms[0]] = forms
+    return messages
+
+
+def _catalog(locale: str) -> Catalog:
+    return read_po(BytesIO(catalog_text(locale)), locale=locale, domain=DOMAIN)
+
+
+def test_the_code_marks_messages_in_every_flow() -> None:
+    extracted = _extracted()
+    assert len(extracted) > 100
+    assert "Your cart is empty." in extracted
+    assert extracted["{n} item"] == ("{n} item", "{n} items")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_message_is_translated_in_each_language(locale: str) -> None:
+    catalog = _catalog(locale)
+    problems = []
+    for msgid, forms in _extracted().items():
+        entry = catalog.get(msgid)
+        if entry is None:
+            problems.append(f"missing: {msgid!r}")
+            continue
+        if entry.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        wanted = catalog.num_plurals if len(forms) > 1 else 1
+        if len(strings) != wanted or not all(strings):
+            problems.append(f"untranslated: {msgid!r}")
+            continue
+        expected = {name for form in forms for name in _PLACEHOLDER.findall(form)}
+        for string in strings:
+            if set(_PLACEHOLDER.findall(str(string))) != expected:
+                problems.append(f"placeholders differ: {msgid!r} → {string!r}")
+    unused = {
+        entry.id if isinstance(entry.id, str) else entry.id[0] for entry in catalog if entry.id
+    }
+    unused -= set(_extracted())
+    problems.extend(f"no longer used (run pybabel update): {msgid!r}" for msgid in sorted(unused))
+    assert problems == [], f"{DOMAIN} catalog {locale}: see locales/README.md"
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (1, "1 товар"),
+        (3, "3 товара"),
+        (5, "5 товаров"),
+        (11, "11 товаров"),
+        (21, "21 товар"),
+        (24, "24 товара"),
+    ],
+)
+def test_russian_plurals_follow_the_number(n: int, expected: str) -> None:
+    assert Language("ru").ngettext("{n} item", "{n} items", n).format(n=n) == expected
+
+
+def test_english_plurals_follow_the_number() -> None:
+    english = Language("en")
+    assert [english.ngettext("{n} item", "{n} items", n).format(n=n) for n in (1, 2)] == [
+        "1 item",
+        "2 items",
+    ]
+
+
+def test_money_and_dates_follow_the_locale() -> None:
+    at = datetime(2026, 11, 26, 9, 5, tzinfo=UTC)
+    assert Language("en").money(129_990, "USD") == "$1,299.90"
+    assert Language("ru").money(129_990, "RUB") == "1\xa0299,90\xa0₽"
+    assert Language("en").when(at) == "Nov 26, 2026, 09:05 UTC"
+    assert Language("ru").when(at) == "26 нояб. 2026\u202fг., 09:05 UTC"
