@@ -51,7 +51,7 @@ MAX_EXPANSIONS = 64  # tokens a prefix or typo may stand for; the most frequent 
 # A short prefix stands for fewer words: "s" could be anything, "sams" is Samsung.
 EXPANSIONS_BY_LENGTH = {1: 8, 2: 32}
 WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its products down
-TYPO_PREFIX_LENGTHS = (4, 10)  # a mistyped last word is matched against prefixes this long
+TYPO_PREFIX_LENGTHS = (4, 8)  # a mistyped last word is matched against prefixes this long
 BUILD_CHUNK = 200_000
 LAYOUT_PUNCTUATION = ",.;'[]`<>:\"{}~"
 
@@ -136,10 +136,10 @@ class _Pools:
         self._second: dict[tuple[int, str], list[str]] = {}
 
     def add(self, word: str) -> None:
-        """Enter one word."""
-        self._first.setdefault((len(word), word[0]), []).append(word)
-        if len(word) > 1:
-            self._second.setdefault((len(word), word[1]), []).append(word)
+        """Enter one word (of two letters or more)."""
+        length = len(word)
+        self._first.setdefault((length, word[0]), []).append(word)
+        self._second.setdefault((length, word[1]), []).append(word)
 
     def near(self, query: str, length: int, typos: int) -> set[str]:
         """Return the words of `length` within `typos` edits of `query` (not `query` itself)."""
@@ -219,7 +219,7 @@ class SearchIndex:
             raw = raw_tokens_of_many([_text(doc) for doc in chunk])
             # setdefault hands each raw token the position of its first sighting: a C loop.
             sightings = np.fromiter(map(first_seen.setdefault, raw, counter), np.int64, len(raw))
-            is_sentinel = np.fromiter(map(SENTINEL.__eq__, raw), np.bool_, len(raw))
+            is_sentinel = sightings == first_seen[SENTINEL]
             owners = (np.cumsum(is_sentinel, dtype=np.int32) - is_sentinel + start).astype(np.int32)
             token_chunks.append(sightings[~is_sentinel])
             owner_chunks.append(owners[~is_sentinel])
@@ -269,7 +269,8 @@ class SearchIndex:
             self._sku_doc = _sku_index(docs)
             self._alive = np.ones(len(docs), np.bool_)
             self._in_stock = np.array([doc.in_stock for doc in docs], np.bool_)
-            self._sold = np.array([min(doc.sold, 2**31 - 1) for doc in docs], np.int32)
+            sold = np.array([doc.sold for doc in docs], np.int64)
+            self._sold = np.minimum(sold, 2**31 - 1).astype(np.int32)
             self._refresh_vocabulary(orphans)
             self._post_docs, self._post_start, self._df = postings.result()
 
@@ -300,12 +301,14 @@ class SearchIndex:
             return  # numbers and model names match exactly or by prefix only
         token_id = self._token_id[token]
         self._words.add(token)
-        for length in range(TYPO_PREFIX_LENGTHS[0], min(len(token), TYPO_PREFIX_LENGTHS[1]) + 1):
+        prefix_tokens, add_prefix = self._prefix_tokens, self._prefixes.add
+        low, high = TYPO_PREFIX_LENGTHS
+        for length in range(low, min(len(token), high) + 1):
             prefix = token[:length]
-            holders = self._prefix_tokens.get(prefix)
+            holders = prefix_tokens.get(prefix)
             if holders is None:
-                self._prefix_tokens[prefix] = [token_id]
-                self._prefixes.add(prefix)
+                prefix_tokens[prefix] = [token_id]
+                add_prefix(prefix)
             else:
                 holders.append(token_id)
 
