@@ -65,7 +65,7 @@ from shop.delivery import NO_DELIVERY, DeliveryOption, UnknownDeliveryError
 from shop.errors import IllegalTransitionError, NotFoundError
 from shop.models import Channel, OrderStatus, Reservation
 from shop.money import format_money
-from shop.orders import NEXT, OrderDetails, OrderService, Settlement
+from shop.orders import NEXT, PAID_STATUSES, OrderDetails, OrderService, Settlement
 from shop.types import utcnow
 from shop.views import OrderView
 
@@ -189,7 +189,7 @@ class PaymentService:
         details = await self._orders.get(order_id)
         order = details.order
         if order.status != OrderStatus.PENDING_PAYMENT:
-            key = "already_paid" if order.status in _PAID_STATES else "not_payable"
+            key = "already_paid" if order.status in PAID_STATUSES else "not_payable"
             raise PaymentError(f"order {order_id}: {text(key, 'en')}")
         if order.reservation != Reservation.HELD or order.reserved_until <= now:
             raise PaymentError(f"order {order_id}: {text('not_payable', 'en')}")
@@ -796,9 +796,6 @@ class PaymentService:
                 log.exception("payment listener failed for payment %s", payment.id)
 
 
-_PAID_STATES = (OrderStatus.PAID, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-
-
 def _started(record: PaymentRecord, url: str | None, invoice: Any = None) -> PaymentStart:
     return PaymentStart(
         payment_id=record.id,
@@ -907,7 +904,7 @@ def _unpayable(order_id: int, payment_id: int) -> Callable[[Connection], str | N
         claimer = conn.execute(
             select(t.payment.c.id).where(t.payment.c.claim_order_id == order_id)
         ).scalar_one_or_none()
-        if order.status in _PAID_STATES or (claimer is not None and claimer != payment_id):
+        if order.status in PAID_STATUSES or (claimer is not None and claimer != payment_id):
             return "already_paid"
         if order.status == OrderStatus.PENDING_PAYMENT and order.reservation == Reservation.HELD:
             return None

@@ -127,7 +127,7 @@ class CatalogService:
         return await self._db.read(work)
 
     async def all_products(self, *, active_only: bool = True) -> list[ProductView]:
-        """Return every product, by id (for exports and index builds)."""
+        """Return every product (the active ones by default), by id."""
         query = select(t.product).order_by(t.product.c.id)
         if active_only:
             query = query.where(t.product.c.active)

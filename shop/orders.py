@@ -51,6 +51,8 @@ NEXT: dict[OrderStatus, tuple[OrderStatus, ...]] = {
 }
 # Goods still on our shelf go back to stock when the order is refunded.
 RESTOCK_ON_REFUND = (S.PAID, S.PACKED)
+# An order in one of these has been paid (and not refunded).
+PAID_STATUSES = (S.PAID, S.PACKED, S.SHIPPED, S.DELIVERED)
 DEFAULT_HOLD = timedelta(minutes=30)
 
 # The checkout's statements, built once (see shop/carts.py on why).
@@ -406,7 +408,7 @@ class OrderService:
         ).first()
         if row is None:
             raise NotFoundError("order", order_id)
-        if row.status in (S.PAID, S.PACKED, S.SHIPPED, S.DELIVERED):
+        if row.status in PAID_STATUSES:
             return Settlement.ALREADY_PAID
         if row.status != S.CANCELLED or row.reservation != Reservation.EXPIRED:
             return Settlement.REFUND

@@ -12,6 +12,7 @@ from shop import tables as t
 from shop.db import Database
 from shop.errors import PromoProblem, PromoRejectedError
 from shop.models import PromoCode, PromoKind
+from shop.money import Money
 from shop.types import utcnow
 
 
@@ -39,8 +40,7 @@ def discount_for(
     if subtotal < promo.min_total:
         raise PromoRejectedError(promo.code, PromoProblem.BELOW_MINIMUM, minimum=promo.min_total)
     if promo.kind == PromoKind.PERCENT:
-        # Half up, in the customer's favour on the half cent.
-        return min(subtotal, (subtotal * promo.value + 50) // 100)
+        return min(subtotal, Money(subtotal, currency).percent(promo.value).amount)
     return min(subtotal, promo.value)
 
 

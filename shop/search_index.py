@@ -381,11 +381,12 @@ class SearchIndex:
         hits, candidates = self._search(query_words, limit)
         # Keys that type letters on the other layout (б ю ж э х ъ ё) are punctuation
         # here: retype the raw text, and keep whichever reading matches more.
-        retyped = words(retype_raw(text))[:MAX_QUERY_WORDS]
-        if any(mark in text for mark in LAYOUT_PUNCTUATION) and len(retyped) != len(query_words):
-            other_hits, other_candidates = self._search(retyped, limit, retyped=True)
-            if _strength(other_hits, len(retyped)) > _strength(hits, len(query_words)):
-                hits, candidates, query_words = other_hits, other_candidates, retyped
+        if any(mark in text for mark in LAYOUT_PUNCTUATION):
+            retyped = words(retype_raw(text))[:MAX_QUERY_WORDS]
+            if len(retyped) != len(query_words):
+                other_hits, other_candidates = self._search(retyped, limit, retyped=True)
+                if _strength(other_hits, len(retyped)) > _strength(hits, len(query_words)):
+                    hits, candidates, query_words = other_hits, other_candidates, retyped
         sku = self._sku_doc.get("".join(query_words))
         if sku is not None and self._alive[sku]:
             product = self._docs[sku]
