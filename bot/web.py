@@ -15,9 +15,9 @@ from aiohttp import web
 
 from bot.wiring import Shop
 from payments.interface import PaymentError, WebhookError
-from payments.pages import render_page, render_problem
+from payments.pages import FAILED, render_page, render_problem
 from payments.service import LinkExpiredError, LinkNotFoundError, UnknownProviderError
-from payments.texts import pick_locale, text
+from shop.i18n import Language, pick_locale
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ async def payment_action(request: web.Request) -> web.Response:
     except PaymentError:
         log.exception("the sandbox payment for %s was not confirmed", token[:6])
         page = await shop.payments.page(token)
-        html = render_page(page, locale, message=text("failed", locale))
+        html = render_page(page, locale, message=Language(locale)._(FAILED))
         return web.Response(text=html, status=502, content_type=_HTML, headers=_NO_STORE)
     raise web.HTTPSeeOther(location=request.rel_url.path)
 
@@ -127,5 +127,7 @@ def _problem(error: PaymentError, locale: str) -> web.Response:
 
 
 def _locale(request: web.Request) -> str:
+    """Return the first language of the browser's Accept-Language the shop speaks, else its default."""
     shop = request.app[SHOP]
-    return pick_locale(request.headers.get("Accept-Language"), shop.settings.default_locale)
+    hints = request.headers.get("Accept-Language", "").split(",")
+    return pick_locale(*hints, default=shop.settings.default_locale)

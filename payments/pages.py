@@ -5,10 +5,22 @@ from __future__ import annotations
 from html import escape
 
 from payments.interface import PaymentStatus
-from payments.service import CheckoutPage
-from payments.texts import text
+from payments.service import ALREADY_PAID, NOT_PAYABLE, CheckoutPage
+from shop.i18n import N_, Language, pick_locale
 from shop.models import OrderStatus
-from shop.money import format_money
+
+FAILED = N_("The payment could not be confirmed. Please try again.")
+# A link that cannot be paid: the page's title, then what to do.
+_PROBLEMS = {
+    "not_found": (
+        N_("Payment link not found"),
+        N_("This payment link does not exist. Ask for a new one in the chat."),
+    ),
+    "expired": (
+        N_("Payment link expired"),
+        N_("This payment link has expired. Ask for a new one in the chat."),
+    ),
+}
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
@@ -42,12 +54,13 @@ def _document(title: str, body: str, locale: str) -> str:
 def render_page(page: CheckoutPage, locale: str, *, message: str | None = None) -> str:
     """Return the page of a payment: the order's lines and total, then Pay / Cancel or how it stands."""
     order, payment = page.details.order, page.payment
-    money = order.currency
+    lang = Language(pick_locale(locale))
+    _ = lang._
 
     def row(label: str, amount: int, css: str = "") -> str:
         return (
             f'<tr class="{css}"><td>{escape(label)}</td>'
-            f'<td class="sum">{escape(format_money(amount, money, locale))}</td></tr>'
+            f'<td class="sum">{escape(lang.money(amount, order.currency))}</td></tr>'
         )
 
     rows = [
@@ -58,52 +71,53 @@ def render_page(page: CheckoutPage, locale: str, *, message: str | None = None) 
         for line in page.details.lines
     ]
     if order.discount:
-        rows.append(row(text("discount", locale), -order.discount))
+        rows.append(row(_("Discount"), -order.discount))
     if order.delivery_price:
-        rows.append(row(text("delivery", locale), order.delivery_price))
-    rows.append(row(text("total", locale), order.total, "total"))
-    title = text("order_title", locale, order=order.id)
+        rows.append(row(_("Delivery"), order.delivery_price))
+    rows.append(row(_("Total"), order.total, "total"))
+    title = _("Order #{order}").format(order=order.id)
     parts = [f"<h1>{escape(title)}</h1>", f"<table>{''.join(rows)}</table>"]
     if payment.currency != order.currency:  # Telegram Stars
-        charged = format_money(payment.amount, payment.currency, locale)
+        charged = lang.money(payment.amount, payment.currency)
         parts.append(f'<p class="note">= {escape(charged)}</p>')
     if message:
         parts.append(f'<p class="state" role="alert">{escape(message)}</p>')
     if page.payable:
-        pay = text("pay", locale, amount=format_money(payment.amount, payment.currency, locale))
+        pay = _("Pay {amount}").format(amount=lang.money(payment.amount, payment.currency))
         parts.append(
             '<form method="post">'
             f'<button class="pay" type="submit" name="action" value="pay">{escape(pay)}</button>'
-            f'<button class="cancel" type="submit" name="action" value="cancel">{escape(text("cancel", locale))}</button>'
+            f'<button class="cancel" type="submit" name="action" value="cancel">{escape(_("Cancel"))}</button>'
             "</form>"
-            f'<p class="note">{escape(text("sandbox_note", locale))}</p>'
+            f'<p class="note">{escape(_("Test checkout: no real money is charged."))}</p>'
         )
     elif not message:
-        parts.append(f'<p class="state" role="status">{escape(text(_state(page), locale))}</p>')
+        parts.append(f'<p class="state" role="status">{escape(_(_state(page)))}</p>')
     if payment.return_url and not page.payable:
         parts.append(
-            f'<a class="button" href="{escape(payment.return_url)}">{escape(text("back_to_chat", locale))}</a>'
+            f'<a class="button" href="{escape(payment.return_url)}">{escape(_("Back to the chat"))}</a>'
         )
     return _document(title, "".join(parts), locale)
 
 
 def _state(page: CheckoutPage) -> str:
-    """Return the text key saying how a payment stands, when Pay is not offered."""
+    """Return the message saying how a payment stands, when Pay is not offered (to translate)."""
     status = page.payment.status
     if status == PaymentStatus.SUCCEEDED:
-        return "paid"
+        return N_("Payment received. Thank you! You can go back to the chat.")
     if status == PaymentStatus.CANCELLED:
-        return "cancelled"
+        return N_("Payment cancelled. The order is not paid.")
     if status in (PaymentStatus.REFUNDING, PaymentStatus.REFUNDED, PaymentStatus.REFUND_FAILED):
-        return "refunded"
+        return N_("This payment was not kept: the money goes back to you.")
     if status == PaymentStatus.FAILED:
-        return "failed"
+        return FAILED
     if page.details.order.status != OrderStatus.PENDING_PAYMENT:
-        return "already_paid" if page.details.order.status == OrderStatus.PAID else "not_payable"
-    return "waiting"
+        return ALREADY_PAID if page.details.order.status == OrderStatus.PAID else NOT_PAYABLE
+    return N_("Waiting for the payment to be confirmed…")
 
 
 def render_problem(kind: str, locale: str) -> str:
     """Return the page for a link that is ``not_found`` or ``expired``."""
-    title = text(f"{kind}_title", locale)
-    return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text(kind, locale))}</p>", locale)
+    lang = Language(pick_locale(locale))
+    title, advice = (lang._(message) for message in _PROBLEMS[kind])
+    return _document(title, f"<h1>{escape(title)}</h1><p>{escape(advice)}</p>", locale)

@@ -57,12 +57,12 @@ from payments.telegram import (
     SuccessfulPayment,
     payload_codec,
 )
-from payments.texts import text
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.db import Database
 from shop.delivery import NO_DELIVERY, DeliveryOption, UnknownDeliveryError
 from shop.errors import IllegalTransitionError, NotFoundError
+from shop.i18n import N_, Language, pick_locale
 from shop.models import Channel, OrderStatus, Reservation
 from shop.money import format_money
 from shop.orders import NEXT, PAID_STATUSES, OrderDetails, OrderService, Settlement
@@ -74,6 +74,14 @@ log = logging.getLogger(__name__)
 P = PaymentStatus
 DEFAULT_LINK_TTL = timedelta(hours=1)
 PaymentListener = Callable[[PaymentNotice], Awaitable[None]]
+
+# Why an invoice cannot be paid now: messages in the catalogs, translated where they are shown.
+INVALID_INVOICE = N_("This invoice is not valid. Please ask for a new one.")
+ALREADY_PAID = N_("This order is already paid.")
+NOT_PAYABLE = N_("This order can no longer be paid. Please place it again.")
+SOLD_OUT = N_("Sorry, the goods of this order have sold out while it waited for payment.")
+AMOUNT_CHANGED = N_("The amount no longer matches the order. Please ask for a new invoice.")
+CANNOT_SHIP = N_("We cannot deliver this order that way. Please choose another delivery option.")
 
 
 class LinkNotFoundError(PaymentError):
@@ -189,10 +197,10 @@ class PaymentService:
         details = await self._orders.get(order_id)
         order = details.order
         if order.status != OrderStatus.PENDING_PAYMENT:
-            key = "already_paid" if order.status in PAID_STATUSES else "not_payable"
-            raise PaymentError(f"order {order_id}: {text(key, 'en')}")
+            why = ALREADY_PAID if order.status in PAID_STATUSES else NOT_PAYABLE
+            raise PaymentError(f"order {order_id}: {why}")
         if order.reservation != Reservation.HELD or order.reserved_until <= now:
-            raise PaymentError(f"order {order_id}: {text('not_payable', 'en')}")
+            raise PaymentError(f"order {order_id}: {NOT_PAYABLE}")
         name = provider or self.method_for(order)
         chosen = self._provider(name)
         amount, currency = chosen.quote(order)
@@ -503,14 +511,15 @@ class PaymentService:
         self, query: PreCheckout, *, locale: str = "en"
     ) -> PreCheckoutAnswer:
         """Answer Telegram's last question before money moves: may this invoice be paid now?"""
+        lang = Language(pick_locale(locale))
         payment = await self._telegram_payment(query.invoice_payload)
         if payment is None:
             log.warning("pre-checkout %s with a payload that is not ours", query.query_id)
-            return PreCheckoutAnswer(False, text("invalid_invoice", locale))
+            return PreCheckoutAnswer(False, lang._(INVALID_INVOICE))
         if query.shipping_option_id or query.name or query.phone or query.address:
             shipped = await self._db.write(self._ship(payment, query, self._clock()))
             if shipped is None:
-                return PreCheckoutAnswer(False, text("cannot_ship", locale))
+                return PreCheckoutAnswer(False, lang._(CANNOT_SHIP))
             payment = shipped
         if (query.total_amount, query.currency) != (payment.amount, payment.currency):
             log.warning(
@@ -522,10 +531,10 @@ class PaymentService:
                 payment.amount,
                 payment.currency,
             )
-            return PreCheckoutAnswer(False, text("amount_changed", locale))
+            return PreCheckoutAnswer(False, lang._(AMOUNT_CHANGED))
         problem = await self._db.read(_unpayable(payment.order_id, payment.id))
         if problem is not None:
-            return PreCheckoutAnswer(False, text(problem, locale))
+            return PreCheckoutAnswer(False, lang._(problem))
         return PreCheckoutAnswer(True)
 
     async def telegram_shipping(self, invoice_payload: str) -> list[ShippingChoice]:
@@ -893,23 +902,23 @@ def _reason(payment: PaymentRecord) -> RefundReason | None:
 
 
 def _unpayable(order_id: int, payment_id: int) -> Callable[[Connection], str | None]:
-    """Return a read saying why an order cannot take a payment now (a text key), or None."""
+    """Return a read saying why an order cannot take a payment now (a message to translate), or None."""
 
     def work(conn: Connection) -> str | None:
         order = conn.execute(
             select(t.order.c.status, t.order.c.reservation).where(t.order.c.id == order_id)
         ).first()
         if order is None:
-            return "invalid_invoice"
+            return INVALID_INVOICE
         claimer = conn.execute(
             select(t.payment.c.id).where(t.payment.c.claim_order_id == order_id)
         ).scalar_one_or_none()
         if order.status in PAID_STATUSES or (claimer is not None and claimer != payment_id):
-            return "already_paid"
+            return ALREADY_PAID
         if order.status == OrderStatus.PENDING_PAYMENT and order.reservation == Reservation.HELD:
             return None
         if order.status != OrderStatus.CANCELLED or order.reservation != Reservation.EXPIRED:
-            return "not_payable"
+            return NOT_PAYABLE
         short = conn.execute(
             select(t.order_line.c.id)
             .select_from(
@@ -921,6 +930,6 @@ def _unpayable(order_id: int, payment_id: int) -> Callable[[Connection], str | N
             )
             .limit(1)
         ).first()
-        return "sold_out" if short is not None else None
+        return SOLD_OUT if short is not None else None
 
     return work

@@ -24,7 +24,7 @@ from payments.interface import (
     StartRequest,
     WebhookError,
 )
-from payments.texts import text
+from shop.i18n import Language, pick_locale
 from shop.views import OrderView
 
 if TYPE_CHECKING:
@@ -167,6 +167,7 @@ def _line_items(request: StartRequest) -> list[Any]:
     of its total, named after the order and listing its products.
     """
     order, currency, locale = request.order, request.currency.lower(), request.locale
+    _ = Language(pick_locale(locale))._
 
     def line(name: str, amount: int, quantity: int = 1, description: str | None = None) -> Any:
         product: dict[str, str] = {"name": name}
@@ -177,15 +178,13 @@ def _line_items(request: StartRequest) -> list[Any]:
 
     titles = [f"{ln.title_i18n.get(locale, ln.title)} × {ln.quantity}" for ln in request.lines]
     if order.discount:
-        return [
-            line(text("order_title", locale, order=order.id), order.total, 1, ", ".join(titles))
-        ]
+        return [line(_("Order #{order}").format(order=order.id), order.total, 1, ", ".join(titles))]
     lines = [
         line(ln.title_i18n.get(locale, ln.title), ln.unit_price, ln.quantity)
         for ln in request.lines
     ]
     if order.delivery_price:
-        lines.append(line(text("delivery", locale), order.delivery_price))
+        lines.append(line(_("Delivery"), order.delivery_price))
     return lines
 
 

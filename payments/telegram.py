@@ -27,7 +27,7 @@ from payments.interface import (
     TelegramInvoice,
 )
 from payments.keys import KeyRing
-from payments.texts import text
+from shop.i18n import Language, pick_locale
 from shop.models import OrderLine
 from shop.money import minor_digits
 from shop.views import OrderView
@@ -151,11 +151,15 @@ def _clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _description(lines: Sequence[OrderLine], locale: str) -> str:
+def _order_title(order_id: int, locale: str) -> str:
+    return Language(pick_locale(locale))._("Order #{order}").format(order=order_id)
+
+
+def _description(order_id: int, lines: Sequence[OrderLine], locale: str) -> str:
     items = ", ".join(
         f"{line.title_i18n.get(locale, line.title)} × {line.quantity}" for line in lines
     )
-    return _clip(items or text("order_title", locale), DESCRIPTION_LIMIT)
+    return _clip(items or _order_title(order_id, locale), DESCRIPTION_LIMIT)
 
 
 class _TelegramProvider:
@@ -172,8 +176,8 @@ class _TelegramProvider:
         codec = await payload_codec(self._keys)
         order = request.order
         invoice = TelegramInvoice(
-            title=_clip(text("order_title", request.locale, order=order.id), TITLE_LIMIT),
-            description=_description(request.lines, request.locale),
+            title=_clip(_order_title(order.id, request.locale), TITLE_LIMIT),
+            description=_description(order.id, request.lines, request.locale),
             payload=codec.encode(request.payment_id, order.id, request.amount, request.currency),
             currency=request.currency,
             prices=prices,
@@ -199,6 +203,7 @@ class TelegramCardProvider(_TelegramProvider):
     async def start(self, request: StartRequest) -> Started:
         """Build the invoice: a line per product, the discount and the delivery."""
         locale = request.locale
+        _ = Language(pick_locale(locale))._
         prices = [
             LabeledPrice(
                 _clip(f"{line.title_i18n.get(locale, line.title)} × {line.quantity}", 64),
@@ -208,9 +213,9 @@ class TelegramCardProvider(_TelegramProvider):
         ]
         order = request.order
         if order.discount:
-            prices.append(LabeledPrice(text("discount", locale), -order.discount))
+            prices.append(LabeledPrice(_("Discount"), -order.discount))
         if order.delivery_price:
-            prices.append(LabeledPrice(text("delivery", locale), order.delivery_price))
+            prices.append(LabeledPrice(_("Delivery"), order.delivery_price))
         return await self._invoice(request, tuple(prices), self._provider_token)
 
     async def refund(self, payment: PaymentRecord) -> str:
@@ -241,9 +246,7 @@ class TelegramStarsProvider(_TelegramProvider):
 
     async def start(self, request: StartRequest) -> Started:
         """Build the invoice: one price line in Stars, no provider token."""
-        line = LabeledPrice(
-            text("order_title", request.locale, order=request.order.id), request.amount
-        )
+        line = LabeledPrice(_order_title(request.order.id, request.locale), request.amount)
         return await self._invoice(request, (line,), "")
 
     async def refund(self, payment: PaymentRecord) -> str:

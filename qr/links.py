@@ -17,14 +17,21 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from qr.errors import QrError
-from qr.texts import text
 from shop.deeplink import TELEGRAM_LIMIT, TargetKind
+from shop.i18n import N_, Language, pick_locale
 from shop.models import Channel
 
 WHATSAPP_TEXT_LIMIT = 140  # what we promise to fit in a prefilled WhatsApp message
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")  # 5-32 characters
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAMES = {Channel.TELEGRAM: "Telegram", Channel.WHATSAPP: "WhatsApp"}
+# The prefilled WhatsApp message; {code} is the payload the shop reads back.
+_GREETINGS = {
+    TargetKind.PRODUCT: N_("Hi! I'd like {code}"),
+    TargetKind.CATEGORY: N_("Hi! Show me {code}"),
+    TargetKind.PROMO: N_("Hi! My promo code: {code}"),
+}
+_SHOP_GREETING = N_("Hi! I'm from your poster: {code}")
 
 # Asks Telegram for the bot's @username (getMe); the Telegram channel provides one.
 UsernameLookup = Callable[[], Awaitable[str]]
@@ -66,12 +73,8 @@ def telegram_link(username: str, payload: str) -> str:
 def whatsapp_text(kind: TargetKind, payload: str, locale: str | None) -> str:
     """Return the prefilled WhatsApp message that carries `payload` (at most 140 characters)."""
     _check_payload(payload)
-    key = {
-        TargetKind.PRODUCT: "wa_product",
-        TargetKind.CATEGORY: "wa_category",
-        TargetKind.PROMO: "wa_promo",
-    }.get(kind, "wa_shop")
-    return text(key, locale, code=payload)
+    greeting = _GREETINGS.get(kind, _SHOP_GREETING)
+    return Language(pick_locale(locale))._(greeting).format(code=payload)
 
 
 def whatsapp_link(number: str, message: str) -> str:

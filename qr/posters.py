@@ -20,12 +20,11 @@ from PIL import Image, ImageDraw, ImageOps
 from qr.codes import MM_PER_INCH, draw
 from qr.errors import QrError
 from qr.links import channel_name
-from qr.texts import text
 from qr.typeface import Font, fit
 from shop.attribution import Destination
 from shop.deeplink import TargetKind
+from shop.i18n import N_, Language, pick_locale
 from shop.models import Channel, PromoKind
-from shop.money import format_money
 
 
 class Paper(StrEnum):
@@ -37,6 +36,12 @@ class Paper(StrEnum):
 
 PAPER_MM = {Paper.A4: (210.0, 297.0), Paper.A6: (105.0, 148.0)}
 DESIGN_WIDTH_MM = 210.0  # the layout below is in millimetres of an A4 page
+# The caption under a code; {channel} is "Telegram" or "WhatsApp".
+_CAPTIONS = {
+    TargetKind.PRODUCT: N_("Scan to buy in {channel}"),
+    TargetKind.PROMO: N_("Scan to get the discount in {channel}"),
+}
+_OPEN_CAPTION = N_("Scan to shop in {channel}")
 
 WHITE = (255, 255, 255)
 INK = (15, 23, 42)
@@ -274,11 +279,11 @@ def compose(
     `currency` is the shop's, for a promo's minimum order.
     """
     target, kind = destination.target, destination.target.kind
-    caption_key = {TargetKind.PRODUCT: "scan_product", TargetKind.PROMO: "scan_promo"}.get(
-        kind, "scan_open"
-    )
+    lang = Language(pick_locale(locale))
+    _ = lang._
+    caption = _CAPTIONS.get(kind, _OPEN_CAPTION)
     poster_codes = [
-        PosterCode(channel, link, text(caption_key, locale, channel=channel_name(channel)), handle)
+        PosterCode(channel, link, _(caption).format(channel=channel_name(channel)), handle)
         for channel, link, handle in codes
     ]
     product, category, promo = destination.product, destination.category, destination.promo
@@ -287,23 +292,24 @@ def compose(
             shop_name=shop_name,
             headline=product.title_for(locale),
             codes=poster_codes,
-            price=format_money(product.price, product.currency, locale),
+            price=lang.money(product.price, product.currency),
             photo=photo,
             wants_photo=True,
         )
     if category is not None:
-        headline, lines = category.name_for(locale), [text("category_note", locale)]
+        headline, lines = category.name_for(locale), [_("The whole shelf is in our chat")]
     elif promo is not None:
         if promo.kind == PromoKind.PERCENT:
             headline = f"−{promo.value}%"
         else:
-            headline = f"−{format_money(promo.value, promo.currency or currency, locale)}"
-        lines = [text("promo_code", locale, code=promo.code)]
+            headline = f"−{lang.money(promo.value, promo.currency or currency)}"
+        lines = [_("Promo code {code}").format(code=promo.code)]
         if promo.min_total:
-            minimum = format_money(promo.min_total, promo.currency or currency, locale)
-            lines.append(text("promo_minimum", locale, amount=minimum))
+            minimum = lang.money(promo.min_total, promo.currency or currency)
+            lines.append(_("on orders from {amount}").format(amount=minimum))
     elif kind is TargetKind.SHOP:
-        headline, lines = text("shop_headline", locale), [text("shop_note", locale)]
+        headline = _("Shop with us in chat")
+        lines = [_("Find, order, pay and track your order without leaving the messenger")]
     else:
         raise QrError(f"nothing to put on a poster for {target}")
     return Poster(shop_name=shop_name, headline=headline, codes=poster_codes, lines=lines)

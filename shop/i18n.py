@@ -49,9 +49,9 @@ def translations(locale: str) -> gettext.GNUTranslations:
 
 
 def pick_locale(*hints: str | None, default: str = DEFAULT_LOCALE) -> str:
-    """Return the first of `hints` the shop speaks ("ru-RU" counts as "ru"), else `default`."""
+    """Return the first of `hints` the shop speaks ("ru-RU" or "ru;q=0.9" counts as "ru"), else `default`."""
     for hint in hints:
-        tag = (hint or "").strip().lower().replace("_", "-").split("-")[0]
+        tag = (hint or "").split(";")[0].strip().lower().replace("_", "-").split("-")[0]
         if tag in LOCALES:
             return tag
     return default

@@ -14,7 +14,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from shop.i18n import DOMAIN, LOCALES, Language, catalog_text
+from bot.handlers.telegram.commands import COMMANDS
+from bot.handlers.telegram.payments import DELIVERY_LABELS
+from payments import service
+from shop.i18n import DOMAIN, LOCALES, Language, catalog_text, pick_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
@@ -45,6 +48,34 @@ def test_the_code_marks_messages_in_every_flow() -> None:
     assert len(extracted) > 100
     assert "Your cart is empty." in extracted
     assert extracted["{n} item"] == ("{n} item", "{n} items")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Payment link not found",  # payments/pages.py
+        "Order #{order}",  # payments/telegram.py, payments/stripe_checkout.py
+        "This button no longer works. Send /start to open the menu.",  # bot/handlers/telegram
+        "Scan to buy in {channel}",  # qr/posters.py
+        "Hi! I'd like {code}",  # qr/links.py
+    ],
+)
+def test_messages_outside_the_flows_are_extracted_too(message: str) -> None:
+    assert message in _extracted()
+
+
+def test_messages_picked_at_run_time_are_marked_for_extraction() -> None:
+    picked = [
+        *COMMANDS.values(),
+        *DELIVERY_LABELS.values(),
+        service.INVALID_INVOICE,
+        service.ALREADY_PAID,
+        service.NOT_PAYABLE,
+        service.SOLD_OUT,
+        service.AMOUNT_CHANGED,
+        service.CANNOT_SHIP,
+    ]
+    assert [message for message in picked if message not in _extracted()] == []
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -96,6 +127,16 @@ def test_english_plurals_follow_the_number() -> None:
         "1 item",
         "2 items",
     ]
+
+
+def test_the_locale_is_the_first_hint_the_shop_speaks() -> None:
+    assert pick_locale("ru-RU") == "ru"
+    assert pick_locale("pt_BR", "ru") == "ru"
+    assert pick_locale("de", None) == "en"
+    assert pick_locale(None, default="ru") == "ru"
+    # A browser's Accept-Language header, split at its commas.
+    assert pick_locale("fr-FR", "ru;q=0.9", "en;q=0.8") == "ru"
+    assert pick_locale(" en-GB ", " ru") == "en"
 
 
 def test_money_and_dates_follow_the_locale() -> None:

@@ -11,7 +11,7 @@ from bot.flows.engine import Conversations, Who
 from bot.flows.types import Press
 from bot.handlers.telegram.callbacks import ButtonSigner
 from bot.handlers.telegram.render import Origin, Renderer
-from bot.handlers.telegram.texts import text
+from shop.i18n import Language
 
 
 def build_router() -> Router:
@@ -50,5 +50,7 @@ async def pressed(
 
 async def refused(query: CallbackQuery, who: Who, conversations: Conversations) -> None:
     """Answer a stale, forged or someone else's button politely, revealing nothing."""
-    locale = await conversations.locale_of(who)
-    await query.answer(text("stale_button", locale), show_alert=True)
+    lang = Language(await conversations.locale_of(who))
+    await query.answer(
+        lang._("This button no longer works. Send /start to open the menu."), show_alert=True
+    )

@@ -31,12 +31,12 @@ from bot.handlers.telegram.links import ShopLinks
 from bot.handlers.telegram.render import Renderer
 from bot.handlers.telegram.retry import RetryAfter, Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
-from bot.handlers.telegram.texts import LOCALES
 from bot.handlers.telegram.wire import hold_answer_types
 from bot.settings import Settings
 from bot.wiring import Shop
 from payments.keys import KeyRing
 from payments.telegram import TELEGRAM_STARS, TelegramStarsProvider
+from shop.i18n import LOCALES
 from shop.models import Channel, Customer
 
 log = logging.getLogger(__name__)

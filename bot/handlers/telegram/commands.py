@@ -12,12 +12,19 @@ from bot.flows import types as flow
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.filters import in_private
 from bot.handlers.telegram.render import Renderer
-from bot.handlers.telegram.texts import text
+from shop.i18n import N_, Language
 
-# The commands customers see in Telegram's menu, in this order. Any command goes to the
-# flows (/menu and /catalog too; /start with a deep link's payload), which say if they do
-# not know it.
-COMMANDS = ("start", "search", "cart", "orders", "language", "help")
+# The commands customers see in Telegram's menu, in this order, with their descriptions.
+# Any command goes to the flows (/menu and /catalog too; /start with a deep link's
+# payload), which say if they do not know it.
+COMMANDS = {
+    "start": N_("Main menu"),
+    "search": N_("Search the catalog"),
+    "cart": N_("Your cart"),
+    "orders": N_("Your orders"),
+    "language": N_("Change the language"),
+    "help": N_("Ask us a question"),
+}
 ANY_COMMAND = re.compile(r"[A-Za-z0-9_]{1,32}$")
 
 
@@ -31,7 +38,11 @@ def build_router() -> Router:
 
 def menu(locale: str) -> list[BotCommand]:
     """Return the command menu in `locale`, for set_my_commands."""
-    return [BotCommand(command=name, description=text(f"cmd_{name}", locale)) for name in COMMANDS]
+    lang = Language(locale)
+    return [
+        BotCommand(command=name, description=lang._(description))
+        for name, description in COMMANDS.items()
+    ]
 
 
 async def on_command(

@@ -12,9 +12,11 @@ from aiogram.types import ErrorEvent
 
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.context import who_of
-from bot.handlers.telegram.texts import text
+from shop.i18n import N_, Language, pick_locale
 
 log = logging.getLogger(__name__)
+
+TRY_AGAIN = N_("Sorry, something went wrong. Please try again in a minute.")
 
 
 def build_router() -> Router:
@@ -44,15 +46,15 @@ async def failed(event: ErrorEvent, bot: Bot, conversations: Conversations) -> b
     if update.callback_query is not None:
         sender = update.callback_query.from_user
     if sender is not None:
-        locale = await _locale(conversations, who_of(sender))
+        lang = Language(await _locale(conversations, who_of(sender)))
         with suppress(TelegramAPIError):  # Telegram itself may be what failed
-            await bot.send_message(sender.id, text("try_again", locale))
+            await bot.send_message(sender.id, lang._(TRY_AGAIN))
     return True
 
 
-async def _locale(conversations: Conversations, who: Who) -> str | None:
+async def _locale(conversations: Conversations, who: Who) -> str:
     """Return the customer's language, or their app's when even that cannot be read."""
     try:
         return await conversations.locale_of(who)
     except Exception:  # the failure may be the database itself
-        return who.language_code
+        return pick_locale(who.language_code)

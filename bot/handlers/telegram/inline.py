@@ -21,10 +21,9 @@ from aiogram.types import (
 
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.links import INLINE_SOURCE, ShopLinks
-from bot.handlers.telegram.texts import text
 from bot.wiring import Shop
 from shop.deeplink import Target, inline, make_scan
-from shop.money import format_money
+from shop.i18n import N_, Language
 from shop.views import ProductView
 
 PAGE = 20  # results per answer; the client asks for the next page with `next_offset`
@@ -49,29 +48,35 @@ async def search(
     found = await shop.search.suggest(query.query, min(offset + PAGE + 1, MOST), locale)
     hits = found.hits[offset : offset + PAGE]
     products = await shop.catalog.products([hit.product.product_id for hit in hits])
+    lang = Language(locale)
     results = [
-        await _result(products[hit.product.product_id], links, locale)
+        await _result(products[hit.product.product_id], links, lang)
         for hit in hits
         if hit.product.product_id in products
     ]
     more = len(found.hits) > offset + PAGE and offset + PAGE < MOST
-    label = "open_shop" if results or not query.query.strip() else "nothing_found"
+    if results or not query.query.strip():
+        label = N_("Open the shop")
+    else:
+        label = N_("Nothing found: open the shop")
     await query.answer(
         results,  # type: ignore[arg-type]  # a list of articles is a list of results
         cache_time=CACHE_SECONDS,
         is_personal=True,  # titles and prices in this customer's language
         next_offset=str(offset + PAGE) if more else "",
-        button=InlineQueryResultsButton(text=text(label, locale), start_parameter=SHOP_CODE),
+        button=InlineQueryResultsButton(text=lang._(label), start_parameter=SHOP_CODE),
     )
 
 
-async def _result(product: ProductView, links: ShopLinks, locale: str) -> InlineQueryResultArticle:
+async def _result(
+    product: ProductView, links: ShopLinks, lang: Language
+) -> InlineQueryResultArticle:
     """Return one product as an inline result: title, price and stock; its photo if it has one."""
-    title = product.title_for(locale)
-    stock = text("in_stock" if product.stock > 0 else "out_of_stock", locale)
-    line = f"{format_money(product.price, product.currency, locale)} · {stock}"
+    title = product.title_for(lang.locale)
+    stock = lang._("in stock") if product.stock > 0 else lang._("out of stock")
+    line = f"{lang.money(product.price, product.currency)} · {stock}"
     code = await links.product_code(product.sku)
-    opening = InlineKeyboardButton(text=text("open_in_shop", locale), url=links.start_url(code))
+    opening = InlineKeyboardButton(text=lang._("Open in the shop"), url=links.start_url(code))
     preview = (
         LinkPreviewOptions(url=product.image_url, prefer_large_media=True, show_above_text=True)
         if product.image_url

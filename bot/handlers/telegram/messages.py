@@ -10,7 +10,7 @@ from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.filters import in_private, sent_via_us, with_contact, with_text
 from bot.handlers.telegram.links import start_payload
 from bot.handlers.telegram.render import Renderer
-from bot.handlers.telegram.texts import text
+from shop.i18n import Language
 
 
 def build_router() -> Router:
@@ -31,8 +31,8 @@ async def contact(
     assert shared is not None
     sender = message.from_user
     if sender is None or shared.user_id != sender.id:  # someone else's card, forwarded
-        locale = await conversations.locale_of(who)
-        await message.answer(text("own_contact", locale))
+        lang = Language(await conversations.locale_of(who))
+        await message.answer(lang._("Please share your own number with the button below."))
         return
     name = " ".join(part for part in (shared.first_name, shared.last_name) if part)
     replies = await conversations.handle(who, flow.SharedContact(shared.phone_number, name))

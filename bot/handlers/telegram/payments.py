@@ -22,17 +22,25 @@ from aiogram.types import (
 )
 
 from bot.flows.engine import Conversations, Who
+from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.handlers.telegram.filters import with_payment
-from bot.handlers.telegram.texts import delivery_label, text
 from bot.wiring import Shop
 from payments.interface import Outcome
+from payments.service import CANNOT_SHIP
 from payments.telegram import PreCheckout, PreCheckoutAnswer, SuccessfulPayment
-from payments.texts import text as payment_text
+from shop.i18n import N_, Language, pick_locale
 
 log = logging.getLogger(__name__)
 
 # Telegram cancels the payment if the pre-checkout answer takes longer than 10 s.
 ANSWER_WITHIN = 7.0
+# The delivery options' names in Telegram's payment form.
+DELIVERY_LABELS = {
+    "pickup": N_("Pickup in store"),
+    "courier": N_("Courier"),
+    "post": N_("Post"),
+    "none": N_("No delivery"),
+}
 
 
 def build_router() -> Router:
@@ -48,14 +56,14 @@ async def shipping(
     query: ShippingQuery, who: Who, conversations: Conversations, shop: Shop
 ) -> None:
     """Offer the shop's delivery options, priced for this order, in Telegram's payment form."""
-    locale = await conversations.locale_of(who)
+    lang = Language(await conversations.locale_of(who))
     choices = await shop.payments.telegram_shipping(query.invoice_payload)
     if not choices:
-        await query.answer(ok=False, error_message=payment_text("cannot_ship", locale))
+        await query.answer(ok=False, error_message=lang._(CANNOT_SHIP))
         return
     options = []
     for choice in choices:
-        label = delivery_label(choice.option_id, locale)
+        label = delivery_label(lang, choice.option_id)
         prices = [LabeledPrice(label=label, amount=choice.price)]
         options.append(ShippingOption(id=choice.option_id, title=label, prices=prices))
     await query.answer(ok=True, shipping_options=options)
@@ -77,14 +85,14 @@ async def pre_checkout(
         phone=info.phone_number if info else None,
         address=_address(info.shipping_address) if info else None,
     )
-    locale = who.language_code
+    locale = pick_locale(who.language_code)
     try:
         async with asyncio.timeout(ANSWER_WITHIN):
             locale = await conversations.locale_of(who)
             answer = await shop.payments.telegram_pre_checkout(facts, locale=locale)
     except TimeoutError:
         log.error("pre-checkout %s took too long; refused so the customer can retry", query.id)
-        answer = PreCheckoutAnswer(False, text("try_again", locale))
+        answer = PreCheckoutAnswer(False, Language(locale)._(TRY_AGAIN))
     await query.answer(ok=answer.ok, error_message=None if answer.ok else answer.error_message)
 
 
@@ -109,6 +117,12 @@ async def paid(message: Message, shop: Shop) -> None:
             confirmation.order_id,
             confirmation.outcome.value,
         )
+
+
+def delivery_label(lang: Language, option_id: str) -> str:
+    """Return the name of a delivery option in Telegram's payment form."""
+    label = DELIVERY_LABELS.get(option_id)
+    return lang._(label) if label else option_id
 
 
 def _address(address: ShippingAddress | None) -> str | None:
