@@ -52,6 +52,7 @@ from bot.flows.engine import Conversations, Who, conversations_for
 from bot.flows.types import Button, Event, Press, Reply
 from bot.flows.types import Message as FlowMessage
 from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.runner import freeze_startup_objects
 from bot.settings import Settings, TelegramSettings
 from bot.wiring import Shop, build_shop, prepare
 from shop.models import Channel
@@ -291,6 +292,7 @@ async def main(updates: int, concurrency: int, customers: int, profile: bool) ->
         warmup = await shop_mix(shop, channel, min(600, updates), customers)
         await in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in warmup], concurrency)
         mix = await shop_mix(shop, channel, updates, customers)
+        freeze_startup_objects()  # as `chatshop run` does once it serves
         session.requests = session.bytes = 0
         ours = await measure(
             lambda: in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in mix], concurrency),

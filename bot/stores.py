@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from bot.flows.store import ConversationStore, StaleStateError
@@ -32,6 +32,13 @@ from shop.sql import insert_for
 from shop.types import utcnow
 
 log = logging.getLogger(__name__)
+
+
+_state = t.conversation_state.c
+# Built once: it runs for every inbound message (shop/db.py says why).
+_LOAD = select(_state.step, _state.data, _state.version).where(
+    _state.customer_id == bindparam("customer_id")
+)
 
 
 class DatabaseStore(ConversationStore):
@@ -48,12 +55,9 @@ class DatabaseStore(ConversationStore):
 
     async def load(self, customer_id: int) -> ConversationState:
         """Return the customer's saved state, or a fresh one."""
-        c = t.conversation_state.c
 
         def work(conn: Connection) -> ConversationState:
-            row = conn.execute(
-                select(c.step, c.data, c.version).where(c.customer_id == customer_id)
-            ).first()
+            row = conn.execute(_LOAD, {"customer_id": customer_id}).first()
             if row is None:
                 return ConversationState()
             return ConversationState(step=row.step, data=dict(row.data), version=row.version)

@@ -115,4 +115,4 @@ class AnalyticsService:
         def work(conn: Connection) -> dict[str, int]:
             return {kind: int(n) for kind, n in conn.execute(query)}
 
-        return await self._db.read(work)
+        return await self._db.read(work, bulk=True)

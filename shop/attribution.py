@@ -34,10 +34,10 @@ from shop.deeplink import (
     short_code,
 )
 from shop.errors import NotFoundError, ProductUnavailableError, PromoProblem, PromoRejectedError
-from shop.models import Category, Channel, Customer, PromoCode
+from shop.models import Category, Channel, PromoCode
 from shop.sql import insert_for
 from shop.types import utcnow
-from shop.views import ProductView
+from shop.views import CustomerView, ProductView
 
 _ATTEMPTS = 16  # codes tried per scan before giving up (each collision has odds of 1 in 2e14)
 
@@ -48,7 +48,7 @@ class Opened:
 
     target: Target  # kind UNKNOWN: open the main menu
     visit: Visit
-    customer: Customer
+    customer: CustomerView
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +248,7 @@ class AttributionService:
         def work(conn: Connection) -> list[SourceFigures]:
             return _report(conn, since)
 
-        return await self._db.read(work)
+        return await self._db.read(work, bulk=True)
 
 
 def _product(conn: Connection, sku: str) -> ProductView | None:

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
+from shop.analytics import EventKind, Visit, append_event
 from shop.db import Database
 from shop.errors import (
     NotFoundError,
@@ -20,7 +21,7 @@ from shop.errors import (
     Shortage,
 )
 from shop.promos import discount_for, load_promo, normalize_code
-from shop.sql import insert_for
+from shop.sql import upsert
 from shop.types import utcnow
 from shop.views import ProductView
 
@@ -81,6 +82,20 @@ _CART_LINES = (
     .order_by(t.cart_item.c.added_at, t.product.c.id)
 )
 _CART_PROMO = select(t.cart.c.promo_code).where(t.cart.c.customer_id == bindparam("customer_id"))
+_IN_CART = select(t.cart_item.c.quantity).where(
+    t.cart_item.c.customer_id == bindparam("customer_id"),
+    t.cart_item.c.product_id == bindparam("product_id"),
+)
+_PRODUCT = select(t.product).where(t.product.c.id == bindparam("product_id"))
+_OTHER_CURRENCY = (
+    select(t.product.c.currency)
+    .join(t.cart_item, t.cart_item.c.product_id == t.product.c.id)
+    .where(
+        t.cart_item.c.customer_id == bindparam("customer_id"),
+        t.product.c.currency != bindparam("currency"),
+    )
+    .limit(1)
+)
 
 
 def load_cart(conn: Connection, customer_id: int, now: datetime) -> CartView:
@@ -122,21 +137,30 @@ class CartService:
 
         return await self._db.read(work)
 
-    async def add(self, customer_id: int, product_id: int, quantity: int = 1) -> CartView:
-        """Put `quantity` more of a product in the cart, within what is in stock."""
+    async def add(
+        self, customer_id: int, product_id: int, quantity: int = 1, *, visit: Visit | None = None
+    ) -> CartView:
+        """Put `quantity` more of a product in the cart, within what is in stock.
+
+        With a `visit`, the funnel's add-to-cart event is written in the same transaction.
+        """
         if quantity < 1:
             raise ValueError("quantity must be at least 1")
+        key = {"customer_id": customer_id, "product_id": product_id}
 
         def work(conn: Connection) -> CartView:
-            in_cart = (
-                conn.execute(
-                    select(t.cart_item.c.quantity).where(
-                        t.cart_item.c.customer_id == customer_id,
-                        t.cart_item.c.product_id == product_id,
-                    )
+            in_cart = conn.execute(_IN_CART, key).scalar_one_or_none() or 0
+            cart = self._put(conn, customer_id, product_id, in_cart + quantity)
+            if visit is not None:
+                append_event(
+                    conn,
+                    EventKind.ADD_TO_CART,
+                    visit,
+                    self._clock(),
+                    product_id=product_id,
+                    value=quantity,
                 )
-            ).scalar_one_or_none() or 0
-            return self._put(conn, customer_id, product_id, in_cart + quantity)
+            return cart
 
         return await self._db.write(work)
 
@@ -186,7 +210,7 @@ class CartService:
                 (cart.subtotal, cart.currency) if cart.lines else (promo.min_total, promo.currency)
             )
             discount_for(promo, subtotal, currency or "", used_by_customer=used, now=now)
-            self._save_promo(conn, customer_id, code, now)
+            self._save_header(conn, customer_id, now, promo_code=code)
             return load_cart(conn, customer_id, now)
 
         return await self._db.write(work)
@@ -195,29 +219,21 @@ class CartService:
         """Take the promo code off the cart."""
 
         def work(conn: Connection) -> CartView:
-            self._save_promo(conn, customer_id, None, self._clock())
+            self._save_header(conn, customer_id, self._clock(), promo_code=None)
             return load_cart(conn, customer_id, self._clock())
 
         return await self._db.write(work)
 
     def _put(self, conn: Connection, customer_id: int, product_id: int, quantity: int) -> CartView:
         now = self._clock()
-        row = (conn.execute(select(t.product).where(t.product.c.id == product_id))).first()
+        row = conn.execute(_PRODUCT, {"product_id": product_id}).first()
         if row is None:
             raise NotFoundError("product", product_id)
         product = ProductView.from_row(row)
         if not product.active:
             raise ProductUnavailableError(product.sku, "no longer sold")
-        other_currency = (
-            conn.execute(
-                select(t.product.c.currency)
-                .join(t.cart_item, t.cart_item.c.product_id == t.product.c.id)
-                .where(
-                    t.cart_item.c.customer_id == customer_id,
-                    t.product.c.currency != product.currency,
-                )
-                .limit(1)
-            )
+        other_currency = conn.execute(
+            _OTHER_CURRENCY, {"customer_id": customer_id, "currency": product.currency}
         ).scalar_one_or_none()
         if other_currency is not None:
             raise ProductUnavailableError(
@@ -228,14 +244,15 @@ class CartService:
             raise OutOfStockError(
                 [Shortage(product_id, product.sku, product.title, quantity, product.stock)]
             )
-        self._touch(conn, customer_id, now)
-        statement = insert_for(conn, t.cart_item).values(
-            customer_id=customer_id, product_id=product_id, quantity=quantity, added_at=now
-        )
+        self._save_header(conn, customer_id, now)
         conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["customer_id", "product_id"], set_={"quantity": quantity}
-            )
+            upsert(conn, t.cart_item, ("customer_id", "product_id"), ("quantity",)),
+            {
+                "customer_id": customer_id,
+                "product_id": product_id,
+                "quantity": quantity,
+                "added_at": now,
+            },
         )
         return load_cart(conn, customer_id, now)
 
@@ -247,24 +264,10 @@ class CartService:
             )
         )
 
-    def _touch(self, conn: Connection, customer_id: int, now: datetime) -> None:
-        """Create the cart header if needed and mark the cart as changed."""
-        statement = insert_for(conn, t.cart).values(customer_id=customer_id, updated_at=now)
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["customer_id"], set_={"updated_at": now}
-            )
-        )
-
-    def _save_promo(
-        self, conn: Connection, customer_id: int, code: str | None, now: datetime
+    def _save_header(
+        self, conn: Connection, customer_id: int, now: datetime, **promo_code: str | None
     ) -> None:
-        """Set the cart's promo code, creating the cart header if needed."""
-        statement = insert_for(conn, t.cart).values(
-            customer_id=customer_id, promo_code=code, updated_at=now
-        )
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["customer_id"], set_={"updated_at": now, "promo_code": code}
-            )
-        )
+        """Create the cart header if needed, mark the cart changed, and set a given promo code."""
+        values = {"customer_id": customer_id, "updated_at": now, **promo_code}
+        changes = tuple(name for name in values if name != "customer_id")
+        conn.execute(upsert(conn, t.cart, ("customer_id",), changes), values)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
@@ -59,6 +59,22 @@ class Changes:
     products: list[ProductView]
 
 
+# Built once: customers browsing run these on every tap (shop/db.py says why).
+_PRODUCT_BY_ID = select(t.product).where(t.product.c.id == bindparam("id"))
+_PRODUCT_BY_SKU = select(t.product).where(t.product.c.sku == bindparam("sku"))
+_PRODUCTS_BY_ID = select(t.product).where(t.product.c.id.in_(bindparam("ids", expanding=True)))
+_CATEGORY = select(t.category).where(t.category.c.id == bindparam("id"))
+_ON_SHELF = (t.product.c.category_id == bindparam("category_id")) & t.product.c.active
+_SHELF_SIZE = select(func.count()).select_from(t.product).where(_ON_SHELF)
+_SHELF = (
+    select(t.product)
+    .where(_ON_SHELF)
+    .order_by((t.product.c.stock == 0), t.product.c.sold.desc(), t.product.c.title, t.product.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 class CatalogService:
     """Reads and changes the catalog; every change advances the catalog revision."""
 
@@ -84,7 +100,7 @@ class CatalogService:
             rows = conn.execute(select(t.product).where(t.product.c.revision > revision))
             return Changes(now_at, [ProductView.from_row(r) for r in rows])
 
-        return await self._db.read(work)
+        return await self._db.read(work, bulk=True)
 
     async def count(self, *, active_only: bool = True) -> int:
         """Return how many products the catalog holds."""
@@ -95,13 +111,13 @@ class CatalogService:
         def work(conn: Connection) -> Any:
             return int((conn.execute(query)).scalar_one())
 
-        return await self._db.read(work)
+        return await self._db.read(work, bulk=True)
 
     async def product(self, product_id: int) -> ProductView | None:
         """Return the product with this id, active or not."""
 
         def work(conn: Connection) -> ProductView | None:
-            row = conn.execute(select(t.product).where(t.product.c.id == product_id)).first()
+            row = conn.execute(_PRODUCT_BY_ID, {"id": product_id}).first()
             return ProductView.from_row(row) if row else None
 
         return await self._db.read(work)
@@ -110,7 +126,7 @@ class CatalogService:
         """Return the product with this sku, active or not."""
 
         def work(conn: Connection) -> Any:
-            return (conn.execute(select(t.product).where(t.product.c.sku == sku))).first()
+            return conn.execute(_PRODUCT_BY_SKU, {"sku": sku}).first()
 
         row = await self._db.read(work)
         return ProductView.from_row(row) if row else None
@@ -121,7 +137,7 @@ class CatalogService:
             return {}
 
         def work(conn: Connection) -> Any:
-            rows = conn.execute(select(t.product).where(t.product.c.id.in_(ids)))
+            rows = conn.execute(_PRODUCTS_BY_ID, {"ids": list(ids)})
             return {r.id: ProductView.from_row(r) for r in rows}
 
         return await self._db.read(work)
@@ -135,7 +151,7 @@ class CatalogService:
         def work(conn: Connection) -> Any:
             return [ProductView.from_row(r) for r in conn.execute(query)]
 
-        return await self._db.read(work)
+        return await self._db.read(work, bulk=True)
 
     async def categories(self) -> list[CategorySummary]:
         """Return the categories that have active products, in shelf order."""
@@ -151,7 +167,7 @@ class CatalogService:
         def work(conn: Connection) -> Any:
             return (conn.execute(query)).all()
 
-        rows = await self._db.read(work)
+        rows = await self._db.read(work, bulk=True)
         return [
             CategorySummary(
                 Category(id=r.id, name=r.name, name_i18n=r.name_i18n, position=r.position), r.n
@@ -163,34 +179,21 @@ class CatalogService:
         """Return one category."""
 
         def work(conn: Connection) -> Category | None:
-            row = conn.execute(select(t.category).where(t.category.c.id == category_id)).first()
+            row = conn.execute(_CATEGORY, {"id": category_id}).first()
             return Category(**row._mapping) if row else None
 
         return await self._db.read(work)
 
     async def category_page(self, category_id: int, page: int = 1, per_page: int = 8) -> Page:
         """Return a page of a category's active products: in stock first, best sellers first."""
-        where = (t.product.c.category_id == category_id) & t.product.c.active
 
         def work(conn: Connection) -> Page:
-            total = int(
-                (
-                    conn.execute(select(func.count()).select_from(t.product).where(where))
-                ).scalar_one()
-            )
+            total = conn.execute(_SHELF_SIZE, {"category_id": category_id}).scalar_one()
             pages = max(1, math.ceil(total / per_page))
             shown = min(max(1, page), pages)
             rows = conn.execute(
-                select(t.product)
-                .where(where)
-                .order_by(
-                    (t.product.c.stock == 0),
-                    t.product.c.sold.desc(),
-                    t.product.c.title,
-                    t.product.c.id,
-                )
-                .limit(per_page)
-                .offset((shown - 1) * per_page)
+                _SHELF,
+                {"category_id": category_id, "limit": per_page, "offset": (shown - 1) * per_page},
             )
             return Page([ProductView.from_row(r) for r in rows], shown, pages, total)
 
@@ -275,7 +278,7 @@ class CatalogService:
             updated = sum(1 for r in rows if r.sku in existing)
             return ImportResult(len(rows) - updated, updated, len(categories), revision)
 
-        return await self._db.write(work)
+        return await self._db.write(work, bulk=True)
 
     def _upsert_categories(self, conn: Connection, rows: Sequence[CatalogRow]) -> dict[str, int]:
         names: dict[str, dict[str, str]] = {}
@@ -325,7 +328,7 @@ class CatalogService:
         def work(conn: Connection) -> Any:
             return (conn.execute(query)).all()
 
-        rows = await self._db.read(work)
+        rows = await self._db.read(work, bulk=True)
         return [
             CatalogRow(
                 line=n,

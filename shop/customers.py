@@ -6,18 +6,29 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
-from shop.models import Channel, Customer
+from shop.models import Channel
 from shop.sql import insert_for
 from shop.types import utcnow
+from shop.views import CustomerView
 
 # WhatsApp lets a business write freely only within 24 hours of the customer's last message.
 SESSION_WINDOW = timedelta(hours=24)
+# How stale `last_inbound_at` may be: a customer tapping through the shop is found
+# with a read, and written again only once a minute (far finer than the window).
+SEEN_PRECISION = timedelta(minutes=1)
+
+# Built once: every inbound message looks its customer up (shop/db.py says why).
+_BY_ID = select(t.customer).where(t.customer.c.id == bindparam("id"))
+_BY_IDENTITY = select(t.customer).where(
+    t.customer.c.channel == bindparam("channel"),
+    t.customer.c.external_id == bindparam("external_id"),
+)
 
 
 class CustomerService:
@@ -35,14 +46,19 @@ class CustomerService:
         display_name: str = "",
         source: str | None = None,
         inbound: bool = True,
-    ) -> Customer:
-        """Find or create the customer behind an inbound message, in one statement.
+    ) -> CustomerView:
+        """Find or create the customer behind an inbound message.
 
         A `source` is kept only as the first touch: a later scan never overwrites it.
+        A customer already known, and seen within `SEEN_PRECISION`, costs one read
+        and no write; anyone else is created or updated in one statement.
         """
         now = self._clock()
+        known = await self.find(channel, external_id)
+        if known is not None and _up_to_date(known, now, display_name, source, inbound):
+            return known
 
-        def work(conn: Connection) -> Customer:
+        def work(conn: Connection) -> CustomerView:
             return touch_customer(
                 conn,
                 channel,
@@ -55,30 +71,26 @@ class CustomerService:
 
         return await self._db.write(work)
 
-    async def get(self, customer_id: int) -> Customer:
+    async def get(self, customer_id: int) -> CustomerView:
         """Return a customer by id."""
 
         def work(conn: Connection) -> Any:
-            return conn.execute(select(t.customer).where(t.customer.c.id == customer_id)).first()
+            return conn.execute(_BY_ID, {"id": customer_id}).first()
 
         row = await self._db.read(work)
         if row is None:
             raise NotFoundError("customer", customer_id)
-        return Customer(**row._mapping)
+        return CustomerView.from_row(row)
 
-    async def find(self, channel: Channel, external_id: str) -> Customer | None:
+    async def find(self, channel: Channel, external_id: str) -> CustomerView | None:
         """Return the customer with this channel identity, if any."""
+        values = {"channel": channel.value, "external_id": external_id}
 
         def work(conn: Connection) -> Any:
-            return conn.execute(
-                select(t.customer).where(
-                    t.customer.c.channel == channel.value,
-                    t.customer.c.external_id == external_id,
-                )
-            ).first()
+            return conn.execute(_BY_IDENTITY, values).first()
 
         row = await self._db.read(work)
-        return Customer(**row._mapping) if row else None
+        return CustomerView.from_row(row) if row else None
 
     async def set_locale(self, customer_id: int, locale: str) -> None:
         """Remember the language the customer chose."""
@@ -96,7 +108,7 @@ class CustomerService:
             customer_id, contact_name=name, contact_phone=phone, delivery_address=address
         )
 
-    def can_message_freely(self, customer: Customer) -> bool:
+    def can_message_freely(self, customer: CustomerView) -> bool:
         """Tell whether the customer wrote within the last 24 hours (WhatsApp's session window)."""
         last = customer.last_inbound_at
         return last is not None and self._clock() - last < SESSION_WINDOW
@@ -112,6 +124,18 @@ class CustomerService:
         await self._db.write(work)
 
 
+def _up_to_date(
+    customer: CustomerView, now: datetime, display_name: str, source: str | None, inbound: bool
+) -> bool:
+    """Tell whether touching `customer` would change nothing worth a write."""
+    if display_name and display_name != customer.display_name:
+        return False
+    if source is not None and customer.first_source is None:
+        return False
+    seen = customer.last_inbound_at
+    return not inbound or (seen is not None and now - seen < SEEN_PRECISION)
+
+
 def touch_customer(
     conn: Connection,
     channel: Channel,
@@ -121,7 +145,7 @@ def touch_customer(
     display_name: str = "",
     source: str | None = None,
     inbound: bool = True,
-) -> Customer:
+) -> CustomerView:
     """Find or create a customer inside the caller's transaction (see `CustomerService.touch`)."""
     statement = insert_for(conn, t.customer).values(
         channel=channel.value,
@@ -145,4 +169,4 @@ def touch_customer(
             index_elements=["channel", "external_id"], set_=changes
         ).returning(*t.customer.c)
     ).one()
-    return Customer(**row._mapping)
+    return CustomerView.from_row(row)

@@ -3,22 +3,33 @@
 Services write their transactions as plain functions over a SQLAlchemy Core
 `Connection` and hand them to `Database.read` or `Database.write`:
 
-- On SQLite a whole transaction runs in a worker thread with the standard
-  `sqlite3` driver: one hop between the event loop and a thread per
-  transaction, instead of several per statement as with aiosqlite (measured by
-  benchmarks/checkout.py: several times the checkouts per second). Writes go
-  through one writer thread that commits queued transactions in groups
-  (`shop.sqlite_writer`); they start with ``BEGIN IMMEDIATE`` so that writers of
-  other processes queue on the busy timeout instead of failing on a stale
-  snapshot. Reads run on a small pool of reader threads (WAL lets them run
-  beside the writer).
+- On SQLite, with the standard `sqlite3` driver, a short transaction (a cart
+  change, an order, a product page) runs right on the event loop, start to end.
+  It is over in tens of microseconds, less than a hop to a thread and back
+  would cost, and no thread contends with the loop for the GIL meanwhile
+  (benchmarks/updates.py measures the difference). WAL readers never wait for
+  the writer. A write starts with ``BEGIN IMMEDIATE`` and never waits on the
+  loop: when another process (or our own writer thread) holds the write lock,
+  the transaction goes to the writer thread instead (`shop.sqlite_writer`),
+  which waits for the lock on the busy timeout and commits whatever is queued
+  in groups. That thread also takes the checkpoints (each an fsync), so the
+  loop never does. What may touch many rows (`bulk`: imports, exports,
+  reports, the search index) runs on threads from the start: on the writer
+  thread, or on a small pool of reader threads, so customers are served
+  meanwhile.
 - On PostgreSQL the same function runs through asyncpg on the event loop
   (`AsyncConnection.run_sync`).
+
+The statements every message runs (a customer, a conversation, a product) are
+built once, at import, with bind parameters: building a `select()` and working
+out its cache key takes longer than SQLite takes to answer it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -52,13 +63,15 @@ class Database:
             self._sync = create_engine(
                 sync_url,
                 echo=echo,
-                pool_size=SQLITE_READERS + 1,
-                max_overflow=0,
+                pool_size=SQLITE_READERS + 3,  # the readers, the writer, the loop's two
+                max_overflow=4,  # short transactions from threads other than the loop's
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
             event.listen(self._sync, "connect", _on_sqlite_connect)
             self._writer = SQLiteWriter(self._sync)
             self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
+            self._own = threading.local()  # see _kept
+            self._kept_connections: list[Connection] = []
         else:
             self._async = create_async_engine(
                 self.url, echo=echo, pool_size=10, max_overflow=40, pool_pre_ping=True
@@ -71,39 +84,57 @@ class Database:
         assert engine is not None
         return engine.dialect.name
 
-    async def write(self, work: Work[T]) -> T:
-        """Run `work` in a transaction that writes: committed on return, rolled back on error."""
-        if self._sync is not None:
-            result: T = await self._writer.run(work)
-            return result
-        return await self._on_loop(work)
+    async def write(self, work: Work[T], *, bulk: bool = False) -> T:
+        """Run `work` in a transaction that writes: committed on return, rolled back on error.
 
-    async def read(self, work: Work[T]) -> T:
-        """Run `work` in a transaction that only reads (a consistent snapshot)."""
-        if self._sync is not None:
-            return await self._in_thread(self._readers, "BEGIN", work)
-        return await self._on_loop(work)
-
-    async def _in_thread(self, pool: ThreadPoolExecutor, begin: str, work: Work[T]) -> T:
-        """Run `work` in a transaction opened with `begin` on one of `pool`'s threads."""
-        engine = self._sync
-        assert engine is not None
-
-        def transaction() -> T:
-            with engine.connect() as conn:
-                # We emit BEGIN ourselves (the driver's legacy mode would skip it before
-                # SELECT and DDL); doing it here rather than in a "begin" event keeps
-                # the engine free of per-statement event dispatch.
-                conn.exec_driver_sql(begin)
-                try:
-                    result = work(conn)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
+        Pass `bulk=True` when it may write many rows: on SQLite it then runs on the
+        writer thread instead of the event loop (see the module's docstring).
+        """
+        if self._sync is None:
+            return await self._on_loop(work)
+        if not bulk and self._writer.idle:
+            try:
+                result = _in_write_transaction(self._kept("writer"), work)
+            except _LockTakenError:
+                pass  # someone else is writing: queue behind them on the writer thread
+            else:
+                self._writer.wrote_elsewhere()
                 return result
+        written: T = await self._writer.run(work)
+        return written
 
-        return await asyncio.get_running_loop().run_in_executor(pool, transaction)
+    async def read(self, work: Work[T], *, bulk: bool = False) -> T:
+        """Run `work` in a transaction that only reads (a consistent snapshot).
+
+        Pass `bulk=True` when it may read many rows: on SQLite it then runs on a
+        reader thread instead of the event loop (see the module's docstring).
+        """
+        engine = self._sync
+        if engine is None:
+            return await self._on_loop(work)
+        if bulk:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._readers, _read_transaction, engine, work
+            )
+        return _in_read_transaction(self._kept("reader"), work)
+
+    def _kept(self, role: str) -> Connection:
+        """Return this thread's own connection for short reads or writes, opening it once.
+
+        Checking a connection out of the pool for each transaction costs a third of
+        a short one; the loop's thread keeps one of each kind instead.
+        """
+        conn: Connection | None = getattr(self._own, role, None)
+        if conn is None or conn.closed:
+            assert self._sync is not None
+            conn = self._sync.connect()
+            if role == "writer":
+                # Never wait for the lock here, and leave checkpoints to the writer thread.
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            setattr(self._own, role, conn)
+            self._kept_connections.append(conn)
+        return conn
 
     async def _on_loop(self, work: Work[T]) -> T:
         assert self._async is not None
@@ -115,9 +146,72 @@ class Database:
         if self._sync is not None:
             self._writer.close()
             self._readers.shutdown(wait=True)
+            for conn in self._kept_connections:
+                conn.close()
+            self._kept_connections.clear()
+            self._own = threading.local()
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def _read_transaction(engine: Engine, work: Work[T]) -> T:
+    """Run `work` in a read transaction on a connection from the pool."""
+    with engine.connect() as conn:
+        return _in_read_transaction(conn, work)
+
+
+def _in_read_transaction(conn: Connection, work: Work[T]) -> T:
+    """Run `work` in a read transaction (one snapshot) on an SQLite connection."""
+    # We emit BEGIN ourselves, straight to the driver (its legacy mode would skip it
+    # before SELECT; through SQLAlchemy it would cost as much as the query). Nothing
+    # was written, so ending is a rollback: SQLAlchemy's, and the driver's if
+    # `work` ran no statement for SQLAlchemy to know of.
+    driver = _driver(conn)
+    driver.execute("BEGIN")
+    try:
+        return work(conn)
+    finally:
+        conn.rollback()
+        if driver.in_transaction:
+            driver.rollback()
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """Return the `sqlite3` connection under a SQLAlchemy one."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+class _LockTakenError(Exception):
+    """Another connection holds SQLite's write lock right now."""
+
+
+def _in_write_transaction(conn: Connection, work: Work[T]) -> T:
+    """Run `work` in a write transaction on an SQLite connection that never waits for the lock.
+
+    Raises:
+        _LockTakenError: another connection is writing; nothing was run.
+    """
+    driver = _driver(conn)  # as in _in_read_transaction
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            raise _LockTakenError from error
+        raise
+    try:
+        result = work(conn)
+        conn.commit()
+        if driver.in_transaction:
+            driver.commit()
+    except BaseException:
+        conn.rollback()
+        if driver.in_transaction:
+            driver.rollback()
+        raise
+    return result
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

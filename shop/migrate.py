@@ -23,4 +23,4 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    await db.write(run)
+    await db.write(run, bulk=True)

@@ -87,7 +87,7 @@ class SearchService:
             rows = conn.execute(_DOCS.where(t.product.c.active))
             return revision, [_doc(row) for row in rows]
 
-        revision, docs = await self._db.read(load)
+        revision, docs = await self._db.read(load, bulk=True)
         self._index = await asyncio.to_thread(SearchIndex.build, docs)
         self._revision = revision
         self._checked_at = self._monotonic()
@@ -110,7 +110,7 @@ class SearchService:
                     return revision, []
                 return revision, list(conn.execute(_DOCS.where(t.product.c.revision > since)))
 
-            revision, rows = await self._db.read(changes)
+            revision, rows = await self._db.read(changes, bulk=True)
             if not rows:
                 self._revision = revision
                 return

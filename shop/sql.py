@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, select, update
@@ -19,6 +20,23 @@ def insert_for(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@cache
+def _upsert(table: Table, keys: tuple[str, ...], changes: tuple[str, ...], dialect: str) -> Any:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(keys), set_={name: insert.excluded[name] for name in changes}
+    )
+
+
+def upsert(conn: Connection, table: Table, keys: tuple[str, ...], changes: tuple[str, ...]) -> Any:
+    """Return INSERT … ON CONFLICT (`keys`) DO UPDATE SET `changes` to the new values, built once.
+
+    Execute it with the row's values as parameters; a hot path then pays neither
+    for building the statement nor for working out its cache key (shop/db.py).
+    """
+    return _upsert(table, keys, changes, conn.dialect.name)
 
 
 def bump_revision(conn: Connection, product_ids: list[int] | None = None) -> int:

@@ -9,6 +9,10 @@ still gets one hop. When one of them fails (say, out of stock) the group rolls
 back and the others run again without it: failures are rare, so this is cheaper
 than a SAVEPOINT around each. A transaction must therefore be a function of the
 database alone, safe to run again, as every `Database.write` function is.
+
+Most short transactions commit on the event loop without this thread
+(`shop.db`); it gets the ones that must wait for the lock or are large, and it
+takes the checkpoints of what the loop commits, whenever it has nothing queued.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy.engine import Connection
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 64
+CHECKPOINT_AFTER = 0.5  # seconds without queued work before copying the WAL into the database
 
 
 @dataclass(slots=True)
@@ -46,14 +51,30 @@ class SQLiteWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._waiting = 0  # transactions handed over and not yet answered
+        self._unchecked = False  # commits made elsewhere since the last checkpoint
+
+    @property
+    def idle(self) -> bool:
+        """Tell whether no transaction is queued or running here."""
+        return self._waiting == 0
 
     async def run(self, work: Callable[[Connection], Any]) -> Any:
         """Run `work` in a write transaction and return what it returns, once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._start()
-        self._queue.put(_Job(work, future, loop))
-        return await future
+        self._waiting += 1
+        try:
+            self._queue.put(_Job(work, future, loop))
+            return await future
+        finally:
+            self._waiting -= 1
+
+    def wrote_elsewhere(self) -> None:
+        """Note a commit made on another connection: its pages get checkpointed here."""
+        self._unchecked = True
+        self._start()
 
     def close(self) -> None:
         """Finish the queued transactions and stop the thread."""
@@ -74,8 +95,13 @@ class SQLiteWriter:
     def _serve(self) -> None:
         with self._engine.connect() as conn:
             while True:
-                first = self._queue.get()
+                try:
+                    first = self._queue.get(timeout=CHECKPOINT_AFTER)
+                except queue.Empty:
+                    self._checkpoint(conn)
+                    continue
                 if first is None:
+                    self._checkpoint(conn)
                     return
                 group = [first]
                 while len(group) < MAX_GROUP:
@@ -90,6 +116,18 @@ class SQLiteWriter:
                 self._commit_group(conn, group)
                 for job in group:
                     job.loop.call_soon_threadsafe(_settle, job)
+
+    def _checkpoint(self, conn: Connection) -> None:
+        """Copy what other connections committed from the WAL into the database file."""
+        if not self._unchecked:
+            return
+        self._unchecked = False
+        try:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the next one catches up; a checkpoint is never a correctness matter
+            log.exception("WAL checkpoint failed")
+        finally:
+            conn.rollback()  # ends SQLAlchemy's idea of a transaction; SQLite has none open
 
     def _commit_group(self, conn: Connection, group: list[_Job]) -> None:
         pending = list(group)

@@ -90,3 +90,27 @@ class OrderView:
     def money(self) -> Money:
         """Return the order's total as Money."""
         return Money(self.total, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    """One person on one channel, as the shop knows them now."""
+
+    id: int
+    channel: str
+    external_id: str
+    display_name: str
+    locale: str | None
+    marketing_consent: bool
+    consent_at: datetime | None
+    first_source: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    delivery_address: str | None
+    first_seen_at: datetime
+    last_inbound_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> CustomerView:
+        """Build from a result row that selected every customer column."""
+        return cls(**row._mapping)

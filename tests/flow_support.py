@@ -21,7 +21,8 @@ from bot.flows.types import (
 )
 from bot.stores import DatabaseStore
 from bot.wiring import Shop
-from shop.models import Channel, Customer
+from shop.models import Channel
+from shop.views import CustomerView
 from tests.conftest import row
 
 CATALOG = [
@@ -130,7 +131,7 @@ class Chat:
         assert found, f"no payment request in {self.last}"
         return found[0]
 
-    async def customer(self) -> Customer:
+    async def customer(self) -> CustomerView:
         """Return the customer record behind this chat."""
         customer = await self.shop.customers.find(self.who.channel, self.who.external_id)
         assert customer is not None
@@ -153,9 +154,9 @@ class PressableButton:
 class Pushed:
     """Messages the shop pushed unasked, per customer, as a channel's deliverer got them."""
 
-    messages: list[tuple[Customer, list[Reply]]] = field(default_factory=list)
+    messages: list[tuple[CustomerView, list[Reply]]] = field(default_factory=list)
 
-    async def deliver(self, customer: Customer, replies: list[Reply]) -> None:
+    async def deliver(self, customer: CustomerView, replies: list[Reply]) -> None:
         self.messages.append((customer, replies))
 
     @property

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.flows.types import Button, ConversationState, Text
 from shop.analytics import EventKind, Visit
 from shop.i18n import Language
-from shop.models import Channel, Customer
+from shop.models import Channel
+from shop.views import CustomerView
 
 if TYPE_CHECKING:
     from bot.wiring import Shop
@@ -74,7 +75,7 @@ class Ctx:
 
     shop: Shop
     who: Who
-    customer: Customer
+    customer: CustomerView
     state: ConversationState
     lang: Language
     staff: StaffDesk | None
@@ -84,7 +85,6 @@ class Ctx:
     @property
     def customer_id(self) -> int:
         """Return the customer's id."""
-        assert self.customer.id is not None
         return self.customer.id
 
     @property
@@ -128,7 +128,11 @@ class Ctx:
             self.state.data[key] = value
         return value
 
+    @property
+    def visit(self) -> Visit:
+        """Return who is acting, on which channel, and what brought them: for funnel events."""
+        return Visit(self.customer_id, self.who.channel.value, self.source)
+
     async def record(self, kind: EventKind, **values: Any) -> None:
         """Append a funnel event for this customer and visit."""
-        visit = Visit(self.customer_id, self.who.channel.value, self.source)
-        await self.shop.analytics.record(kind, visit, **values)
+        await self.shop.analytics.record(kind, self.visit, **values)

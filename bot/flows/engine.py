@@ -27,8 +27,9 @@ from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
 from bot.stores import store_for
 from payments.interface import Outcome, PaymentNotice, RefundReason
 from shop.i18n import Language, pick_locale
-from shop.models import Channel, Customer, OrderStatus
+from shop.models import Channel, OrderStatus
 from shop.orders import OrderChange
+from shop.views import CustomerView
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -48,7 +49,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[Customer, list[Reply]], Awaitable[None]]
+Deliver = Callable[[CustomerView, list[Reply]], Awaitable[None]]
 TEXT_WIDTH = 4096  # no messenger sends more in one message
 ARG_WIDTH = 256
 HINT = "hint_locale"  # the messenger's language, kept for messages pushed unasked
@@ -90,7 +91,6 @@ class Conversations:
             customer = await self._shop.customers.touch(
                 who.channel, who.external_id, display_name=who.display_name
             )
-            assert customer.id is not None
             state = await self._store.load(customer.id)
             before = json.dumps(state.to_json(), sort_keys=True)
             hint = pick_locale(who.language_code, default="")
@@ -186,7 +186,7 @@ class Conversations:
         """Release the state store's connections."""
         await self._store.close()
 
-    def _locale(self, customer: Customer | None, who: Who) -> str:
+    def _locale(self, customer: CustomerView | None, who: Who) -> str:
         """Return the customer's chosen language, else the messenger's, else the shop's default."""
         chosen = customer.locale if customer is not None else None
         return pick_locale(chosen, who.language_code, default=self._shop.settings.default_locale)
@@ -210,7 +210,7 @@ class Conversations:
 
     async def _push(
         self,
-        customer: Customer,
+        customer: CustomerView,
         compose: Callable[[Language], list[Reply]],
         *,
         strict: bool = False,
@@ -223,7 +223,6 @@ class Conversations:
                 raise UndeliverableError(f"no {channel.value} channel runs here")
             log.info("no %s deliverer: customer %s not told", channel.value, customer.id)
             return
-        assert customer.id is not None
         hint = (await self._store.load(customer.id)).data.get(HINT)
         default = self._shop.settings.default_locale
         lang = Language(

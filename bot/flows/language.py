@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.flows import actions as a
 from bot.flows.common import main_menu, menu_button
 from bot.flows.context import Ctx
@@ -31,6 +33,6 @@ async def set_language(ctx: Ctx, arg: str) -> list[Reply]:
     if arg not in LOCALES:
         raise StaleInputError(arg)
     await ctx.shop.customers.set_locale(ctx.customer_id, arg)
-    ctx.customer.locale = arg
+    ctx.customer = replace(ctx.customer, locale=arg)
     ctx.lang = Language(arg)
     return [await main_menu(ctx, ctx._("Done: I'll speak English from now on."))]

@@ -9,7 +9,7 @@ from bot.flows.errors import StaleInputError
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Image, Reply, Text
 from shop.analytics import EventKind
-from shop.carts import MAX_QUANTITY
+from shop.carts import MAX_QUANTITY, CartView
 from shop.views import ProductView
 
 router = FlowRouter("product")
@@ -33,12 +33,11 @@ async def add_to_cart(ctx: Ctx, arg: str) -> list[Reply]:
     product_id, quantity, page = ints(arg, 3)
     product = await live_product(ctx, product_id)
     quantity = max(1, min(quantity, MAX_QUANTITY))
-    await ctx.shop.carts.add(ctx.customer_id, product.id, quantity)
-    await ctx.record(EventKind.ADD_TO_CART, product_id=product.id, value=quantity)
+    cart = await ctx.shop.carts.add(ctx.customer_id, product.id, quantity, visit=ctx.visit)
     note = ctx.ngettext(
         "✅ Added {n} unit to the cart.", "✅ Added {n} units to the cart.", quantity
     ).format(n=quantity)
-    return [await product_card(ctx, product, 1, page, note=note)]
+    return [await product_card(ctx, product, 1, page, note=note, cart=cart)]
 
 
 async def live_product(ctx: Ctx, product_id: int) -> ProductView:
@@ -50,10 +49,16 @@ async def live_product(ctx: Ctx, product_id: int) -> ProductView:
 
 
 async def product_card(
-    ctx: Ctx, product: ProductView, quantity: int, page: int, *, note: str = ""
+    ctx: Ctx,
+    product: ProductView,
+    quantity: int,
+    page: int,
+    *,
+    note: str = "",
+    cart: CartView | None = None,
 ) -> Image | Text:
     """Return the card of a product: a photo with a caption when it has one."""
-    cart = await ctx.shop.carts.view(ctx.customer_id)
+    cart = cart or await ctx.shop.carts.view(ctx.customer_id)
     in_cart = sum(line.quantity for line in cart.lines if line.product.id == product.id)
     most = max(1, min(product.stock - in_cart, MAX_QUANTITY))
     quantity = max(1, min(quantity, most))

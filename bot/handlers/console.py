@@ -37,7 +37,8 @@ from bot.wiring import build_shop, prepare
 from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
 from shop.i18n import Language
-from shop.models import Channel, Customer
+from shop.models import Channel
+from shop.views import CustomerView
 
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
@@ -66,7 +67,7 @@ class ConsoleChannel:
             self._out.write(self._render(reply) + "\n")
         self._out.flush()
 
-    async def deliver(self, _customer: Customer, replies: list[Reply]) -> None:
+    async def deliver(self, _customer: CustomerView, replies: list[Reply]) -> None:
         """Print what the shop says unasked (a paid order, a staff answer)."""
         self.show(replies)
 

@@ -7,7 +7,9 @@ hears about it once (the order-change push with the timeline).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,15 +138,26 @@ async def test_pre_checkout_refuses_with_a_reason_in_the_customers_language(
 
 
 async def test_pre_checkout_is_answered_in_time_even_when_the_shop_is_slow(
-    tg: Harness, monkeypatch: pytest.MonkeyPatch
+    tg: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     invoice = await buy(tg)
-    monkeypatch.setattr(telegram_payments, "ANSWER_WITHIN", 0.0)  # no time at all
+    monkeypatch.setattr(telegram_payments, "ANSWER_WITHIN", 0.3)
+    buyer = {"name": "Ann Lee", "phone_number": "+15550001234"}
 
-    answer = await tg.feed(pre_checkout_query=pre_checkout(invoice))
+    # Another process holds the database's write lock (a long import, say) for longer
+    # than Telegram waits: the customer is told to try again instead of left hanging.
+    other = sqlite3.connect(tmp_path / "shop.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        answer = await tg.feed(pre_checkout_query=pre_checkout(invoice, order_info=buyer))
+    finally:
+        other.rollback()
+        other.close()
 
     assert answer[0]["ok"] == "false"
     assert "try again" in answer[0]["error_message"]
+    again = await tg.feed(pre_checkout_query=pre_checkout(invoice, order_info=buyer))
+    assert again[0]["ok"] == "true"
 
 
 async def test_a_flexible_invoice_is_priced_by_the_delivery_rules_and_paid_in_full(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 
 import pytest
 
 from bot.wiring import Shop
+from shop import tables as t
 from shop.analytics import EventKind, Visit
 from shop.errors import NotFoundError
 from shop.models import Channel
 from shop.money import Money, MoneyError, format_money, parse_major
+from shop.views import CustomerView
 from tests.conftest import FakeClock, row
 
 
@@ -31,6 +33,24 @@ async def test_one_identity_per_channel_and_first_touch_is_kept(
     assert again.last_inbound_at == clock.now
     assert whatsapp.id != first.id
     assert whatsapp.first_source == "poster-b"
+
+
+async def test_last_message_time_is_kept_to_the_minute(shop: Shop, clock: FakeClock) -> None:
+    first = await shop.customers.touch(Channel.TELEGRAM, "42", display_name="Ann")
+    clock.advance(seconds=30)
+    soon = await shop.customers.touch(Channel.TELEGRAM, "42", display_name="Ann")
+    assert soon.last_inbound_at == first.last_inbound_at  # read, not written again
+    renamed = await shop.customers.touch(Channel.TELEGRAM, "42", display_name="Anna")
+    assert (renamed.display_name, renamed.last_inbound_at) == ("Anna", clock.now)
+    clock.advance(seconds=61)
+    later = await shop.customers.touch(Channel.TELEGRAM, "42")
+    assert later.last_inbound_at == clock.now
+    assert (await shop.customers.get(first.id)).last_inbound_at == clock.now
+
+
+def test_customer_view_fields_are_the_table_columns() -> None:
+    # CustomerView.from_row takes the columns by name; a new column must be a new field.
+    assert [f.name for f in fields(CustomerView)] == list(t.customer.c.keys())
 
 
 async def test_whatsapp_session_window_is_24_hours(shop: Shop, clock: FakeClock) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.flows.orders import delivery_name
 from bot.flows.types import Press
 from bot.wiring import Shop
 from payments.interface import EventType, ProviderEvent
 from payments.sandbox import SANDBOX
+from shop.delivery import NO_DELIVERY, DeliveryRules
+from shop.i18n import LOCALES, Language
 from shop.models import Channel, OrderStatus
 from tests.conftest import FakeClock
 from tests.flow_support import Chat, Pushed, chat, engine
@@ -141,3 +146,17 @@ async def test_money_that_cannot_be_kept_is_announced_as_returned(stocked: Shop)
     assert pushed.texts == [
         f"Your payment of $25.00 for order #{start.order_id} has been returned to you."
     ]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_delivery_option_has_a_name_in_each_language(locale: str) -> None:
+    # The same names show in the chat and in Telegram's payment form.
+    lang = Language(locale)
+    for option in (*DeliveryRules().options, NO_DELIVERY):
+        assert delivery_name(lang, option.id) != option.id
+
+
+def test_delivery_options_are_named_in_the_customers_language() -> None:
+    assert delivery_name(Language("en"), "pickup") == "Pickup from the shop"
+    assert delivery_name(Language("ru"), "courier") == "Курьер"
+    assert delivery_name(Language("ru"), "drone") == "drone"  # an option without a name yet

@@ -14,8 +14,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.flows.orders import DELIVERY_NAMES
 from bot.handlers.telegram.commands import COMMANDS
-from bot.handlers.telegram.payments import DELIVERY_LABELS
 from payments import service
 from shop.i18n import DOMAIN, LOCALES, Language, catalog_text, pick_locale
 
@@ -67,7 +67,7 @@ def test_messages_outside_the_flows_are_extracted_too(message: str) -> None:
 def test_messages_picked_at_run_time_are_marked_for_extraction() -> None:
     picked = [
         *COMMANDS.values(),
-        *DELIVERY_LABELS.values(),
+        *DELIVERY_NAMES.values(),
         service.INVALID_INVOICE,
         service.ALREADY_PAID,
         service.NOT_PAYABLE,

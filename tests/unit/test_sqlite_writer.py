@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,26 @@ async def test_close_finishes_queued_work_and_a_later_call_starts_again(tmp_path
     writer.close()
     with engine.connect() as conn:
         assert list(conn.execute(select(note.c.text)).scalars()) == ["x", "x"]
+
+
+def test_what_other_connections_commit_is_checkpointed_by_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    metadata.create_all(engine)
+    keeper = sqlite3.connect(path)  # SQLite checkpoints by itself when the last one closes
+    loop_side = sqlite3.connect(path, isolation_level=None)
+    loop_side.execute("PRAGMA wal_autocheckpoint=0")  # as the event loop's connection
+    before = path.stat().st_size
+    for n in range(500):
+        loop_side.execute("INSERT INTO note (text) VALUES (?)", ("x" * 1000 + str(n),))
+    assert path.stat().st_size == before  # all of it still in the WAL
+
+    writer = SQLiteWriter(engine)
+    writer.wrote_elsewhere()
+    writer.close()  # it checkpoints before it stops (and after each quiet moment)
+
+    assert path.stat().st_size > before + 500 * 1000
+    loop_side.close()
+    keeper.close()

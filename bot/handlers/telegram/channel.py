@@ -37,7 +37,8 @@ from bot.wiring import Shop
 from payments.keys import KeyRing
 from payments.telegram import TELEGRAM_STARS, TelegramStarsProvider
 from shop.i18n import LOCALES
-from shop.models import Channel, Customer
+from shop.models import Channel
+from shop.views import CustomerView
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class TelegramChannel:
         except Exception:  # the error handlers already told the customer; keep serving
             log.exception("update %s failed", update.update_id)
 
-    async def deliver(self, customer: Customer, replies: list[Reply]) -> None:
+    async def deliver(self, customer: CustomerView, replies: list[Reply]) -> None:
         """Push messages the customer did not ask for just now (order news, staff answers)."""
         chat = int(customer.external_id)
         try:

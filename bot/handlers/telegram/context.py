@@ -11,6 +11,7 @@ from aiogram.dispatcher.middlewares.user_context import EVENT_FROM_USER_KEY
 from aiogram.types import TelegramObject, Update, User
 
 from bot.flows.engine import Who
+from bot.flows.locks import KeyedLocks
 from shop.models import Channel
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -47,7 +48,7 @@ class InOrder(BaseMiddleware):
     """
 
     def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -74,16 +75,5 @@ class InOrder(BaseMiddleware):
             # Inline queries, shipping and pre-checkout questions change no conversation and
             # must be answered at once: they never wait behind the customer's other updates.
             return await handler(event, data)
-        lock, users = self._locks.get(user.id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[user.id] = (lock, users + 1)
-        try:
-            async with lock:
-                return await handler(event, data)
-        finally:
-            lock, users = self._locks[user.id]
-            if users == 1:
-                del self._locks[user.id]
-            else:
-                self._locks[user.id] = (lock, users - 1)
+        async with self._locks.hold(str(user.id)):
+            return await handler(event, data)

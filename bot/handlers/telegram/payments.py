@@ -22,25 +22,19 @@ from aiogram.types import (
 )
 
 from bot.flows.engine import Conversations, Who
+from bot.flows.orders import delivery_name
 from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.handlers.telegram.filters import with_payment
 from bot.wiring import Shop
 from payments.interface import Outcome
 from payments.service import CANNOT_SHIP
 from payments.telegram import PreCheckout, PreCheckoutAnswer, SuccessfulPayment
-from shop.i18n import N_, Language, pick_locale
+from shop.i18n import Language, pick_locale
 
 log = logging.getLogger(__name__)
 
 # Telegram cancels the payment if the pre-checkout answer takes longer than 10 s.
 ANSWER_WITHIN = 7.0
-# The delivery options' names in Telegram's payment form.
-DELIVERY_LABELS = {
-    "pickup": N_("Pickup in store"),
-    "courier": N_("Courier"),
-    "post": N_("Post"),
-    "none": N_("No delivery"),
-}
 
 
 def build_router() -> Router:
@@ -63,7 +57,7 @@ async def shipping(
         return
     options = []
     for choice in choices:
-        label = delivery_label(lang, choice.option_id)
+        label = delivery_name(lang, choice.option_id)  # as the chat names it
         prices = [LabeledPrice(label=label, amount=choice.price)]
         options.append(ShippingOption(id=choice.option_id, title=label, prices=prices))
     await query.answer(ok=True, shipping_options=options)
@@ -117,12 +111,6 @@ async def paid(message: Message, shop: Shop) -> None:
             confirmation.order_id,
             confirmation.outcome.value,
         )
-
-
-def delivery_label(lang: Language, option_id: str) -> str:
-    """Return the name of a delivery option in Telegram's payment form."""
-    label = DELIVERY_LABELS.get(option_id)
-    return lang._(label) if label else option_id
 
 
 def _address(address: ShippingAddress | None) -> str | None:
