@@ -27,6 +27,7 @@ _IMPORT_CHUNK = 2_000
 class Page:
     """One page of a category's products."""
 
+    category: Category | None
     items: list[ProductView]
     page: int
     pages: int
@@ -175,19 +176,17 @@ class CatalogService:
             for r in rows
         ]
 
-    async def category(self, category_id: int) -> Category | None:
-        """Return one category."""
-
-        def work(conn: Connection) -> Category | None:
-            row = conn.execute(_CATEGORY, {"id": category_id}).first()
-            return Category(**row._mapping) if row else None
-
-        return await self._db.read(work)
-
     async def category_page(self, category_id: int, page: int = 1, per_page: int = 8) -> Page:
-        """Return a page of a category's active products: in stock first, best sellers first."""
+        """Return a page of a category's active products: in stock first, best sellers first.
+
+        A category that does not exist gives a page without `category` and no items.
+        """
 
         def work(conn: Connection) -> Page:
+            found = conn.execute(_CATEGORY, {"id": category_id}).first()
+            if found is None:
+                return Page(None, [], 1, 1, 0)
+            category = Category(**found._mapping)
             total = conn.execute(_SHELF_SIZE, {"category_id": category_id}).scalar_one()
             pages = max(1, math.ceil(total / per_page))
             shown = min(max(1, page), pages)
@@ -195,7 +194,7 @@ class CatalogService:
                 _SHELF,
                 {"category_id": category_id, "limit": per_page, "offset": (shown - 1) * per_page},
             )
-            return Page([ProductView.from_row(r) for r in rows], shown, pages, total)
+            return Page(category, [ProductView.from_row(r) for r in rows], shown, pages, total)
 
         return await self._db.read(work)
 

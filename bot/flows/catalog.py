@@ -52,12 +52,10 @@ async def show_category(ctx: Ctx, arg: str) -> list[Reply]:
 
 async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
     """Return a page of a category: a button per product, previous and next pages."""
-    category = await ctx.shop.catalog.category(category_id)
-    if category is None:
-        raise StaleInputError(category_id)
     found = await ctx.shop.catalog.category_page(category_id, page, PER_PAGE)
-    if not found.items:
-        raise StaleInputError(category_id)  # no active products left on this shelf
+    category = found.category
+    if category is None or not found.items:  # gone, or no active products left on it
+        raise StaleInputError(category_id)
     rows = [[product_button(ctx, p, found.page)] for p in found.items]
     if found.pages > 1:
         rows.append(_pager(a.CATEGORY, f"{category_id}:", found.page, found.pages))
