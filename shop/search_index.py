@@ -53,6 +53,12 @@ EXPANSIONS_BY_LENGTH = {1: 8, 2: 32}
 WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its products down
 TYPO_PREFIX_LENGTHS = (4, 8)  # a mistyped last word is matched against prefixes this long
 BUILD_CHUNK = 200_000
+COMMON_WORD = 8  # products holding a word before it is surely taken as typed, not as a typo
+SHORT_LAST_WORD = 5  # a last word this short may be a prefix being typed, typo and all
+# Ties are broken among at most this many of the most popular equally good products.
+DIVERSIFY_SAMPLE = 2048
+_WHICH_BITS = 11  # a product's score for a word keeps in its low bits which match it was
+_WHICH_MASK = (1 << _WHICH_BITS) - 1
 LAYOUT_PUNCTUATION = ",.;'[]`<>:\"{}~"
 
 
@@ -172,10 +178,15 @@ class SearchIndex:
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
         self._prefix_tokens: dict[str, list[int]] = {}
-        self._df: NDArray[np.int64] = np.zeros(0, np.int64)
+        self._df: NDArray[np.int64] = np.zeros(0, np.int64)  # products holding each word
         self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
         self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
+        # Words only a product's category names hold match it less well than its titles.
+        self._weak_docs: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._weak_start: NDArray[np.int64] = np.zeros(1, np.int64)
         self._extra: dict[int, list[int]] = {}  # postings added since the build
+        self._extra_weak: dict[int, list[int]] = {}
+        self._weak_held: set[int] = set()  # words some category name holds
         self._docs: list[SearchDoc] = []
         self._doc_of: dict[int, int] = {}
         self._sku_doc: dict[str, int] = {}  # folded sku -> doc
@@ -184,7 +195,7 @@ class SearchIndex:
         self._sold: NDArray[np.int32] = np.zeros(0, np.int32)
         self._dead = 0
         self._built_docs = 0
-        self._scratch_array: NDArray[np.int8] = np.zeros(0, np.int8)
+        self._scratch_array: NDArray[np.int16] = np.zeros(0, np.int16)
 
     @classmethod
     def build(cls, docs: Sequence[SearchDoc]) -> SearchIndex:
@@ -216,7 +227,7 @@ class SearchIndex:
         # In chunks, so the raw token strings of a million titles never all live at once.
         for start in range(0, len(docs), BUILD_CHUNK):
             chunk = docs[start : start + BUILD_CHUNK]
-            raw = raw_tokens_of_many([_text(doc) for doc in chunk])
+            raw = raw_tokens_of_many([_titles_text(doc) for doc in chunk])
             # setdefault hands each raw token the position of its first sighting: a C loop.
             sightings = np.fromiter(map(first_seen.setdefault, raw, counter), np.int64, len(raw))
             is_sentinel = sightings == first_seen[SENTINEL]
@@ -237,30 +248,13 @@ class SearchIndex:
         tokens = dense[sightings]
         del dense, sightings, first_seen
         self._token_id = dict(zip(self._tokens, range(len(self._tokens)), strict=True))
-        # Raw tokens that fold further ("qualità" → "qualita"; "256gb" → "256" and "gb").
-        orphans: set[int] = set()
-        folding = [i for i, token in enumerate(self._tokens) if may_fold(token)]
-        if folding:
-            first = np.arange(len(self._tokens), dtype=np.int32)
-            second = np.full(len(self._tokens), -1, np.int32)
-            for i in folding:
-                folded = fold_token(self._tokens[i])
-                if folded == (self._tokens[i],):
-                    continue
-                first[i] = self._add_token(folded[0])
-                if len(folded) > 1:
-                    second[i] = self._add_token(folded[1])
-                orphans.add(i)
-            seconds = second[tokens]
-            has_second = seconds >= 0
-            tokens, owners = (
-                np.concatenate([first[tokens], seconds[has_second]]),
-                np.concatenate([owners, owners[has_second]]),
-            )
+        tokens, owners, orphans = self._fold_vocabulary(tokens, owners)
+        category_of, category_tokens = self._categories(docs)
         # The postings sort runs in numpy, which lets go of the GIL: the vocabulary
         # tables and per-product arrays are built meanwhile on this thread.
         with ThreadPoolExecutor(1) as pool:
             postings = pool.submit(_postings, tokens, owners, len(self._tokens))
+            weak = pool.submit(_category_postings, category_of, category_tokens, len(self._tokens))
             self._docs = docs
             self._built_docs = len(docs)
             self._doc_of = dict(
@@ -272,7 +266,56 @@ class SearchIndex:
             sold = np.array([doc.sold for doc in docs], np.int64)
             self._sold = np.minimum(sold, 2**31 - 1).astype(np.int32)
             self._refresh_vocabulary(orphans)
-            self._post_docs, self._post_start, self._df = postings.result()
+            self._post_docs, self._post_start, title_df = postings.result()
+            self._weak_docs, self._weak_start, category_df = weak.result()
+            self._weak_held = {token for tokens in category_tokens for token in tokens}
+            self._df = title_df + category_df
+
+    def _fold_vocabulary(
+        self, tokens: NDArray[np.int32], owners: NDArray[np.int32]
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], set[int]]:
+        """Fold the raw words that fold further ("qualità" → "qualita"; "256gb" → "256", "gb").
+
+        Returns the (word, product) pairs with folded words, and the raw words that
+        were folded away and so hold no product.
+        """
+        orphans: set[int] = set()
+        folding = [i for i, token in enumerate(self._tokens) if may_fold(token)]
+        if not folding:
+            return tokens, owners, orphans
+        first = np.arange(len(self._tokens), dtype=np.int32)
+        second = np.full(len(self._tokens), -1, np.int32)
+        for i in folding:
+            folded = fold_token(self._tokens[i])
+            if folded == (self._tokens[i],):
+                continue
+            first[i] = self._add_token(folded[0])
+            if len(folded) > 1:
+                second[i] = self._add_token(folded[1])
+            orphans.add(i)
+        seconds = second[tokens]
+        has_second = seconds >= 0
+        return (
+            np.concatenate([first[tokens], seconds[has_second]]),
+            np.concatenate([owners, owners[has_second]]),
+            orphans,
+        )
+
+    def _categories(self, docs: list[SearchDoc]) -> tuple[NDArray[np.int32], list[list[int]]]:
+        """Return each product's category number, and the words of each category.
+
+        A catalog has a few hundred categories: their words are folded once each,
+        and their products found by category, not by splitting a million names.
+        """
+        number: dict[tuple[str, ...], int] = {}
+        category_of = np.fromiter(
+            (number.setdefault(doc.categories, len(number)) for doc in docs), np.int32, len(docs)
+        )
+        category_tokens = [
+            list(dict.fromkeys(self._add_token(word) for word in words(" ".join(names))))
+            for names in number
+        ]
+        return category_of, category_tokens
 
     def _add_token(self, token: str) -> int:
         known = self._token_id.get(token)
@@ -320,7 +363,7 @@ class SearchIndex:
             current = self._doc_of.get(doc.product_id)
             if current is not None and self._alive[current]:
                 old = self._docs[current]
-                if _text(old) == _text(doc) and old.sku == doc.sku:  # only stock or sales
+                if _same_words(old, doc):  # only stock or sales
                     self._docs[current] = doc
                     self._in_stock[current] = doc.in_stock
                     self._sold[current] = min(doc.sold, 2**31 - 1)
@@ -350,8 +393,13 @@ class SearchIndex:
         self._alive = np.append(self._alive, True)
         self._in_stock = np.append(self._in_stock, doc.in_stock)
         self._sold = np.append(self._sold, np.int32(min(doc.sold, 2**31 - 1)))
-        for token in dict.fromkeys(self._add_token(word) for word in words(_text(doc))):
+        for token in dict.fromkeys(self._add_token(word) for word in words(_titles_text(doc))):
             self._extra.setdefault(token, []).append(number)
+        for token in dict.fromkeys(
+            self._add_token(word) for word in words(" ".join(doc.categories))
+        ):
+            self._extra_weak.setdefault(token, []).append(number)
+            self._weak_held.add(token)
         for word in self._tokens[vocab_before:]:
             position = bisect.bisect_left(self._sorted, word)
             self._sorted.insert(position, word)
@@ -362,6 +410,9 @@ class SearchIndex:
             self._df = np.concatenate([self._df, np.zeros(grown, np.int64)])
             self._post_start = np.concatenate(
                 [self._post_start, np.full(grown, self._post_start[-1])]
+            )
+            self._weak_start = np.concatenate(
+                [self._weak_start, np.full(grown, self._weak_start[-1])]
             )
 
     def compact(self) -> SearchIndex:
@@ -412,7 +463,10 @@ class SearchIndex:
         Exact and prefix matches are looked up for every reading of the word (as
         typed, on the other layout, in the other alphabet): a Latin word that also
         begins a brand name must not hide the Russian word the customer meant.
-        Typo search, the costly part, runs only when no reading matched exactly.
+        Typo search, the costly part, runs only when no reading matched exactly —
+        unless the only exact match is a rare word from a retyped reading ("кофеа"
+        read as the brand "kofea" is "кофе" mistyped), or a rare word the short last
+        word happens to spell ("bulu", a brand, may be "bulg…" of bulgur mistyped).
         """
         readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
         for kind, spellings in (
@@ -428,16 +482,21 @@ class SearchIndex:
             if known is None or _value(candidate) > _value(known):
                 best[token] = candidate
 
+        settled = False  # an exact match that leaves no room for a typo
         for reading, variant in readings:
             exact = self._token_id.get(reading)
             if exact is not None and self._holds(exact):
                 keep(exact, Match.EXACT, variant)
+                settled = settled or (
+                    self._frequency(exact) >= COMMON_WORD
+                    or (reading == word and not (last and len(word) <= SHORT_LAST_WORD))
+                )
             # The last word is being typed; an earlier one may be a half-word ("sams gal").
             if (last and (len(reading) >= 2 or only)) or (reading.isalpha() and len(reading) >= 3):
                 # Beside other words a short prefix may stand for more: they narrow it down.
                 for token in self._prefix_range(reading, wide=last and not only):
                     keep(token, Match.PREFIX, variant)
-        if any(c.how is Match.EXACT for c in best.values()):
+        if settled:
             return list(best.values())
         for reading, variant in readings:
             for token in self._typos(reading):
@@ -448,7 +507,7 @@ class SearchIndex:
         return list(best.values())
 
     def _holds(self, token: int) -> bool:
-        return self._df[token] > 0 or token in self._extra
+        return self._df[token] > 0 or token in self._extra or token in self._extra_weak
 
     def _typos(self, word: str) -> list[int]:
         """Return words within the typos allowed, counted on the longer of the two words.
@@ -496,11 +555,21 @@ class SearchIndex:
         return tokens
 
     def _frequency(self, token: int) -> int:
-        return int(self._df[token]) + len(self._extra.get(token, ()))
+        extra = len(self._extra.get(token, ())) + len(self._extra_weak.get(token, ()))
+        return int(self._df[token]) + extra
 
     def _postings(self, token: int) -> NDArray[np.int32]:
+        """Return the products whose titles hold `token`."""
         built = self._post_docs[self._post_start[token] : self._post_start[token + 1]]
         extra = self._extra.get(token)
+        if extra:
+            return np.concatenate([built, np.asarray(extra, np.int32)])
+        return built
+
+    def _weak_postings(self, token: int) -> NDArray[np.int32]:
+        """Return the products whose category names hold `token`."""
+        built = self._weak_docs[self._weak_start[token] : self._weak_start[token + 1]]
+        extra = self._extra_weak.get(token)
         if extra:
             return np.concatenate([built, np.asarray(extra, np.int32)])
         return built
@@ -515,24 +584,26 @@ class SearchIndex:
         no product gets that far are the other words' products scored as well.
         Cost follows the rare words' postings, not the catalog's size.
         """
-        words_found = [sorted((_value(c), c.token) for c in w) for w in candidates if w]
+        words_found = [self._marks(word) for word in candidates if word]
+        words_found = [marks for marks in words_found if marks]
         if not words_found:
             return []
-        sizes = [sum(self._posting_size(token) for _, token in word) for word in words_found]
+        sizes = [sum(len(postings) for _, postings in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._union(words_found[by_rarity[0]])
-        matched, quality = self._score(docs, words_found)
+        matched, quality, reading = self._score(docs, words_found)
         needed = len(words_found)
         if len(words_found) > 1 and int(np.count_nonzero(matched == needed)) < limit:
             docs = _sorted_unique(np.concatenate([docs, self._union(words_found[by_rarity[1]])]))
-            matched, quality = self._score(docs, words_found)
+            matched, quality, reading = self._score(docs, words_found)
             if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
                 rest = [self._union(words_found[n]) for n in by_rarity[2:]]
                 docs = _sorted_unique(np.concatenate([docs, *rest]))
-                matched, quality = self._score(docs, words_found)
+                matched, quality, reading = self._score(docs, words_found)
         if self._dead:
             alive = self._alive[docs]
             docs, matched, quality = docs[alive], matched[alive], quality[alive]
+            reading = reading[alive]
         if not len(docs):
             return []
         # Words matched, then how well, then in stock, then sold: one integer key.
@@ -542,40 +613,62 @@ class SearchIndex:
             | self._in_stock[docs].astype(np.int64) << 32
             | self._sold[docs].astype(np.int64)
         )
-        if len(docs) > limit:
-            top = np.argpartition(-key, limit)[:limit]
-            docs, key = docs[top], key[top]
-        order = np.argsort(-key, kind="stable")
+        order = _diversified(key, reading, limit)
         return [self._hit(int(docs[n]), query_words, candidates) for n in order]
 
+    def _marks(self, word: list[_Candidate]) -> list[tuple[int, NDArray[np.int32]]]:
+        """Return what each product holding one of a query word's matches scores, worst first.
+
+        A word in the category names only is worth a half step less than in a
+        title. The low bits of a score tell which of the word's matches it was.
+        """
+        marks = []
+        for n, (value, token) in enumerate(sorted((_value(c), c.token) for c in word)):
+            which = min(n, _WHICH_MASK)
+            if token in self._weak_held:
+                marks.append(((2 * value + 1) << _WHICH_BITS | which, self._weak_postings(token)))
+            postings = self._postings(token)
+            if len(postings):
+                marks.append(((2 * value + 2) << _WHICH_BITS | which, postings))
+        marks.sort(key=lambda mark: mark[0])
+        return marks
+
     def _score(
-        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, int]]]
-    ) -> tuple[NDArray[np.int8], NDArray[np.int16]]:
-        """Return, for each of `docs`, how many words it matches and their summed value."""
+        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, NDArray[np.int32]]]]
+    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64]]:
+        """Return, for each of `docs`, how many words it matches, their summed value, and how.
+
+        How is a number naming which catalog word each query word matched in the
+        product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`.
+        """
         scratch = self._scratch()
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
-        for word in words_found:
-            # Worst to best, so each product keeps its best match for the word.
-            for value, token in word:
-                scratch[self._postings(token)] = value
-            values = scratch[docs]
+        reading = np.zeros(len(docs), np.int64)
+        for marks in words_found:
+            for mark, postings in marks:  # worst to best: each product keeps its best
+                scratch[postings] = mark
+            found = scratch[docs]
+            values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
-            for _, token in word:  # leave the scratch array zeroed, touching only what we set
-                scratch[self._postings(token)] = 0
-        return matched, quality
+            if marks[0][0] & _WHICH_MASK != marks[-1][0] & _WHICH_MASK:
+                # Overflow only wraps the number around: it still tells readings apart.
+                reading = reading * 1_000_003 + (found & _WHICH_MASK)
+            for _, postings in marks:  # leave the scratch zeroed, touching only what we set
+                scratch[postings] = 0
+        return matched, quality, reading
 
-    def _scratch(self) -> NDArray[np.int8]:
+    def _scratch(self) -> NDArray[np.int16]:
         if len(self._scratch_array) < len(self._docs):
-            self._scratch_array = np.zeros(len(self._docs) + 1024, np.int8)
+            self._scratch_array = np.zeros(len(self._docs) + 1024, np.int16)
         return self._scratch_array
 
-    def _union(self, word: list[tuple[int, int]]) -> NDArray[np.int32]:
+    def _union(self, marks: list[tuple[int, NDArray[np.int32]]]) -> NDArray[np.int32]:
         """Return the products holding any of a word's matches, sorted."""
-        arrays = [self._postings(token) for _, token in word]
-        if len(arrays) == 1 and not self._extra.get(word[0][1]):
-            return arrays[0]  # built postings are sorted and unique already
+        if len(marks) == 1:
+            return marks[0][1]  # postings are sorted and unique already
+        arrays = [postings for _, postings in marks]
         if sum(len(a) for a in arrays) < len(self._docs) // 16:
             return _sorted_unique(np.concatenate(arrays))
         # A very common word (a short prefix): mark a dense array rather than sort.
@@ -585,10 +678,6 @@ class SearchIndex:
         docs = np.flatnonzero(scratch[: len(self._docs)]).astype(np.int32)
         scratch[docs] = 0
         return docs
-
-    def _posting_size(self, token: int) -> int:
-        built = int(self._post_start[token + 1] - self._post_start[token])
-        return built + len(self._extra.get(token, ()))
 
     def _hit(self, doc: int, query_words: list[str], candidates: list[list[_Candidate]]) -> Hit:
         own = {self._token_id.get(word, -1) for word in words(_text(self._docs[doc]))}
@@ -649,6 +738,43 @@ def _text(doc: SearchDoc) -> str:
     return " ".join((doc.title, *doc.titles.values(), *doc.categories))
 
 
+def _titles_text(doc: SearchDoc) -> str:
+    """Return a product's titles in every locale, as one text."""
+    return " ".join((doc.title, *doc.titles.values())) if doc.titles else doc.title
+
+
+def _same_words(old: SearchDoc, new: SearchDoc) -> bool:
+    """Tell whether a change leaves every word search matches as it was."""
+    return (old.title, old.titles, old.categories, old.sku) == (
+        new.title,
+        new.titles,
+        new.categories,
+        new.sku,
+    )
+
+
+def _category_postings(
+    category_of: NDArray[np.int32], category_tokens: list[list[int]], vocabulary: int
+) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
+    """Return the products of each category word in one flat array, where each starts, counts."""
+    by_category = np.argsort(category_of, kind="stable").astype(np.int32)
+    bounds = np.searchsorted(category_of[by_category], np.arange(len(category_tokens) + 1))
+    holders: dict[int, list[int]] = {}
+    for category, tokens in enumerate(category_tokens):
+        for token in tokens:
+            holders.setdefault(token, []).append(category)
+    counts = np.zeros(vocabulary, np.int64)
+    parts = [np.zeros(0, np.int32)]
+    for token in sorted(holders):
+        runs = [by_category[bounds[c] : bounds[c + 1]] for c in holders[token]]
+        # Each run is sorted already: a stable (merging) sort joins them in linear time.
+        parts.append(np.sort(np.concatenate(runs), kind="stable"))
+        counts[token] = len(parts[-1])
+    starts = np.zeros(vocabulary + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return np.concatenate(parts), starts, counts
+
+
 def _sku_key(sku: str) -> str:
     return "".join(words(sku))
 
@@ -658,6 +784,43 @@ def _sku_index(docs: list[SearchDoc]) -> dict[str, int]:
     joined = raw_tokens_of_many([doc.sku for doc in docs])
     keys = " ".join(joined).replace(" ", "").split(SENTINEL)
     return dict(zip(keys, range(len(docs)), strict=False))
+
+
+def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:
+    """Return the positions of the best `limit` keys, best first, varied among equals.
+
+    Products equally good for the query (same words matched as well, same stock)
+    are shown one per reading first — "hp pr" as printer, as ProBook, as Pro —
+    the readings that more of them share first, and popularity within a reading:
+    a top five of a single reading answers only one of the things a short or
+    mistyped word may mean.
+    """
+    if not reading.any():  # every query word matched one way: popularity alone
+        top = np.argpartition(-key, limit)[:limit] if len(key) > limit else np.arange(len(key))
+        return top[np.argsort(-key[top], kind="stable")]
+    tier = key >> 32  # words matched, how well, in stock
+    if len(key) > limit:
+        boundary = np.partition(key, len(key) - limit)[len(key) - limit] >> 32
+    else:
+        boundary = tier.min()
+    above = np.flatnonzero(tier > boundary)
+    at = np.flatnonzero(tier == boundary)
+    if len(at) > DIVERSIFY_SAMPLE:
+        at = at[np.argpartition(-key[at], DIVERSIFY_SAMPLE)[:DIVERSIFY_SAMPLE]]
+    chosen = np.concatenate([above, at])
+    tiers, sold = tier[chosen], key[chosen] & 0xFFFFFFFF
+    # One id per reading within a tier, with how many products share it.
+    _, group, shared = np.unique(
+        reading[chosen] * 1_000_003 + tiers, return_inverse=True, return_counts=True
+    )
+    by_group = np.lexsort((-sold, group))
+    starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
+    place = np.empty(len(chosen), np.int64)  # a product's place in its reading's popularity
+    place[by_group] = np.arange(len(chosen)) - np.repeat(
+        starts, np.diff(starts, append=len(chosen))
+    )
+    order = np.lexsort((-sold, -shared[group], place, -tiers))
+    return chosen[order[:limit]]
 
 
 def _strength(hits: list[Hit], query_words: int) -> tuple[float, float]:

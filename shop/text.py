@@ -47,6 +47,7 @@ _FROM_LATIN = [
     (r"p", "п"), (r"r", "р"), (r"s", "с"), (r"t", "т"), (r"u", "у"), (r"f", "ф"), (r"h", "х"),
     (r"x", "кс"),
 ]  # fmt: skip
+_PLURAL_ENDING = re.compile(r"[^aeiouy]ye$")
 _FROM_LATIN_RE = re.compile(
     "|".join(f"(?P<g{n}>{pattern})" for n, (pattern, _) in enumerate(_FROM_LATIN))
 )
@@ -148,6 +149,8 @@ def transliterations(word: str) -> list[str]:
     spellings = [transliterate(word)]
     if "ia" in word:  # "ia" is я as often as иа: miatny → мятный, premialny → премиальный
         spellings.append(transliterate(word.replace("ia", "ya")))
+    if _PLURAL_ENDING.search(word):  # a final "ye" after a consonant is ые: belye → белые
+        spellings.append(transliterate(word[:-2]) + "ые")
     if spellings[0].startswith("е"):
         spellings.append("э" + spellings[0][1:])  # elektro → электро
     return list(dict.fromkeys(spellings))

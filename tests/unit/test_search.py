@@ -135,6 +135,62 @@ def test_ranking_quality_first_then_stock_then_popularity(index: SearchIndex) ->
     assert index.suggest("black").hits[0].score > index.suggest("blakc").hits[0].score
 
 
+def test_a_title_word_beats_the_same_word_in_a_category_name() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "MAT-1", "Yoga mat Mikasa V200W", {}, ("Sport & fitness", "Спорт и фитнес"),
+                      sold=500),
+            SearchDoc(2, "BND-8", "Фитнес-браслет Xiaomi Smart Band 8", {}, ("Wearables",), sold=5),
+        ]
+    )  # fmt: skip
+    assert skus(index, "фитнес") == ["BND-8", "MAT-1"]  # the category still finds the mat
+    assert skus(index, "фирнес") == ["BND-8", "MAT-1"]
+
+
+def test_equally_good_matches_show_each_reading_of_a_short_word() -> None:
+    # "hp pr" may be a ProBook, a LaserJet Pro or a Pavilion "printer": the top shows
+    # one of each before more of the most popular reading.
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "PB-450", "HP ProBook 450 G9 laptop", sold=900),
+            SearchDoc(2, "PB-460", "HP ProBook 460 G10 laptop", sold=800),
+            SearchDoc(3, "PB-440", "HP ProBook 440 G8 laptop", sold=700),
+            SearchDoc(4, "LJ-404", "HP LaserJet Pro M404dn", sold=10),
+            SearchDoc(5, "PB-OUT", "HP ProBook 470 laptop", in_stock=False, sold=5000),
+        ]
+    )
+    found = skus(index, "hp pr")
+    assert found[:3] == ["PB-450", "LJ-404", "PB-460"]
+    assert found[-1] == "PB-OUT"  # availability still comes before variety
+    assert skus(index, "hp probook")[:4] == ["PB-450", "PB-460", "PB-440", "PB-OUT"]
+
+
+def test_a_rare_word_spelled_by_chance_does_not_hide_a_typo() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "BUL-5", "Uvelka Kernel bulgur 5 pcs", sold=10),
+            SearchDoc(2, "MIL-1", "Uvelka Kernel millet", sold=900),
+            SearchDoc(3, "BULU-W", "Lyazakrin Bulu sports watch", sold=900),
+            SearchDoc(4, "COF-950", "Кофе в зёрнах Braston 950 1 кг", sold=10),
+            SearchDoc(5, "KOF-300", "Kofea blender 300 W", sold=900),
+            SearchDoc(6, "NDL-950", "Лапша Шима 950 г", sold=900),
+        ]
+    )
+    assert first(index, "kernel bulu") == "BUL-5"  # a last word "bulg…" mistyped
+    assert first(index, "lyazakrin bulu") == "BULU-W"  # an exact match still wins
+    assert first(index, "кофеа 950") == "COF-950"  # "кофе", not the brand Kofea
+
+
+def test_a_latin_ye_ending_reads_as_the_plural_ending() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "W4", "Часы Samsung Galaxy Watch4, белые", sold=1),
+            SearchDoc(2, "W6", "Часы Samsung Galaxy Watch6, белое золото", sold=500),
+        ]
+    )
+    assert first(index, "chasy galaxy belye") == "W4"
+
+
 def test_did_you_mean_offers_the_catalogs_own_words(index: SearchIndex) -> None:
     result = index.suggest("lavazzzaa qualitaa")
     assert result.hits == [] or result.did_you_mean or result.hits[0].product.sku == "LAV-ORO-1KG"
