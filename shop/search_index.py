@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from shop.text import (
     other_layout,
     raw_tokens_of_many,
     retype_raw,
+    squeezed_many,
     transliterations,
     words,
 )
@@ -137,15 +139,18 @@ class _Pools:
     word of that length — the vocabulary of a large catalog has a hundred thousand.
     """
 
-    def __init__(self) -> None:
-        self._first: dict[tuple[int, str], list[str]] = {}
-        self._second: dict[tuple[int, str], list[str]] = {}
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._first: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+        self._second: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+        first, second = self._first, self._second
+        for word in words:  # as `add` does, without a call for each of 300,000 words
+            first[len(word), word[0]].append(word)
+            second[len(word), word[1]].append(word)
 
     def add(self, word: str) -> None:
         """Enter one word (of two letters or more)."""
-        length = len(word)
-        self._first.setdefault((length, word[0]), []).append(word)
-        self._second.setdefault((length, word[1]), []).append(word)
+        self._first[len(word), word[0]].append(word)
+        self._second[len(word), word[1]].append(word)
 
     def near(self, query: str, length: int, typos: int) -> set[str]:
         """Return the words of `length` within `typos` edits of `query` (not `query` itself)."""
@@ -177,7 +182,7 @@ class SearchIndex:
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
-        self._prefix_tokens: dict[str, list[int]] = {}
+        self._prefix_tokens: defaultdict[str, list[int]] = defaultdict(list)
         self._df: NDArray[np.int64] = np.zeros(0, np.int64)  # products holding each word
         self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
         self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
@@ -334,14 +339,20 @@ class SearchIndex:
         held.sort(key=self._tokens.__getitem__)
         self._sorted = [self._tokens[n] for n in held]
         self._sorted_ids = np.array(held, np.int32)
-        self._words, self._prefixes, self._prefix_tokens = _Pools(), _Pools(), {}
-        for token in self._sorted:
-            self._index_word(token)
+        typeable = [token for token in self._sorted if _typeable(token)]
+        self._words = _Pools(typeable)
+        self._prefix_tokens = defaultdict(list)
+        low, high = TYPO_PREFIX_LENGTHS
+        for token in typeable:
+            token_id = self._token_id[token]
+            for length in range(low, min(len(token), high) + 1):
+                self._prefix_tokens[token[:length]].append(token_id)
+        self._prefixes = _Pools(self._prefix_tokens)
 
     def _index_word(self, token: str) -> None:
         """Enter a word into the typo pools and prefix tables."""
-        if len(token) < 3 or not token.isalpha():
-            return  # numbers and model names match exactly or by prefix only
+        if not _typeable(token):
+            return
         token_id = self._token_id[token]
         self._words.add(token)
         prefix_tokens, add_prefix = self._prefix_tokens, self._prefixes.add
@@ -779,11 +790,14 @@ def _sku_key(sku: str) -> str:
     return "".join(words(sku))
 
 
+def _typeable(token: str) -> bool:
+    """Tell whether typo search may find a word: numbers and model names match exactly or by prefix."""
+    return len(token) >= 3 and token.isalpha()
+
+
 def _sku_index(docs: list[SearchDoc]) -> dict[str, int]:
     """Map each folded sku ("APL-IP15-128" → "aplip15128") to its product, in one C pass."""
-    joined = raw_tokens_of_many([doc.sku for doc in docs])
-    keys = " ".join(joined).replace(" ", "").split(SENTINEL)
-    return dict(zip(keys, range(len(docs)), strict=False))
+    return dict(zip(squeezed_many([doc.sku for doc in docs]), range(len(docs)), strict=False))
 
 
 def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:

@@ -111,6 +111,22 @@ def raw_tokens_of_many(texts: list[str]) -> list[str]:
     return raw_tokens(f" {SENTINEL} ".join(texts) + f" {SENTINEL}")
 
 
+def squeezed_many(texts: list[str]) -> list[str]:
+    """Return each text's folded words run together ("APL-IP15-128" → "aplip15128").
+
+    One C pass over the joined texts, as in `raw_tokens_of_many`, and no list of
+    words at all: a million skus become keys in a fraction of a second.
+    """
+    text = f" {SENTINEL} ".join(texts)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    processed: str = default_process(text)
+    squeezed = processed.replace("ё", "е").replace(" ", "").split(SENTINEL)
+    if processed.isascii():
+        return squeezed
+    return [key if key.isascii() else "".join(words(key)) for key in squeezed]
+
+
 def is_cyrillic(word: str) -> bool:
     """Tell whether a folded word is written in Cyrillic."""
     return any("а" <= char <= "я" for char in word)
