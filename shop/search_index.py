@@ -55,8 +55,8 @@ EXPANSIONS_BY_LENGTH = {1: 8, 2: 32}
 WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its products down
 TYPO_PREFIX_LENGTHS = (4, 8)  # a mistyped last word is matched against prefixes this long
 BUILD_CHUNK = 200_000
-COMMON_WORD = 8  # products holding a word before it is surely taken as typed, not as a typo
-SHORT_LAST_WORD = 5  # a last word this short may be a prefix being typed, typo and all
+FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
+COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
 # Ties are broken among at most this many of the most popular equally good products.
 DIVERSIFY_SAMPLE = 2048
 _WHICH_BITS = 11  # a product's score for a word keeps in its low bits which match it was
@@ -137,6 +137,10 @@ class _Pools:
     second letter with the query's first or second (the typo hit the start). Typo
     search therefore compares the query with four small pools instead of every
     word of that length — the vocabulary of a large catalog has a hundred thousand.
+
+    Each typo changes at most two of the letters a word is made of, so a pool is
+    first narrowed in numpy by the set of letters (a bit mask a word) before the
+    edit distance runs on the few words left: a tenth of a large pool or less.
     """
 
     def __init__(self, words: Iterable[str] = ()) -> None:
@@ -146,6 +150,9 @@ class _Pools:
         for word in words:  # as `add` does, without a call for each of 300,000 words
             first[len(word), word[0]].append(word)
             second[len(word), word[1]].append(word)
+        # The words of each pool as built; those added later are always compared.
+        self._first_masks = _masks_by_pool(first)
+        self._second_masks = _masks_by_pool(second)
 
     def add(self, word: str) -> None:
         """Enter one word (of two letters or more)."""
@@ -154,18 +161,22 @@ class _Pools:
 
     def near(self, query: str, length: int, typos: int) -> set[str]:
         """Return the words of `length` within `typos` edits of `query` (not `query` itself)."""
-        pools = [self._first.get((length, query[0])), self._second.get((length, query[0]))]
-        if len(query) > 1:
-            pools += [self._first.get((length, query[1])), self._second.get((length, query[1]))]
+        mask = np.uint64(sum({1 << (ord(char) & 63) for char in query}))  # distinct bits: an or
         found: set[str] = set()
-        for pool in pools:
-            if pool:
+        for letter in dict.fromkeys(query[:2]):
+            for pools, masks in (
+                (self._first, self._first_masks),
+                (self._second, self._second_masks),
+            ):
+                pool = pools.get((length, letter))
+                if not pool:
+                    continue
+                built = masks.get((length, letter))
+                if built is not None and len(built) > FILTER_POOLS_FROM:
+                    close = np.flatnonzero(np.bitwise_count(built ^ mask) <= 2 * typos)
+                    pool = [pool[n] for n in close.tolist()] + pool[len(built) :]
                 for choice, distance, _ in process.extract(
-                    query,
-                    pool,
-                    scorer=OSA.distance,
-                    score_cutoff=typos,
-                    limit=None,
+                    query, pool, scorer=OSA.distance, score_cutoff=typos, limit=None
                 ):
                     if distance:
                         found.add(choice)
@@ -182,7 +193,7 @@ class SearchIndex:
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
-        self._prefix_tokens: defaultdict[str, list[int]] = defaultdict(list)
+        self._prefix_set: set[str] = set()
         self._df: NDArray[np.int64] = np.zeros(0, np.int64)  # products holding each word
         self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
         self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
@@ -341,30 +352,20 @@ class SearchIndex:
         self._sorted_ids = np.array(held, np.int32)
         typeable = [token for token in self._sorted if _typeable(token)]
         self._words = _Pools(typeable)
-        self._prefix_tokens = defaultdict(list)
-        low, high = TYPO_PREFIX_LENGTHS
-        for token in typeable:
-            token_id = self._token_id[token]
-            for length in range(low, min(len(token), high) + 1):
-                self._prefix_tokens[token[:length]].append(token_id)
-        self._prefixes = _Pools(self._prefix_tokens)
+        prefixes = _distinct_prefixes(typeable)
+        self._prefixes, self._prefix_set = _Pools(prefixes), set(prefixes)
 
     def _index_word(self, token: str) -> None:
         """Enter a word into the typo pools and prefix tables."""
         if not _typeable(token):
             return
-        token_id = self._token_id[token]
         self._words.add(token)
-        prefix_tokens, add_prefix = self._prefix_tokens, self._prefixes.add
         low, high = TYPO_PREFIX_LENGTHS
         for length in range(low, min(len(token), high) + 1):
             prefix = token[:length]
-            holders = prefix_tokens.get(prefix)
-            if holders is None:
-                prefix_tokens[prefix] = [token_id]
-                add_prefix(prefix)
-            else:
-                holders.append(token_id)
+            if prefix not in self._prefix_set:
+                self._prefix_set.add(prefix)
+                self._prefixes.add(prefix)
 
     # --- live updates -------------------------------------------------------------
 
@@ -474,10 +475,10 @@ class SearchIndex:
         Exact and prefix matches are looked up for every reading of the word (as
         typed, on the other layout, in the other alphabet): a Latin word that also
         begins a brand name must not hide the Russian word the customer meant.
-        Typo search, the costly part, runs only when no reading matched exactly —
-        unless the only exact match is a rare word from a retyped reading ("кофеа"
-        read as the brand "kofea" is "кофе" mistyped), or a rare word the short last
-        word happens to spell ("bulu", a brand, may be "bulg…" of bulgur mistyped).
+        Typo search, the costly part, runs only when no reading matched a word more
+        than a handful of products hold: a rare word may be spelled by chance
+        ("кофеа" read in Latin is the brand "kofea"; "bulu", a brand, may be "bulg…"
+        of bulgur mistyped), and the typo's reading still ranks below it.
         """
         readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
         for kind, spellings in (
@@ -493,15 +494,12 @@ class SearchIndex:
             if known is None or _value(candidate) > _value(known):
                 best[token] = candidate
 
-        settled = False  # an exact match that leaves no room for a typo
+        settled = False  # an exact match common enough to leave no room for a typo
         for reading, variant in readings:
             exact = self._token_id.get(reading)
             if exact is not None and self._holds(exact):
                 keep(exact, Match.EXACT, variant)
-                settled = settled or (
-                    self._frequency(exact) >= COMMON_WORD
-                    or (reading == word and not (last and len(word) <= SHORT_LAST_WORD))
-                )
+                settled = settled or self._frequency(exact) >= COMMON_WORD
             # The last word is being typed; an earlier one may be a half-word ("sams gal").
             if (last and (len(reading) >= 2 or only)) or (reading.isalpha() and len(reading) >= 3):
                 # Beside other words a short prefix may stand for more: they narrow it down.
@@ -536,7 +534,7 @@ class SearchIndex:
         return self._most_frequent([self._token_id[token] for token in found])
 
     def _mistyped_prefix(self, word: str) -> list[int]:
-        """Return words that begin with something within the allowed typos of `word`."""
+        """Return the most frequent words that begin within the allowed typos of `word`."""
         low, high = TYPO_PREFIX_LENGTHS
         if not word.isalpha() or len(word) < low:
             return []
@@ -545,7 +543,7 @@ class SearchIndex:
         tokens: list[int] = []
         for length in range(max(low, len(word) - typos), min(high, len(word) + typos) + 1):
             for prefix in self._prefixes.near(word, length, typos):
-                tokens += self._prefix_tokens[prefix]
+                tokens += self._prefix_range(prefix)
         return self._most_frequent(tokens)
 
     def _prefix_range(self, prefix: str, *, wide: bool = False) -> list[int]:
@@ -788,6 +786,46 @@ def _category_postings(
 
 def _sku_key(sku: str) -> str:
     return "".join(words(sku))
+
+
+def _masks_by_pool(
+    pools: dict[tuple[int, str], list[str]],
+) -> dict[tuple[int, str], NDArray[np.uint64]]:
+    """Return the letter masks of every pool's words: a bit for each letter a word has.
+
+    One numpy pass over all the words: each letter's code point modulo 64 picks
+    its bit, which keeps the 33 Cyrillic and the 26 Latin letters apart within
+    their alphabet (a shared bit only lets more words through to the real test).
+    """
+    keys = list(pools)
+    words = [word for key in keys for word in pools[key]]
+    if not words:
+        return {}
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32)
+    bits = np.left_shift(np.uint64(1), (codes & 63).astype(np.uint64))
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    starts = np.zeros(len(words), np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    masks = np.bitwise_or.reduceat(bits, starts)
+    bounds = np.cumsum([len(pools[key]) for key in keys])[:-1]
+    return dict(zip(keys, np.split(masks, bounds), strict=True))
+
+
+def _distinct_prefixes(words: list[str]) -> list[str]:
+    """Return the distinct prefixes of `words` a mistyped last word is matched against.
+
+    Cut and deduplicated in numpy, one pass a length: a hundred thousand words
+    have some 200,000 prefixes, each a Python slice and a dict entry otherwise.
+    """
+    if not words:
+        return []
+    low, high = TYPO_PREFIX_LENGTHS
+    heads = np.array(words, dtype=f"<U{high}")  # cut to the longest prefix
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    prefixes: list[str] = []
+    for length in range(low, high + 1):
+        prefixes += np.unique(heads[lengths >= length].astype(f"<U{length}")).tolist()
+    return prefixes
 
 
 def _typeable(token: str) -> bool:
