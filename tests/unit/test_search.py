@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -179,6 +180,33 @@ def test_a_rare_word_spelled_by_chance_does_not_hide_a_typo() -> None:
     assert first(index, "kernel bulu") == "BUL-5"  # a last word "bulg…" mistyped
     assert first(index, "lyazakrin bulu") == "BULU-W"  # an exact match still wins
     assert first(index, "кофеа 950") == "COF-950"  # "кофе", not the brand Kofea
+
+
+def test_typos_are_found_among_many_look_alike_words() -> None:
+    # Hundreds of six-letter brands beginning alike fill the pools typo search
+    # narrows by letters before measuring edits: every kind of typo still finds
+    # its word, and so does a brand added after the build.
+    letters = "aeiklmnorstu"
+    brands = [
+        f"k{a}{b}{c}{d}{e}"
+        for a, b, c, d, e in itertools.islice(
+            itertools.product("aeiou", letters, letters, "aeiou", letters), 0, 3000, 7
+        )
+    ]
+    docs = [SearchDoc(n, f"SKU-{n}", f"{brand.title()} blender") for n, brand in enumerate(brands)]
+    index = SearchIndex.build(docs)
+    index.upsert([SearchDoc(9999, "SKU-NEW", "Kyrvex blender")])
+    target = next(brand for brand in brands[200:] if len(set(brand)) == 6)  # "kaeuit"
+    typos = [
+        target[:2] + target[3:],  # a letter lost
+        target[:3] + "z" + target[3:],  # a letter added
+        target[:4] + "x" + target[5:],  # a letter changed: two of its letters differ
+        target[:2] + target[3] + target[2] + target[4:],  # two letters swapped
+    ]
+    for typo in typos:
+        assert target in [m.matched for h in index.suggest(typo).hits for m in h.matches], typo
+    assert first(index, "kyrvexx") == "SKU-NEW"
+    assert first(index, "kyvre") == "SKU-NEW"  # a mistyped prefix of the new brand
 
 
 def test_a_latin_ye_ending_reads_as_the_plural_ending() -> None:
