@@ -467,9 +467,22 @@ class SearchIndex:
             self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
             for n, word in enumerate(query_words)
         ]
-        return self._rank(query_words, candidates, limit), candidates
+        hits = self._rank(query_words, candidates, limit)
+        if last and (not hits or len(hits[0].matches) <= last):
+            # No product holds every word: a word the catalog knows may still be a
+            # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
+            candidates = [
+                self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
+                if any(c.how is Match.EXACT for c in found)
+                else found
+                for n, (word, found) in enumerate(zip(query_words, candidates, strict=True))
+            ]
+            hits = self._rank(query_words, candidates, limit)
+        return hits, candidates
 
-    def _candidates(self, word: str, *, last: bool, only: bool, retyped: bool) -> list[_Candidate]:
+    def _candidates(
+        self, word: str, *, last: bool, only: bool, retyped: bool, typos: bool = False
+    ) -> list[_Candidate]:
         """Return the catalog words `word` may stand for, as typed and as retyped.
 
         Exact and prefix matches are looked up for every reading of the word (as
@@ -478,7 +491,8 @@ class SearchIndex:
         Typo search, the costly part, runs only when no reading matched a word more
         than a handful of products hold: a rare word may be spelled by chance
         ("кофеа" read in Latin is the brand "kofea"; "bulu", a brand, may be "bulg…"
-        of bulgur mistyped), and the typo's reading still ranks below it.
+        of bulgur mistyped), and the typo's reading still ranks below it. With
+        `typos`, typo search runs whatever matched.
         """
         readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
         for kind, spellings in (
@@ -505,7 +519,7 @@ class SearchIndex:
                 # Beside other words a short prefix may stand for more: they narrow it down.
                 for token in self._prefix_range(reading, wide=last and not only):
                     keep(token, Match.PREFIX, variant)
-        if settled:
+        if settled and not typos:
             return list(best.values())
         for reading, variant in readings:
             for token in self._typos(reading):

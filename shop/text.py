@@ -48,6 +48,7 @@ _FROM_LATIN = [
     (r"x", "кс"),
 ]  # fmt: skip
 _PLURAL_ENDING = re.compile(r"[^aeiouy]ye$")
+_FINAL_I = re.compile(r"[aeou]i$")
 _FROM_LATIN_RE = re.compile(
     "|".join(f"(?P<g{n}>{pattern})" for n, (pattern, _) in enumerate(_FROM_LATIN))
 )
@@ -167,6 +168,8 @@ def transliterations(word: str) -> list[str]:
         spellings.append(transliterate(word.replace("ia", "ya")))
     if _PLURAL_ENDING.search(word):  # a final "ye" after a consonant is ые: belye → белые
         spellings.append(transliterate(word[:-2]) + "ые")
+    if _FINAL_I.search(word):  # a final "i" after a vowel is й as often as и: chai → чай
+        spellings.append(transliterate(word[:-1]) + "й")
     if spellings[0].startswith("е"):
         spellings.append("э" + spellings[0][1:])  # elektro → электро
     return list(dict.fromkeys(spellings))

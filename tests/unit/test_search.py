@@ -209,6 +209,17 @@ def test_typos_are_found_among_many_look_alike_words() -> None:
     assert first(index, "kyvre") == "SKU-NEW"  # a mistyped prefix of the new brand
 
 
+def test_a_known_word_that_finds_nothing_with_the_rest_may_be_a_typo() -> None:
+    canin = [
+        SearchDoc(n, f"RC-{n}", f"Royal Canin Sterilised {n} kg cat food", sold=900)
+        for n in range(1, 11)
+    ]
+    camera = SearchDoc(20, "CNN-G5X", "Canon PowerShot G5 X mirrorless camera", sold=3)
+    index = SearchIndex.build([*canin, camera])
+    assert first(index, "canin mirrorless") == "CNN-G5X"
+    assert first(index, "canin sterilised") == "RC-1"
+
+
 def test_a_latin_ye_ending_reads_as_the_plural_ending() -> None:
     index = SearchIndex.build(
         [
@@ -217,6 +228,16 @@ def test_a_latin_ye_ending_reads_as_the_plural_ending() -> None:
         ]
     )
     assert first(index, "chasy galaxy belye") == "W4"
+
+
+def test_a_latin_i_after_a_vowel_may_be_short_i() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "TEA", "Чай Ahmad Tea Green Jasmine 25 шт", sold=1),
+            SearchDoc(2, "BLD", "Redmond hand blender, green", sold=900),
+        ]
+    )
+    assert first(index, "chai green") == "TEA"
 
 
 def test_did_you_mean_offers_the_catalogs_own_words(index: SearchIndex) -> None:
