@@ -500,6 +500,12 @@ class SearchIndex:
             ("translit", transliterations(word)),
         ):
             readings += [(spelling, kind) for spelling in spellings if spelling != word]
+        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
+        readings += [
+            (soft, "translit")
+            for spelling, kind in readings
+            if kind == "translit" and (soft := spelling + "ь") in self._token_id
+        ]
         best: dict[int, _Candidate] = {}
 
         def keep(token: int, how: Match, variant: str | None) -> None:

@@ -240,6 +240,17 @@ def test_a_latin_i_after_a_vowel_may_be_short_i() -> None:
     assert first(index, "chai green") == "TEA"
 
 
+def test_a_latin_spelling_without_the_soft_sign_is_the_word_itself() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "OVEN", "Микроволновая печь Samsung 20 л", sold=1),
+            SearchDoc(2, "COOKIE", "Печенье Юбилейное 112 г", sold=900),
+        ]
+    )
+    assert first(index, "pech") == "OVEN"  # печь whole, not the start of печенье
+    assert index.suggest("pech").hits[0].matches[0].how == Match.EXACT
+
+
 def test_did_you_mean_offers_the_catalogs_own_words(index: SearchIndex) -> None:
     result = index.suggest("lavazzzaa qualitaa")
     assert result.hits == [] or result.did_you_mean or result.hits[0].product.sku == "LAV-ORO-1KG"
