@@ -3,16 +3,20 @@
 How a query is answered:
 
 1. Each query word is folded (`shop.text`) and looked up in the vocabulary of the
-   catalog's own words: exactly, as a prefix (autocomplete, half-words), and within
-   1 typo (from 4 letters) or 2 (from 8) — the last word also as a mistyped prefix.
-   A word that finds no exact or prefix match is tried again as typed on the other
-   keyboard layout and in the other alphabet. Typo search runs rapidfuzz's C
-   edit distance over the vocabulary words of a similar length, which in a real
-   catalog number thousands, not millions.
+   catalog's own words, as typed, as typed on the other keyboard layout and in the
+   other alphabet: exactly, as a prefix (autocomplete, half-words), and — unless it
+   matched a common word exactly — within 1 typo (from 4 letters) or 2 (from 8),
+   the last word also as a mistyped prefix. Typo search runs rapidfuzz's C edit
+   distance over the words of a similar length that share a first or second
+   letter, once numpy has set aside those whose letters differ too much. When no
+   product holds every word, the words that matched exactly are tried as typos too.
 2. The matching words' posting lists mark, in one numpy array over all products,
-   the best match each product has for each query word.
+   the best match each product has for each query word; a word only a product's
+   category names hold counts half a step less than one in its titles.
 3. Products rank by how many query words they match, then by how well (exact >
-   prefix > typo), then in stock before out of stock, then by units sold.
+   prefix > typo), then in stock before out of stock; among equals, one product
+   for each reading of the query comes first ("hp pr": a ProBook, a printer), the
+   readings more products share first, and then by units sold.
 
 The postings of the catalog as built are one flat numpy array; later changes go to
 a small overlay (new postings in lists, replaced products marked dead) until
@@ -473,7 +477,7 @@ class SearchIndex:
             # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
             candidates = [
                 self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
-                if any(c.how is Match.EXACT for c in found)
+                if any(self._settles(c) for c in found)
                 else found
                 for n, (word, found) in enumerate(zip(query_words, candidates, strict=True))
             ]
@@ -514,18 +518,16 @@ class SearchIndex:
             if known is None or _value(candidate) > _value(known):
                 best[token] = candidate
 
-        settled = False  # an exact match common enough to leave no room for a typo
         for reading, variant in readings:
             exact = self._token_id.get(reading)
             if exact is not None and self._holds(exact):
                 keep(exact, Match.EXACT, variant)
-                settled = settled or self._frequency(exact) >= COMMON_WORD
             # The last word is being typed; an earlier one may be a half-word ("sams gal").
             if (last and (len(reading) >= 2 or only)) or (reading.isalpha() and len(reading) >= 3):
                 # Beside other words a short prefix may stand for more: they narrow it down.
                 for token in self._prefix_range(reading, wide=last and not only):
                     keep(token, Match.PREFIX, variant)
-        if settled and not typos:
+        if not typos and any(self._settles(c) for c in best.values()):
             return list(best.values())
         for reading, variant in readings:
             for token in self._typos(reading):
@@ -534,6 +536,10 @@ class SearchIndex:
                 for token in self._mistyped_prefix(reading):
                     keep(token, Match.TYPO_PREFIX, variant)
         return list(best.values())
+
+    def _settles(self, candidate: _Candidate) -> bool:
+        """Tell whether a match leaves no room for a typo: a common word, matched exactly."""
+        return candidate.how is Match.EXACT and self._frequency(candidate.token) >= COMMON_WORD
 
     def _holds(self, token: int) -> bool:
         return self._df[token] > 0 or token in self._extra or token in self._extra_weak
@@ -681,7 +687,7 @@ class SearchIndex:
             values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
-            if marks[0][0] & _WHICH_MASK != marks[-1][0] & _WHICH_MASK:
+            if any(mark & _WHICH_MASK for mark, _ in marks):  # the word matched several ways
                 # Overflow only wraps the number around: it still tells readings apart.
                 reading = reading * 1_000_003 + (found & _WHICH_MASK)
             for _, postings in marks:  # leave the scratch zeroed, touching only what we set
@@ -814,8 +820,9 @@ def _masks_by_pool(
     """Return the letter masks of every pool's words: a bit for each letter a word has.
 
     One numpy pass over all the words: each letter's code point modulo 64 picks
-    its bit, which keeps the 33 Cyrillic and the 26 Latin letters apart within
-    their alphabet (a shared bit only lets more words through to the real test).
+    its bit, which keeps the 32 Cyrillic letters (ё is е by then) and the 26 Latin
+    ones apart within their alphabet (a shared bit only lets more words through
+    to the real test).
     """
     keys = list(pools)
     words = [word for key in keys for word in pools[key]]
