@@ -149,8 +149,8 @@ def test_a_title_word_beats_the_same_word_in_a_category_name() -> None:
 
 
 def test_equally_good_matches_show_each_reading_of_a_short_word() -> None:
-    # "hp pr" may be a ProBook, a LaserJet Pro or a Pavilion "printer": the top shows
-    # one of each before more of the most popular reading.
+    # "hp pr" may be a ProBook or a LaserJet Pro: the top shows one of each before
+    # more of the most popular reading.
     index = SearchIndex.build(
         [
             SearchDoc(1, "PB-450", "HP ProBook 450 G9 laptop", sold=900),
