@@ -3,16 +3,20 @@
 How a query is answered:
 
 1. Each query word is folded (`shop.text`) and looked up in the vocabulary of the
-   catalog's own words: exactly, as a prefix (autocomplete, half-words), and within
-   1 typo (from 4 letters) or 2 (from 8) — the last word also as a mistyped prefix.
-   A word that finds no exact or prefix match is tried again as typed on the other
-   keyboard layout and in the other alphabet. Typo search runs rapidfuzz's C
-   edit distance over the vocabulary words of a similar length, which in a real
-   catalog number thousands, not millions.
+   catalog's own words, as typed, as typed on the other keyboard layout and in the
+   other alphabet: exactly, as a prefix (autocomplete, half-words), and — unless it
+   matched a common word exactly — within 1 typo (from 4 letters) or 2 (from 8),
+   the last word also as a mistyped prefix. Typo search runs rapidfuzz's C edit
+   distance over the words of a similar length that share a first or second
+   letter, once numpy has set aside those whose letters differ too much. When no
+   product holds every word, the words that matched exactly are tried as typos too.
 2. The matching words' posting lists mark, in one numpy array over all products,
-   the best match each product has for each query word.
+   the best match each product has for each query word; a word only a product's
+   category names hold counts half a step less than one in its titles.
 3. Products rank by how many query words they match, then by how well (exact >
-   prefix > typo), then in stock before out of stock, then by units sold.
+   prefix > typo), then in stock before out of stock; among equals, one product
+   for each reading of the query comes first ("hp pr": a ProBook, a printer), the
+   readings more products share first, and then by units sold.
 
 The postings of the catalog as built are one flat numpy array; later changes go to
 a small overlay (new postings in lists, replaced products marked dead) until
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +46,7 @@ from shop.text import (
     other_layout,
     raw_tokens_of_many,
     retype_raw,
+    squeezed_many,
     transliterations,
     words,
 )
@@ -53,6 +59,12 @@ EXPANSIONS_BY_LENGTH = {1: 8, 2: 32}
 WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its products down
 TYPO_PREFIX_LENGTHS = (4, 8)  # a mistyped last word is matched against prefixes this long
 BUILD_CHUNK = 200_000
+FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
+COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
+# Ties are broken among at most this many of the most popular equally good products.
+DIVERSIFY_SAMPLE = 2048
+_WHICH_BITS = 11  # a product's score for a word keeps in its low bits which match it was
+_WHICH_MASK = (1 << _WHICH_BITS) - 1
 LAYOUT_PUNCTUATION = ",.;'[]`<>:\"{}~"
 
 
@@ -129,32 +141,46 @@ class _Pools:
     second letter with the query's first or second (the typo hit the start). Typo
     search therefore compares the query with four small pools instead of every
     word of that length — the vocabulary of a large catalog has a hundred thousand.
+
+    Each typo changes at most two of the letters a word is made of, so a pool is
+    first narrowed in numpy by the set of letters (a bit mask a word) before the
+    edit distance runs on the few words left: a tenth of a large pool or less.
     """
 
-    def __init__(self) -> None:
-        self._first: dict[tuple[int, str], list[str]] = {}
-        self._second: dict[tuple[int, str], list[str]] = {}
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._first: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+        self._second: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+        first, second = self._first, self._second
+        for word in words:  # as `add` does, without a call for each of 300,000 words
+            first[len(word), word[0]].append(word)
+            second[len(word), word[1]].append(word)
+        # The words of each pool as built; those added later are always compared.
+        self._first_masks = _masks_by_pool(first)
+        self._second_masks = _masks_by_pool(second)
 
     def add(self, word: str) -> None:
         """Enter one word (of two letters or more)."""
-        length = len(word)
-        self._first.setdefault((length, word[0]), []).append(word)
-        self._second.setdefault((length, word[1]), []).append(word)
+        self._first[len(word), word[0]].append(word)
+        self._second[len(word), word[1]].append(word)
 
     def near(self, query: str, length: int, typos: int) -> set[str]:
         """Return the words of `length` within `typos` edits of `query` (not `query` itself)."""
-        pools = [self._first.get((length, query[0])), self._second.get((length, query[0]))]
-        if len(query) > 1:
-            pools += [self._first.get((length, query[1])), self._second.get((length, query[1]))]
+        mask = np.uint64(sum({1 << (ord(char) & 63) for char in query}))  # distinct bits: an or
         found: set[str] = set()
-        for pool in pools:
-            if pool:
+        for letter in dict.fromkeys(query[:2]):
+            for pools, masks in (
+                (self._first, self._first_masks),
+                (self._second, self._second_masks),
+            ):
+                pool = pools.get((length, letter))
+                if not pool:
+                    continue
+                built = masks.get((length, letter))
+                if built is not None and len(built) > FILTER_POOLS_FROM:
+                    close = np.flatnonzero(np.bitwise_count(built ^ mask) <= 2 * typos)
+                    pool = [pool[n] for n in close.tolist()] + pool[len(built) :]
                 for choice, distance, _ in process.extract(
-                    query,
-                    pool,
-                    scorer=OSA.distance,
-                    score_cutoff=typos,
-                    limit=None,
+                    query, pool, scorer=OSA.distance, score_cutoff=typos, limit=None
                 ):
                     if distance:
                         found.add(choice)
@@ -171,11 +197,16 @@ class SearchIndex:
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
-        self._prefix_tokens: dict[str, list[int]] = {}
-        self._df: NDArray[np.int64] = np.zeros(0, np.int64)
+        self._prefix_set: set[str] = set()
+        self._df: NDArray[np.int64] = np.zeros(0, np.int64)  # products holding each word
         self._post_docs: NDArray[np.int32] = np.zeros(0, np.int32)
         self._post_start: NDArray[np.int64] = np.zeros(1, np.int64)
+        # Words only a product's category names hold match it less well than its titles.
+        self._weak_docs: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._weak_start: NDArray[np.int64] = np.zeros(1, np.int64)
         self._extra: dict[int, list[int]] = {}  # postings added since the build
+        self._extra_weak: dict[int, list[int]] = {}
+        self._weak_held: set[int] = set()  # words some category name holds
         self._docs: list[SearchDoc] = []
         self._doc_of: dict[int, int] = {}
         self._sku_doc: dict[str, int] = {}  # folded sku -> doc
@@ -184,7 +215,7 @@ class SearchIndex:
         self._sold: NDArray[np.int32] = np.zeros(0, np.int32)
         self._dead = 0
         self._built_docs = 0
-        self._scratch_array: NDArray[np.int8] = np.zeros(0, np.int8)
+        self._scratch_array: NDArray[np.int16] = np.zeros(0, np.int16)
 
     @classmethod
     def build(cls, docs: Sequence[SearchDoc]) -> SearchIndex:
@@ -216,7 +247,7 @@ class SearchIndex:
         # In chunks, so the raw token strings of a million titles never all live at once.
         for start in range(0, len(docs), BUILD_CHUNK):
             chunk = docs[start : start + BUILD_CHUNK]
-            raw = raw_tokens_of_many([_text(doc) for doc in chunk])
+            raw = raw_tokens_of_many([_titles_text(doc) for doc in chunk])
             # setdefault hands each raw token the position of its first sighting: a C loop.
             sightings = np.fromiter(map(first_seen.setdefault, raw, counter), np.int64, len(raw))
             is_sentinel = sightings == first_seen[SENTINEL]
@@ -237,30 +268,13 @@ class SearchIndex:
         tokens = dense[sightings]
         del dense, sightings, first_seen
         self._token_id = dict(zip(self._tokens, range(len(self._tokens)), strict=True))
-        # Raw tokens that fold further ("qualità" → "qualita"; "256gb" → "256" and "gb").
-        orphans: set[int] = set()
-        folding = [i for i, token in enumerate(self._tokens) if may_fold(token)]
-        if folding:
-            first = np.arange(len(self._tokens), dtype=np.int32)
-            second = np.full(len(self._tokens), -1, np.int32)
-            for i in folding:
-                folded = fold_token(self._tokens[i])
-                if folded == (self._tokens[i],):
-                    continue
-                first[i] = self._add_token(folded[0])
-                if len(folded) > 1:
-                    second[i] = self._add_token(folded[1])
-                orphans.add(i)
-            seconds = second[tokens]
-            has_second = seconds >= 0
-            tokens, owners = (
-                np.concatenate([first[tokens], seconds[has_second]]),
-                np.concatenate([owners, owners[has_second]]),
-            )
+        tokens, owners, orphans = self._fold_vocabulary(tokens, owners)
+        category_of, category_tokens = self._categories(docs)
         # The postings sort runs in numpy, which lets go of the GIL: the vocabulary
         # tables and per-product arrays are built meanwhile on this thread.
         with ThreadPoolExecutor(1) as pool:
             postings = pool.submit(_postings, tokens, owners, len(self._tokens))
+            weak = pool.submit(_category_postings, category_of, category_tokens, len(self._tokens))
             self._docs = docs
             self._built_docs = len(docs)
             self._doc_of = dict(
@@ -272,7 +286,56 @@ class SearchIndex:
             sold = np.array([doc.sold for doc in docs], np.int64)
             self._sold = np.minimum(sold, 2**31 - 1).astype(np.int32)
             self._refresh_vocabulary(orphans)
-            self._post_docs, self._post_start, self._df = postings.result()
+            self._post_docs, self._post_start, title_df = postings.result()
+            self._weak_docs, self._weak_start, category_df = weak.result()
+            self._weak_held = {token for tokens in category_tokens for token in tokens}
+            self._df = title_df + category_df
+
+    def _fold_vocabulary(
+        self, tokens: NDArray[np.int32], owners: NDArray[np.int32]
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], set[int]]:
+        """Fold the raw words that fold further ("qualità" → "qualita"; "256gb" → "256", "gb").
+
+        Returns the (word, product) pairs with folded words, and the raw words that
+        were folded away and so hold no product.
+        """
+        orphans: set[int] = set()
+        folding = [i for i, token in enumerate(self._tokens) if may_fold(token)]
+        if not folding:
+            return tokens, owners, orphans
+        first = np.arange(len(self._tokens), dtype=np.int32)
+        second = np.full(len(self._tokens), -1, np.int32)
+        for i in folding:
+            folded = fold_token(self._tokens[i])
+            if folded == (self._tokens[i],):
+                continue
+            first[i] = self._add_token(folded[0])
+            if len(folded) > 1:
+                second[i] = self._add_token(folded[1])
+            orphans.add(i)
+        seconds = second[tokens]
+        has_second = seconds >= 0
+        return (
+            np.concatenate([first[tokens], seconds[has_second]]),
+            np.concatenate([owners, owners[has_second]]),
+            orphans,
+        )
+
+    def _categories(self, docs: list[SearchDoc]) -> tuple[NDArray[np.int32], list[list[int]]]:
+        """Return each product's category number, and the words of each category.
+
+        A catalog has a few hundred categories: their words are folded once each,
+        and their products found by category, not by splitting a million names.
+        """
+        number: dict[tuple[str, ...], int] = {}
+        category_of = np.fromiter(
+            (number.setdefault(doc.categories, len(number)) for doc in docs), np.int32, len(docs)
+        )
+        category_tokens = [
+            list(dict.fromkeys(self._add_token(word) for word in words(" ".join(names))))
+            for names in number
+        ]
+        return category_of, category_tokens
 
     def _add_token(self, token: str) -> int:
         known = self._token_id.get(token)
@@ -291,26 +354,22 @@ class SearchIndex:
         held.sort(key=self._tokens.__getitem__)
         self._sorted = [self._tokens[n] for n in held]
         self._sorted_ids = np.array(held, np.int32)
-        self._words, self._prefixes, self._prefix_tokens = _Pools(), _Pools(), {}
-        for token in self._sorted:
-            self._index_word(token)
+        typeable = [token for token in self._sorted if _typeable(token)]
+        self._words = _Pools(typeable)
+        prefixes = _distinct_prefixes(typeable)
+        self._prefixes, self._prefix_set = _Pools(prefixes), set(prefixes)
 
     def _index_word(self, token: str) -> None:
         """Enter a word into the typo pools and prefix tables."""
-        if len(token) < 3 or not token.isalpha():
-            return  # numbers and model names match exactly or by prefix only
-        token_id = self._token_id[token]
+        if not _typeable(token):
+            return
         self._words.add(token)
-        prefix_tokens, add_prefix = self._prefix_tokens, self._prefixes.add
         low, high = TYPO_PREFIX_LENGTHS
         for length in range(low, min(len(token), high) + 1):
             prefix = token[:length]
-            holders = prefix_tokens.get(prefix)
-            if holders is None:
-                prefix_tokens[prefix] = [token_id]
-                add_prefix(prefix)
-            else:
-                holders.append(token_id)
+            if prefix not in self._prefix_set:
+                self._prefix_set.add(prefix)
+                self._prefixes.add(prefix)
 
     # --- live updates -------------------------------------------------------------
 
@@ -320,7 +379,7 @@ class SearchIndex:
             current = self._doc_of.get(doc.product_id)
             if current is not None and self._alive[current]:
                 old = self._docs[current]
-                if _text(old) == _text(doc) and old.sku == doc.sku:  # only stock or sales
+                if _same_words(old, doc):  # only stock or sales
                     self._docs[current] = doc
                     self._in_stock[current] = doc.in_stock
                     self._sold[current] = min(doc.sold, 2**31 - 1)
@@ -350,8 +409,13 @@ class SearchIndex:
         self._alive = np.append(self._alive, True)
         self._in_stock = np.append(self._in_stock, doc.in_stock)
         self._sold = np.append(self._sold, np.int32(min(doc.sold, 2**31 - 1)))
-        for token in dict.fromkeys(self._add_token(word) for word in words(_text(doc))):
+        for token in dict.fromkeys(self._add_token(word) for word in words(_titles_text(doc))):
             self._extra.setdefault(token, []).append(number)
+        for token in dict.fromkeys(
+            self._add_token(word) for word in words(" ".join(doc.categories))
+        ):
+            self._extra_weak.setdefault(token, []).append(number)
+            self._weak_held.add(token)
         for word in self._tokens[vocab_before:]:
             position = bisect.bisect_left(self._sorted, word)
             self._sorted.insert(position, word)
@@ -362,6 +426,9 @@ class SearchIndex:
             self._df = np.concatenate([self._df, np.zeros(grown, np.int64)])
             self._post_start = np.concatenate(
                 [self._post_start, np.full(grown, self._post_start[-1])]
+            )
+            self._weak_start = np.concatenate(
+                [self._weak_start, np.full(grown, self._weak_start[-1])]
             )
 
     def compact(self) -> SearchIndex:
@@ -404,15 +471,32 @@ class SearchIndex:
             self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
             for n, word in enumerate(query_words)
         ]
-        return self._rank(query_words, candidates, limit), candidates
+        hits = self._rank(query_words, candidates, limit)
+        if last and (not hits or len(hits[0].matches) <= last):
+            # No product holds every word: a word the catalog knows may still be a
+            # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
+            candidates = [
+                self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
+                if any(self._settles(c) for c in found)
+                else found
+                for n, (word, found) in enumerate(zip(query_words, candidates, strict=True))
+            ]
+            hits = self._rank(query_words, candidates, limit)
+        return hits, candidates
 
-    def _candidates(self, word: str, *, last: bool, only: bool, retyped: bool) -> list[_Candidate]:
+    def _candidates(
+        self, word: str, *, last: bool, only: bool, retyped: bool, typos: bool = False
+    ) -> list[_Candidate]:
         """Return the catalog words `word` may stand for, as typed and as retyped.
 
         Exact and prefix matches are looked up for every reading of the word (as
         typed, on the other layout, in the other alphabet): a Latin word that also
         begins a brand name must not hide the Russian word the customer meant.
-        Typo search, the costly part, runs only when no reading matched exactly.
+        Typo search, the costly part, runs only when no reading matched a word more
+        than a handful of products hold: a rare word may be spelled by chance
+        ("кофеа" read in Latin is the brand "kofea"; "bulu", a brand, may be "bulg…"
+        of bulgur mistyped), and the typo's reading still ranks below it. With
+        `typos`, typo search runs whatever matched.
         """
         readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
         for kind, spellings in (
@@ -420,6 +504,12 @@ class SearchIndex:
             ("translit", transliterations(word)),
         ):
             readings += [(spelling, kind) for spelling in spellings if spelling != word]
+        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
+        readings += [
+            (soft, "translit")
+            for spelling, kind in readings
+            if kind == "translit" and (soft := spelling + "ь") in self._token_id
+        ]
         best: dict[int, _Candidate] = {}
 
         def keep(token: int, how: Match, variant: str | None) -> None:
@@ -437,7 +527,7 @@ class SearchIndex:
                 # Beside other words a short prefix may stand for more: they narrow it down.
                 for token in self._prefix_range(reading, wide=last and not only):
                     keep(token, Match.PREFIX, variant)
-        if any(c.how is Match.EXACT for c in best.values()):
+        if not typos and any(self._settles(c) for c in best.values()):
             return list(best.values())
         for reading, variant in readings:
             for token in self._typos(reading):
@@ -447,8 +537,12 @@ class SearchIndex:
                     keep(token, Match.TYPO_PREFIX, variant)
         return list(best.values())
 
+    def _settles(self, candidate: _Candidate) -> bool:
+        """Tell whether a match leaves no room for a typo: a common word, matched exactly."""
+        return candidate.how is Match.EXACT and self._frequency(candidate.token) >= COMMON_WORD
+
     def _holds(self, token: int) -> bool:
-        return self._df[token] > 0 or token in self._extra
+        return self._df[token] > 0 or token in self._extra or token in self._extra_weak
 
     def _typos(self, word: str) -> list[int]:
         """Return words within the typos allowed, counted on the longer of the two words.
@@ -466,7 +560,7 @@ class SearchIndex:
         return self._most_frequent([self._token_id[token] for token in found])
 
     def _mistyped_prefix(self, word: str) -> list[int]:
-        """Return words that begin with something within the allowed typos of `word`."""
+        """Return the most frequent words that begin within the allowed typos of `word`."""
         low, high = TYPO_PREFIX_LENGTHS
         if not word.isalpha() or len(word) < low:
             return []
@@ -475,7 +569,7 @@ class SearchIndex:
         tokens: list[int] = []
         for length in range(max(low, len(word) - typos), min(high, len(word) + typos) + 1):
             for prefix in self._prefixes.near(word, length, typos):
-                tokens += self._prefix_tokens[prefix]
+                tokens += self._prefix_range(prefix)
         return self._most_frequent(tokens)
 
     def _prefix_range(self, prefix: str, *, wide: bool = False) -> list[int]:
@@ -496,11 +590,21 @@ class SearchIndex:
         return tokens
 
     def _frequency(self, token: int) -> int:
-        return int(self._df[token]) + len(self._extra.get(token, ()))
+        extra = len(self._extra.get(token, ())) + len(self._extra_weak.get(token, ()))
+        return int(self._df[token]) + extra
 
     def _postings(self, token: int) -> NDArray[np.int32]:
+        """Return the products whose titles hold `token`."""
         built = self._post_docs[self._post_start[token] : self._post_start[token + 1]]
         extra = self._extra.get(token)
+        if extra:
+            return np.concatenate([built, np.asarray(extra, np.int32)])
+        return built
+
+    def _weak_postings(self, token: int) -> NDArray[np.int32]:
+        """Return the products whose category names hold `token`."""
+        built = self._weak_docs[self._weak_start[token] : self._weak_start[token + 1]]
+        extra = self._extra_weak.get(token)
         if extra:
             return np.concatenate([built, np.asarray(extra, np.int32)])
         return built
@@ -515,24 +619,26 @@ class SearchIndex:
         no product gets that far are the other words' products scored as well.
         Cost follows the rare words' postings, not the catalog's size.
         """
-        words_found = [sorted((_value(c), c.token) for c in w) for w in candidates if w]
+        words_found = [self._marks(word) for word in candidates if word]
+        words_found = [marks for marks in words_found if marks]
         if not words_found:
             return []
-        sizes = [sum(self._posting_size(token) for _, token in word) for word in words_found]
+        sizes = [sum(len(postings) for _, postings in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._union(words_found[by_rarity[0]])
-        matched, quality = self._score(docs, words_found)
+        matched, quality, reading = self._score(docs, words_found)
         needed = len(words_found)
         if len(words_found) > 1 and int(np.count_nonzero(matched == needed)) < limit:
             docs = _sorted_unique(np.concatenate([docs, self._union(words_found[by_rarity[1]])]))
-            matched, quality = self._score(docs, words_found)
+            matched, quality, reading = self._score(docs, words_found)
             if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
                 rest = [self._union(words_found[n]) for n in by_rarity[2:]]
                 docs = _sorted_unique(np.concatenate([docs, *rest]))
-                matched, quality = self._score(docs, words_found)
+                matched, quality, reading = self._score(docs, words_found)
         if self._dead:
             alive = self._alive[docs]
             docs, matched, quality = docs[alive], matched[alive], quality[alive]
+            reading = reading[alive]
         if not len(docs):
             return []
         # Words matched, then how well, then in stock, then sold: one integer key.
@@ -542,40 +648,62 @@ class SearchIndex:
             | self._in_stock[docs].astype(np.int64) << 32
             | self._sold[docs].astype(np.int64)
         )
-        if len(docs) > limit:
-            top = np.argpartition(-key, limit)[:limit]
-            docs, key = docs[top], key[top]
-        order = np.argsort(-key, kind="stable")
+        order = _diversified(key, reading, limit)
         return [self._hit(int(docs[n]), query_words, candidates) for n in order]
 
+    def _marks(self, word: list[_Candidate]) -> list[tuple[int, NDArray[np.int32]]]:
+        """Return what each product holding one of a query word's matches scores, worst first.
+
+        A word in the category names only is worth a half step less than in a
+        title. The low bits of a score tell which of the word's matches it was.
+        """
+        marks = []
+        for n, (value, token) in enumerate(sorted((_value(c), c.token) for c in word)):
+            which = min(n, _WHICH_MASK)
+            if token in self._weak_held:
+                marks.append(((2 * value + 1) << _WHICH_BITS | which, self._weak_postings(token)))
+            postings = self._postings(token)
+            if len(postings):
+                marks.append(((2 * value + 2) << _WHICH_BITS | which, postings))
+        marks.sort(key=lambda mark: mark[0])
+        return marks
+
     def _score(
-        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, int]]]
-    ) -> tuple[NDArray[np.int8], NDArray[np.int16]]:
-        """Return, for each of `docs`, how many words it matches and their summed value."""
+        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, NDArray[np.int32]]]]
+    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64]]:
+        """Return, for each of `docs`, how many words it matches, their summed value, and how.
+
+        How is a number naming which catalog word each query word matched in the
+        product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`.
+        """
         scratch = self._scratch()
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
-        for word in words_found:
-            # Worst to best, so each product keeps its best match for the word.
-            for value, token in word:
-                scratch[self._postings(token)] = value
-            values = scratch[docs]
+        reading = np.zeros(len(docs), np.int64)
+        for marks in words_found:
+            for mark, postings in marks:  # worst to best: each product keeps its best
+                scratch[postings] = mark
+            found = scratch[docs]
+            values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
-            for _, token in word:  # leave the scratch array zeroed, touching only what we set
-                scratch[self._postings(token)] = 0
-        return matched, quality
+            if any(mark & _WHICH_MASK for mark, _ in marks):  # the word matched several ways
+                # Overflow only wraps the number around: it still tells readings apart.
+                reading = reading * 1_000_003 + (found & _WHICH_MASK)
+            for _, postings in marks:  # leave the scratch zeroed, touching only what we set
+                scratch[postings] = 0
+        return matched, quality, reading
 
-    def _scratch(self) -> NDArray[np.int8]:
+    def _scratch(self) -> NDArray[np.int16]:
         if len(self._scratch_array) < len(self._docs):
-            self._scratch_array = np.zeros(len(self._docs) + 1024, np.int8)
+            self._scratch_array = np.zeros(len(self._docs) + 1024, np.int16)
         return self._scratch_array
 
-    def _union(self, word: list[tuple[int, int]]) -> NDArray[np.int32]:
+    def _union(self, marks: list[tuple[int, NDArray[np.int32]]]) -> NDArray[np.int32]:
         """Return the products holding any of a word's matches, sorted."""
-        arrays = [self._postings(token) for _, token in word]
-        if len(arrays) == 1 and not self._extra.get(word[0][1]):
-            return arrays[0]  # built postings are sorted and unique already
+        if len(marks) == 1:
+            return marks[0][1]  # postings are sorted and unique already
+        arrays = [postings for _, postings in marks]
         if sum(len(a) for a in arrays) < len(self._docs) // 16:
             return _sorted_unique(np.concatenate(arrays))
         # A very common word (a short prefix): mark a dense array rather than sort.
@@ -585,10 +713,6 @@ class SearchIndex:
         docs = np.flatnonzero(scratch[: len(self._docs)]).astype(np.int32)
         scratch[docs] = 0
         return docs
-
-    def _posting_size(self, token: int) -> int:
-        built = int(self._post_start[token + 1] - self._post_start[token])
-        return built + len(self._extra.get(token, ()))
 
     def _hit(self, doc: int, query_words: list[str], candidates: list[list[_Candidate]]) -> Hit:
         own = {self._token_id.get(word, -1) for word in words(_text(self._docs[doc]))}
@@ -649,15 +773,133 @@ def _text(doc: SearchDoc) -> str:
     return " ".join((doc.title, *doc.titles.values(), *doc.categories))
 
 
+def _titles_text(doc: SearchDoc) -> str:
+    """Return a product's titles in every locale, as one text."""
+    return " ".join((doc.title, *doc.titles.values())) if doc.titles else doc.title
+
+
+def _same_words(old: SearchDoc, new: SearchDoc) -> bool:
+    """Tell whether a change leaves every word search matches as it was."""
+    return (old.title, old.titles, old.categories, old.sku) == (
+        new.title,
+        new.titles,
+        new.categories,
+        new.sku,
+    )
+
+
+def _category_postings(
+    category_of: NDArray[np.int32], category_tokens: list[list[int]], vocabulary: int
+) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
+    """Return the products of each category word in one flat array, where each starts, counts."""
+    by_category = np.argsort(category_of, kind="stable").astype(np.int32)
+    bounds = np.searchsorted(category_of[by_category], np.arange(len(category_tokens) + 1))
+    holders: dict[int, list[int]] = {}
+    for category, tokens in enumerate(category_tokens):
+        for token in tokens:
+            holders.setdefault(token, []).append(category)
+    counts = np.zeros(vocabulary, np.int64)
+    parts = [np.zeros(0, np.int32)]
+    for token in sorted(holders):
+        runs = [by_category[bounds[c] : bounds[c + 1]] for c in holders[token]]
+        # Each run is sorted already: a stable (merging) sort joins them in linear time.
+        parts.append(np.sort(np.concatenate(runs), kind="stable"))
+        counts[token] = len(parts[-1])
+    starts = np.zeros(vocabulary + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return np.concatenate(parts), starts, counts
+
+
 def _sku_key(sku: str) -> str:
     return "".join(words(sku))
 
 
+def _masks_by_pool(
+    pools: dict[tuple[int, str], list[str]],
+) -> dict[tuple[int, str], NDArray[np.uint64]]:
+    """Return the letter masks of every pool's words: a bit for each letter a word has.
+
+    One numpy pass over all the words: each letter's code point modulo 64 picks
+    its bit, which keeps the 32 Cyrillic letters (ё is е by then) and the 26 Latin
+    ones apart within their alphabet (a shared bit only lets more words through
+    to the real test).
+    """
+    keys = list(pools)
+    words = [word for key in keys for word in pools[key]]
+    if not words:
+        return {}
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), np.uint32)
+    bits = np.left_shift(np.uint64(1), (codes & 63).astype(np.uint64))
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    starts = np.zeros(len(words), np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    masks = np.bitwise_or.reduceat(bits, starts)
+    bounds = np.cumsum([len(pools[key]) for key in keys])[:-1]
+    return dict(zip(keys, np.split(masks, bounds), strict=True))
+
+
+def _distinct_prefixes(words: list[str]) -> list[str]:
+    """Return the distinct prefixes of `words` a mistyped last word is matched against.
+
+    Cut and deduplicated in numpy, one pass a length: a hundred thousand words
+    have some 200,000 prefixes, each a Python slice and a dict entry otherwise.
+    """
+    if not words:
+        return []
+    low, high = TYPO_PREFIX_LENGTHS
+    heads = np.array(words, dtype=f"<U{high}")  # cut to the longest prefix
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    prefixes: list[str] = []
+    for length in range(low, high + 1):
+        prefixes += np.unique(heads[lengths >= length].astype(f"<U{length}")).tolist()
+    return prefixes
+
+
+def _typeable(token: str) -> bool:
+    """Tell whether typo search may find a word: numbers and model names match exactly or by prefix."""
+    return len(token) >= 3 and token.isalpha()
+
+
 def _sku_index(docs: list[SearchDoc]) -> dict[str, int]:
     """Map each folded sku ("APL-IP15-128" → "aplip15128") to its product, in one C pass."""
-    joined = raw_tokens_of_many([doc.sku for doc in docs])
-    keys = " ".join(joined).replace(" ", "").split(SENTINEL)
-    return dict(zip(keys, range(len(docs)), strict=False))
+    return dict(zip(squeezed_many([doc.sku for doc in docs]), range(len(docs)), strict=False))
+
+
+def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:
+    """Return the positions of the best `limit` keys, best first, varied among equals.
+
+    Products equally good for the query (same words matched as well, same stock)
+    are shown one per reading first — "hp pr" as printer, as ProBook, as Pro —
+    the readings that more of them share first, and popularity within a reading:
+    a top five of a single reading answers only one of the things a short or
+    mistyped word may mean.
+    """
+    if not reading.any():  # every query word matched one way: popularity alone
+        top = np.argpartition(-key, limit)[:limit] if len(key) > limit else np.arange(len(key))
+        return top[np.argsort(-key[top], kind="stable")]
+    tier = key >> 32  # words matched, how well, in stock
+    if len(key) > limit:
+        boundary = np.partition(key, len(key) - limit)[len(key) - limit] >> 32
+    else:
+        boundary = tier.min()
+    above = np.flatnonzero(tier > boundary)
+    at = np.flatnonzero(tier == boundary)
+    if len(at) > DIVERSIFY_SAMPLE:
+        at = at[np.argpartition(-key[at], DIVERSIFY_SAMPLE)[:DIVERSIFY_SAMPLE]]
+    chosen = np.concatenate([above, at])
+    tiers, sold = tier[chosen], key[chosen] & 0xFFFFFFFF
+    # One id per reading within a tier, with how many products share it.
+    _, group, shared = np.unique(
+        reading[chosen] * 1_000_003 + tiers, return_inverse=True, return_counts=True
+    )
+    by_group = np.lexsort((-sold, group))
+    starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
+    place = np.empty(len(chosen), np.int64)  # a product's place in its reading's popularity
+    place[by_group] = np.arange(len(chosen)) - np.repeat(
+        starts, np.diff(starts, append=len(chosen))
+    )
+    order = np.lexsort((-sold, -shared[group], place, -tiers))
+    return chosen[order[:limit]]
 
 
 def _strength(hits: list[Hit], query_words: int) -> tuple[float, float]:

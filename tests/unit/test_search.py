@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -133,6 +134,121 @@ def test_ranking_quality_first_then_stock_then_popularity(index: SearchIndex) ->
     assert skus(index, "apple pink")[0] == "APL-IP15-128-PNK"
     # A typo ranks below an exact match of the same word.
     assert index.suggest("black").hits[0].score > index.suggest("blakc").hits[0].score
+
+
+def test_a_title_word_beats_the_same_word_in_a_category_name() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "MAT-1", "Yoga mat Mikasa V200W", {}, ("Sport & fitness", "Спорт и фитнес"),
+                      sold=500),
+            SearchDoc(2, "BND-8", "Фитнес-браслет Xiaomi Smart Band 8", {}, ("Wearables",), sold=5),
+        ]
+    )  # fmt: skip
+    assert skus(index, "фитнес") == ["BND-8", "MAT-1"]  # the category still finds the mat
+    assert skus(index, "фирнес") == ["BND-8", "MAT-1"]
+
+
+def test_equally_good_matches_show_each_reading_of_a_short_word() -> None:
+    # "hp pr" may be a ProBook or a LaserJet Pro: the top shows one of each before
+    # more of the most popular reading.
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "PB-450", "HP ProBook 450 G9 laptop", sold=900),
+            SearchDoc(2, "PB-460", "HP ProBook 460 G10 laptop", sold=800),
+            SearchDoc(3, "PB-440", "HP ProBook 440 G8 laptop", sold=700),
+            SearchDoc(4, "LJ-404", "HP LaserJet Pro M404dn", sold=10),
+            SearchDoc(5, "PB-OUT", "HP ProBook 470 laptop", in_stock=False, sold=5000),
+        ]
+    )
+    found = skus(index, "hp pr")
+    assert found[:3] == ["PB-450", "LJ-404", "PB-460"]
+    assert found[-1] == "PB-OUT"  # availability still comes before variety
+    assert skus(index, "hp probook")[:4] == ["PB-450", "PB-460", "PB-440", "PB-OUT"]
+
+
+def test_a_rare_word_spelled_by_chance_does_not_hide_a_typo() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "BUL-5", "Uvelka Kernel bulgur 5 pcs", sold=10),
+            SearchDoc(2, "MIL-1", "Uvelka Kernel millet", sold=900),
+            SearchDoc(3, "BULU-W", "Lyazakrin Bulu sports watch", sold=900),
+            SearchDoc(4, "COF-950", "Кофе в зёрнах Braston 950 1 кг", sold=10),
+            SearchDoc(5, "KOF-300", "Kofea blender 300 W", sold=900),
+            SearchDoc(6, "NDL-950", "Лапша Шима 950 г", sold=900),
+        ]
+    )
+    assert first(index, "kernel bulu") == "BUL-5"  # a last word "bulg…" mistyped
+    assert first(index, "lyazakrin bulu") == "BULU-W"  # an exact match still wins
+    assert first(index, "кофеа 950") == "COF-950"  # "кофе", not the brand Kofea
+
+
+def test_typos_are_found_among_many_look_alike_words() -> None:
+    # Hundreds of six-letter brands beginning alike fill the pools typo search
+    # narrows by letters before measuring edits: every kind of typo still finds
+    # its word, and so does a brand added after the build.
+    letters = "aeiklmnorstu"
+    brands = [
+        f"k{a}{b}{c}{d}{e}"
+        for a, b, c, d, e in itertools.islice(
+            itertools.product("aeiou", letters, letters, "aeiou", letters), 0, 3000, 7
+        )
+    ]
+    docs = [SearchDoc(n, f"SKU-{n}", f"{brand.title()} blender") for n, brand in enumerate(brands)]
+    index = SearchIndex.build(docs)
+    index.upsert([SearchDoc(9999, "SKU-NEW", "Kyrvex blender")])
+    target = next(brand for brand in brands[200:] if len(set(brand)) == 6)  # "kaeuit"
+    typos = [
+        target[:2] + target[3:],  # a letter lost
+        target[:3] + "z" + target[3:],  # a letter added
+        target[:4] + "x" + target[5:],  # a letter changed: two of its letters differ
+        target[:2] + target[3] + target[2] + target[4:],  # two letters swapped
+    ]
+    for typo in typos:
+        assert target in [m.matched for h in index.suggest(typo).hits for m in h.matches], typo
+    assert first(index, "kyrvexx") == "SKU-NEW"
+    assert first(index, "kyvre") == "SKU-NEW"  # a mistyped prefix of the new brand
+
+
+def test_a_known_word_that_finds_nothing_with_the_rest_may_be_a_typo() -> None:
+    canin = [
+        SearchDoc(n, f"RC-{n}", f"Royal Canin Sterilised {n} kg cat food", sold=900)
+        for n in range(1, 11)
+    ]
+    camera = SearchDoc(20, "CNN-G5X", "Canon PowerShot G5 X mirrorless camera", sold=3)
+    index = SearchIndex.build([*canin, camera])
+    assert first(index, "canin mirrorless") == "CNN-G5X"
+    assert first(index, "canin sterilised") == "RC-1"
+
+
+def test_a_latin_ye_ending_reads_as_the_plural_ending() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "W4", "Часы Samsung Galaxy Watch4, белые", sold=1),
+            SearchDoc(2, "W6", "Часы Samsung Galaxy Watch6, белое золото", sold=500),
+        ]
+    )
+    assert first(index, "chasy galaxy belye") == "W4"
+
+
+def test_a_latin_i_after_a_vowel_may_be_short_i() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "TEA", "Чай Ahmad Tea Green Jasmine 25 шт", sold=1),
+            SearchDoc(2, "BLD", "Redmond hand blender, green", sold=900),
+        ]
+    )
+    assert first(index, "chai green") == "TEA"
+
+
+def test_a_latin_spelling_without_the_soft_sign_is_the_word_itself() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "OVEN", "Микроволновая печь Samsung 20 л", sold=1),
+            SearchDoc(2, "COOKIE", "Печенье Юбилейное 112 г", sold=900),
+        ]
+    )
+    assert first(index, "pech") == "OVEN"  # печь whole, not the start of печенье
+    assert index.suggest("pech").hits[0].matches[0].how == Match.EXACT
 
 
 def test_did_you_mean_offers_the_catalogs_own_words(index: SearchIndex) -> None:
