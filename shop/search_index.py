@@ -619,26 +619,27 @@ class SearchIndex:
         no product gets that far are the other words' products scored as well.
         Cost follows the rare words' postings, not the catalog's size.
         """
-        words_found = [self._marks(word) for word in candidates if word]
-        words_found = [marks for marks in words_found if marks]
+        present = [(n, self._marks(word)) for n, word in enumerate(candidates) if word]
+        present = [(n, marks) for n, marks in present if marks]
+        words_found = [marks for _, marks in present]
         if not words_found:
             return []
         sizes = [sum(len(postings) for _, postings in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._union(words_found[by_rarity[0]])
-        matched, quality, reading = self._score(docs, words_found)
+        matched, quality, reading, found = self._score(docs, words_found)
         needed = len(words_found)
         if len(words_found) > 1 and int(np.count_nonzero(matched == needed)) < limit:
             docs = _sorted_unique(np.concatenate([docs, self._union(words_found[by_rarity[1]])]))
-            matched, quality, reading = self._score(docs, words_found)
+            matched, quality, reading, found = self._score(docs, words_found)
             if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
                 rest = [self._union(words_found[n]) for n in by_rarity[2:]]
                 docs = _sorted_unique(np.concatenate([docs, *rest]))
-                matched, quality, reading = self._score(docs, words_found)
+                matched, quality, reading, found = self._score(docs, words_found)
         if self._dead:
             alive = self._alive[docs]
             docs, matched, quality = docs[alive], matched[alive], quality[alive]
-            reading = reading[alive]
+            reading, found = reading[alive], [marks[alive] for marks in found]
         if not len(docs):
             return []
         # Words matched, then how well, then in stock, then sold: one integer key.
@@ -649,7 +650,13 @@ class SearchIndex:
             | self._sold[docs].astype(np.int64)
         )
         order = _diversified(key, reading, limit)
-        return [self._hit(int(docs[n]), query_words, candidates) for n in order]
+        # The low bits of a product's mark name the match, in the order `_marks` gave them.
+        ordered = [sorted(candidates[n], key=lambda c: (_value(c), c.token)) for n, _ in present]
+        words_of = [n for n, _ in present]
+        return [
+            self._hit(int(docs[n]), query_words, words_of, ordered, [int(f[n]) for f in found])
+            for n in order
+        ]
 
     def _marks(self, word: list[_Candidate]) -> list[tuple[int, NDArray[np.int32]]]:
         """Return what each product holding one of a query word's matches scores, worst first.
@@ -670,20 +677,23 @@ class SearchIndex:
 
     def _score(
         self, docs: NDArray[np.int32], words_found: list[list[tuple[int, NDArray[np.int32]]]]
-    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64]]:
+    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64], list[NDArray[np.int16]]]:
         """Return, for each of `docs`, how many words it matches, their summed value, and how.
 
         How is a number naming which catalog word each query word matched in the
-        product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`.
+        product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`;
+        last come each word's best marks, which name the match itself.
         """
         scratch = self._scratch()
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
         reading = np.zeros(len(docs), np.int64)
+        best: list[NDArray[np.int16]] = []
         for marks in words_found:
             for mark, postings in marks:  # worst to best: each product keeps its best
                 scratch[postings] = mark
             found = scratch[docs]
+            best.append(found)
             values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
@@ -692,7 +702,7 @@ class SearchIndex:
                 reading = reading * 1_000_003 + (found & _WHICH_MASK)
             for _, postings in marks:  # leave the scratch zeroed, touching only what we set
                 scratch[postings] = 0
-        return matched, quality, reading
+        return matched, quality, reading, best
 
     def _scratch(self) -> NDArray[np.int16]:
         if len(self._scratch_array) < len(self._docs):
@@ -714,14 +724,26 @@ class SearchIndex:
         scratch[docs] = 0
         return docs
 
-    def _hit(self, doc: int, query_words: list[str], candidates: list[list[_Candidate]]) -> Hit:
-        own = {self._token_id.get(word, -1) for word in words(_text(self._docs[doc]))}
+    def _hit(
+        self,
+        doc: int,
+        query_words: list[str],
+        words_of: list[int],
+        ordered: list[list[_Candidate]],
+        marks: list[int],
+    ) -> Hit:
+        """Return a product found, with the match its mark names for each query word.
+
+        (A word with more matches than `_WHICH_MASK` names all those past it alike,
+        and reports that one.)
+        """
         matches = []
-        for word, word_candidates in zip(query_words, candidates, strict=True):
-            mine = [c for c in word_candidates if c.token in own]
-            if mine:
-                top = max(mine, key=_value)
-                matches.append(WordMatch(word, self._tokens[top.token], top.how, top.variant))
+        for n, word_candidates, mark in zip(words_of, ordered, marks, strict=True):
+            if mark >> _WHICH_BITS:
+                top = word_candidates[mark & _WHICH_MASK]
+                matches.append(
+                    WordMatch(query_words[n], self._tokens[top.token], top.how, top.variant)
+                )
         score = sum(m.how - (m.variant is not None) * 0.5 for m in matches) / (4 * len(query_words))
         return Hit(self._docs[doc], round(score, 3), tuple(matches))
 
@@ -766,11 +788,6 @@ def _sorted_unique(values: NDArray[Any]) -> NDArray[Any]:
     keep[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     return ordered[keep]
-
-
-def _text(doc: SearchDoc) -> str:
-    """Return the words of a product that search matches (its sku is matched whole)."""
-    return " ".join((doc.title, *doc.titles.values(), *doc.categories))
 
 
 def _titles_text(doc: SearchDoc) -> str:
