@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from shop.types import utcnow
 log = logging.getLogger(__name__)
 
 
+KEPT_STATES = 50_000  # customers whose state the database store keeps in memory
 _state = t.conversation_state.c
 # Built once: it runs for every inbound message (shop/db.py says why).
 _LOAD = select(_state.step, _state.data, _state.version).where(
@@ -47,14 +49,28 @@ class DatabaseStore(ConversationStore):
     Locking is the engine's own (one process). Several processes on one database
     need the Redis store for their locks; the version check here still refuses a
     stale save rather than overwrite a newer state.
+
+    Being the one process that writes these rows, it also keeps the states of
+    recent customers in memory, written through: a customer's next message
+    costs no read. A restart starts from the table, which always holds the same.
     """
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime] = utcnow, *, kept: int = KEPT_STATES
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._kept = kept
+        # customer id -> step, data as JSON text (each load gets its own copy), version
+        self._recent: OrderedDict[int, tuple[str, str, int]] = OrderedDict()
 
     async def load(self, customer_id: int) -> ConversationState:
         """Return the customer's saved state, or a fresh one."""
+        known = self._recent.get(customer_id)
+        if known is not None:
+            self._recent.move_to_end(customer_id)
+            step, data, version = known
+            return ConversationState(step, json.loads(data), version)
 
         def work(conn: Connection) -> ConversationState:
             row = conn.execute(_LOAD, {"customer_id": customer_id}).first()
@@ -62,7 +78,16 @@ class DatabaseStore(ConversationStore):
                 return ConversationState()
             return ConversationState(step=row.step, data=dict(row.data), version=row.version)
 
-        return await self._db.read(work)
+        state = await self._db.read(work)
+        self._remember(customer_id, state)
+        return state
+
+    def _remember(self, customer_id: int, state: ConversationState) -> None:
+        """Keep a copy of the state as stored now, forgetting the least recent beyond `kept`."""
+        self._recent[customer_id] = (state.step, json.dumps(state.data), state.version)
+        self._recent.move_to_end(customer_id)
+        while len(self._recent) > self._kept:
+            self._recent.popitem(last=False)
 
     async def save(self, customer_id: int, state: ConversationState) -> None:
         """Save the state if its version is still the stored one; bump the version."""
@@ -86,8 +111,10 @@ class DatabaseStore(ConversationStore):
             return bool(inserted)
 
         if not await self._db.write(work):
+            self._recent.pop(customer_id, None)  # someone else wrote it: read it anew
             raise StaleStateError(f"conversation of customer {customer_id}: version {seen} is old")
         state.version = seen + 1
+        self._remember(customer_id, state)
 
 
 # --- Redis ----------------------------------------------------------------------------

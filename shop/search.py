@@ -10,6 +10,7 @@ index is built on a worker thread and swapped in.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,8 @@ _DOCS = (
         t.product.c.title_i18n,
         t.product.c.stock,
         t.product.c.sold,
+        t.product.c.price,
+        t.product.c.currency,
         t.product.c.active,
         t.category.c.name.label("category"),
         t.category.c.name_i18n.label("category_i18n"),
@@ -53,6 +56,8 @@ def _doc(row: Any) -> SearchDoc:
         categories=tuple(dict.fromkeys(categories)),
         in_stock=row.stock > 0,
         sold=row.sold,
+        price=row.price,
+        currency=sys.intern(row.currency),  # one string for a million prices in dollars
     )
 
 

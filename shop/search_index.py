@@ -88,6 +88,8 @@ class SearchDoc:
     categories: tuple[str, ...] = ()  # the category's names in every locale
     in_stock: bool = True
     sold: int = 0
+    price: int = 0  # minor units, for a list of results without a trip to the database
+    currency: str = ""
 
     def title_for(self, locale: str | None) -> str:
         """Return the title in `locale`, or the base title."""

@@ -8,6 +8,7 @@ from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Reply, Text
+from shop.search_index import SearchDoc
 from shop.views import ProductView
 
 router = FlowRouter("catalog")
@@ -67,12 +68,21 @@ async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
     return ctx.text(body, rows)
 
 
-def product_button(ctx: Ctx, product: ProductView, page: int) -> Button:
-    """Return the button that opens a product's card: its title, price and availability."""
-    label = f"{clip(product.title_for(ctx.locale))} · {ctx.money(product.price, product.currency)}"
-    if product.stock <= 0:
+def product_button(ctx: Ctx, product: ProductView | SearchDoc, page: int) -> Button:
+    """Return the button that opens a product's card: its title, price and availability.
+
+    A search result's own record will do: the index follows prices and sell-outs
+    within a second, and the card it opens is read afresh.
+    """
+    money = ctx.money(product.price, product.currency)
+    label = f"{clip(product.title_for(ctx.locale))} · {money}"
+    if isinstance(product, SearchDoc):
+        product_id, in_stock = product.product_id, product.in_stock
+    else:
+        product_id, in_stock = product.id, product.stock > 0
+    if not in_stock:
         label += " · " + ctx._("out of stock")
-    return Button(label, a.PRODUCT, f"{product.id}:1:{page}")
+    return Button(label, a.PRODUCT, f"{product_id}:1:{page}")
 
 
 def _pager(action: str, prefix: str, page: int, pages: int) -> list[Button]:

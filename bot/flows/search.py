@@ -36,12 +36,7 @@ async def search(ctx: Ctx, text: str) -> list[Reply]:
     ctx.state.step = ""
     result = await ctx.shop.search.suggest(query, HITS, ctx.locale)
     await ctx.record(EventKind.SEARCH, value=len(result.hits), data={"query": query})
-    products = await ctx.shop.catalog.products([hit.product.product_id for hit in result.hits])
-    rows: list[list[Button]] = [
-        [product_button(ctx, products[hit.product.product_id], 0)]
-        for hit in result.hits
-        if hit.product.product_id in products and products[hit.product.product_id].active
-    ]
+    rows: list[list[Button]] = [[product_button(ctx, hit.product, 0)] for hit in result.hits]
     suggestions = [
         Button("🔎 " + phrase, a.SEARCH, phrase)
         for phrase in result.did_you_mean

@@ -60,6 +60,23 @@ async def test_the_database_store_keeps_state_and_refuses_stale_writers(any_shop
     await _saves_and_refuses_stale_writers(DatabaseStore(any_shop.db), await _customer_id(any_shop))
 
 
+async def test_a_database_store_refused_for_a_stale_save_reads_the_newer_state(
+    any_shop: Shop,
+) -> None:
+    customer_id = await _customer_id(any_shop)
+    mine, other = DatabaseStore(any_shop.db), DatabaseStore(any_shop.db)  # two processes
+    kept = await mine.load(customer_id)
+    theirs = await other.load(customer_id)
+    theirs.step = "checkout.phone"
+    await other.save(customer_id, theirs)
+
+    kept.step = "search.query"
+    with pytest.raises(StaleStateError):
+        await mine.save(customer_id, kept)
+    assert await mine.load(customer_id) == theirs
+    assert await DatabaseStore(any_shop.db).load(customer_id) == theirs  # after a restart
+
+
 async def test_the_redis_store_keeps_state_and_refuses_stale_writers(
     shop: Shop, redis_store: RedisStore
 ) -> None:
