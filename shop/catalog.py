@@ -52,14 +52,6 @@ class ImportResult:
     revision: int
 
 
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """Products changed after a revision (inactive ones included, so readers can drop them)."""
-
-    revision: int
-    products: list[ProductView]
-
-
 # Built once: customers browsing run these on every tap (shop/db.py says why).
 _PRODUCT_BY_ID = select(t.product).where(t.product.c.id == bindparam("id"))
 _PRODUCT_BY_SKU = select(t.product).where(t.product.c.sku == bindparam("sku"))
@@ -90,18 +82,6 @@ class CatalogService:
             return current_revision(conn)
 
         return await self._db.read(work)
-
-    async def changes_since(self, revision: int) -> Changes:
-        """Return the products changed after `revision`, and the revision they bring us to."""
-
-        def work(conn: Connection) -> Any:
-            now_at = current_revision(conn)
-            if now_at <= revision:
-                return Changes(now_at, [])
-            rows = conn.execute(select(t.product).where(t.product.c.revision > revision))
-            return Changes(now_at, [ProductView.from_row(r) for r in rows])
-
-        return await self._db.read(work, bulk=True)
 
     async def count(self, *, active_only: bool = True) -> int:
         """Return how many products the catalog holds."""

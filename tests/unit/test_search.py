@@ -330,6 +330,11 @@ async def test_service_follows_the_catalog(shop: Shop) -> None:
     clock[0] += 1.5
     assert [h.product.sku for h in (await search.suggest("tea")).hits] == ["TEA-2"]
 
+    # A new price shows in the results (their list is drawn from the index).
+    await shop.catalog.set_price("TEA-2", 1_250)
+    clock[0] += 1.5
+    assert (await search.suggest("darjeeling")).hits[0].product.price == 1_250
+
     # Selling the last unit marks the product out of stock in search.
     buyer = await shop.customers.touch(Channel.CONSOLE, "b")
     product = await shop.catalog.product_by_sku("TEA-2")
