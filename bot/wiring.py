@@ -27,6 +27,8 @@ from shop.promos import PromoService
 from shop.search import SearchService
 from shop.types import utcnow
 
+KEPT_CUSTOMERS = 50_000  # customers a process serving alone keeps in memory
+
 
 @dataclass(frozen=True, slots=True)
 class Shop:
@@ -49,11 +51,15 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     """Build the services; tests pass their own settings and clock."""
     db = Database(settings.database_url)
     orders = OrderService(db, delivery=DeliveryRules(), clock=clock)
+    # One process serves customers unless Redis shares their locks among several:
+    # only then may it keep customers in memory (see CustomerService).
+    customers = CustomerService(db, clock, remember=0 if settings.redis_url else KEPT_CUSTOMERS)
+    orders.subscribe(customers.order_changed)
     return Shop(
         settings=settings,
         db=db,
         catalog=CatalogService(db, clock),
-        customers=CustomerService(db, clock),
+        customers=customers,
         carts=CartService(db, clock),
         promos=PromoService(db, clock),
         orders=orders,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -16,6 +17,9 @@ from shop.models import Channel
 from shop.sql import insert_for
 from shop.types import utcnow
 from shop.views import CustomerView
+
+if TYPE_CHECKING:
+    from shop.orders import OrderChange
 
 # WhatsApp lets a business write freely only within 24 hours of the customer's last message.
 SESSION_WINDOW = timedelta(hours=24)
@@ -32,11 +36,23 @@ _BY_IDENTITY = select(t.customer).where(
 
 
 class CustomerService:
-    """Finds or creates customers and keeps what we know about them."""
+    """Finds or creates customers and keeps what we know about them.
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    With `remember`, it keeps that many recently seen customers in memory, and
+    `touch` answers from there while what it keeps is current by its own rule
+    (seen within `SEEN_PRECISION`): a customer's next message costs no read. Its
+    own changes, and orders (a checkout saves contact details), refresh them. For
+    a shop served by one process only: another would change rows behind it.
+    """
+
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime] = utcnow, *, remember: int = 0
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._remember = remember
+        self._recent: OrderedDict[tuple[str, str], CustomerView] = OrderedDict()
+        self._identity: dict[int, tuple[str, str]] = {}  # id -> key of `_recent`
 
     async def touch(
         self,
@@ -54,8 +70,11 @@ class CustomerService:
         and no write; anyone else is created or updated in one statement.
         """
         now = self._clock()
-        known = await self.find(channel, external_id)
+        known = self._recent.get((channel.value, external_id))
+        if known is None:
+            known = await self.find(channel, external_id)
         if known is not None and _up_to_date(known, now, display_name, source, inbound):
+            self._keep(known)
             return known
 
         def work(conn: Connection) -> CustomerView:
@@ -69,7 +88,9 @@ class CustomerService:
                 inbound=inbound,
             )
 
-        return await self._db.write(work)
+        customer = await self._db.write(work)
+        self._keep(customer)
+        return customer
 
     async def get(self, customer_id: int) -> CustomerView:
         """Return a customer by id."""
@@ -113,6 +134,28 @@ class CustomerService:
         last = customer.last_inbound_at
         return last is not None and self._clock() - last < SESSION_WINDOW
 
+    async def order_changed(self, change: OrderChange) -> None:
+        """Forget what is kept of a customer whose order changed (a checkout saves contacts)."""
+        self.forget(change.customer_id)
+
+    def forget(self, customer_id: int) -> None:
+        """Drop what is kept in memory of a customer: the next touch reads them again."""
+        key = self._identity.pop(customer_id, None)
+        if key is not None:
+            del self._recent[key]
+
+    def _keep(self, customer: CustomerView) -> None:
+        """Remember a customer as just read or written, forgetting the least recent."""
+        if not self._remember:
+            return
+        key = (customer.channel, customer.external_id)
+        self._recent[key] = customer
+        self._recent.move_to_end(key)
+        self._identity[customer.id] = key
+        while len(self._recent) > self._remember:
+            _, dropped = self._recent.popitem(last=False)
+            del self._identity[dropped.id]
+
     async def _update(self, customer_id: int, **values: object) -> None:
         def work(conn: Connection) -> None:
             result = conn.execute(
@@ -121,7 +164,10 @@ class CustomerService:
             if result.rowcount == 0:
                 raise NotFoundError("customer", customer_id)
 
-        await self._db.write(work)
+        try:
+            await self._db.write(work)
+        finally:
+            self.forget(customer_id)
 
 
 def _up_to_date(

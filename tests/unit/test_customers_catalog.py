@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.wiring import Shop
+from bot.settings import Settings
+from bot.wiring import Shop, build_shop
 from shop import tables as t
 from shop.analytics import EventKind, Visit
 from shop.errors import NotFoundError
+from shop.migrate import upgrade
 from shop.models import Channel
 from shop.money import Money, MoneyError, format_money, parse_major
 from shop.views import CustomerView
@@ -46,6 +48,29 @@ async def test_last_message_time_is_kept_to_the_minute(shop: Shop, clock: FakeCl
     later = await shop.customers.touch(Channel.TELEGRAM, "42")
     assert later.last_inbound_at == clock.now
     assert (await shop.customers.get(first.id)).last_inbound_at == clock.now
+
+
+async def test_a_customer_kept_in_memory_follows_the_shops_own_changes(
+    shop: Shop, clock: FakeClock
+) -> None:
+    ann = await shop.customers.touch(Channel.TELEGRAM, "7", display_name="Ann")
+    await shop.customers.set_locale(ann.id, "ru")
+    assert (await shop.customers.touch(Channel.TELEGRAM, "7", display_name="Ann")).locale == "ru"
+
+
+async def test_workers_sharing_redis_see_each_others_changes_at_once(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    settings = Settings(database_url=sqlite_url, redis_url="redis://127.0.0.1:6379/15")
+    one, other = build_shop(settings, clock=clock), build_shop(settings, clock=clock)
+    try:
+        await upgrade(one.db)
+        ann = await one.customers.touch(Channel.TELEGRAM, "7", display_name="Ann")
+        await other.customers.set_locale(ann.id, "ru")
+        assert (await one.customers.touch(Channel.TELEGRAM, "7", display_name="Ann")).locale == "ru"
+    finally:
+        await one.db.dispose()
+        await other.db.dispose()
 
 
 def test_customer_view_fields_are_the_table_columns() -> None:
