@@ -6,7 +6,7 @@ from html import escape
 
 from payments.interface import PaymentStatus
 from payments.service import ALREADY_PAID, NOT_PAYABLE, CheckoutPage
-from shop.i18n import N_, Language, pick_locale
+from shop.i18n import N_, Language
 from shop.models import OrderStatus
 
 FAILED = N_("The payment could not be confirmed. Please try again.")
@@ -54,7 +54,7 @@ def _document(title: str, body: str, locale: str) -> str:
 def render_page(page: CheckoutPage, locale: str, *, message: str | None = None) -> str:
     """Return the page of a payment: the order's lines and total, then Pay / Cancel or how it stands."""
     order, payment = page.details.order, page.payment
-    lang = Language(pick_locale(locale))
+    lang = Language.of(locale)
     _ = lang._
 
     def row(label: str, amount: int, css: str = "") -> str:
@@ -118,6 +118,6 @@ def _state(page: CheckoutPage) -> str:
 
 def render_problem(kind: str, locale: str) -> str:
     """Return the page for a link that is ``not_found`` or ``expired``."""
-    lang = Language(pick_locale(locale))
+    lang = Language.of(locale)
     title, advice = (lang._(message) for message in _PROBLEMS[kind])
     return _document(title, f"<h1>{escape(title)}</h1><p>{escape(advice)}</p>", locale)

@@ -62,7 +62,7 @@ from shop.analytics import EventKind, Visit, append_event
 from shop.db import Database
 from shop.delivery import NO_DELIVERY, DeliveryOption, UnknownDeliveryError
 from shop.errors import IllegalTransitionError, NotFoundError
-from shop.i18n import N_, Language, pick_locale
+from shop.i18n import N_, Language
 from shop.models import Channel, OrderStatus, Reservation
 from shop.money import format_money
 from shop.orders import NEXT, PAID_STATUSES, OrderDetails, OrderService, Settlement
@@ -511,7 +511,7 @@ class PaymentService:
         self, query: PreCheckout, *, locale: str = "en"
     ) -> PreCheckoutAnswer:
         """Answer Telegram's last question before money moves: may this invoice be paid now?"""
-        lang = Language(pick_locale(locale))
+        lang = Language.of(locale)
         payment = await self._telegram_payment(query.invoice_payload)
         if payment is None:
             log.warning("pre-checkout %s with a payload that is not ours", query.query_id)

@@ -24,7 +24,7 @@ from payments.interface import (
     StartRequest,
     WebhookError,
 )
-from shop.i18n import Language, pick_locale
+from shop.i18n import Language
 from shop.views import OrderView
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def _line_items(request: StartRequest) -> list[Any]:
     of its total, named after the order and listing its products.
     """
     order, currency, locale = request.order, request.currency.lower(), request.locale
-    _ = Language(pick_locale(locale))._
+    _ = Language.of(locale)._
 
     def line(name: str, amount: int, quantity: int = 1, description: str | None = None) -> Any:
         product: dict[str, str] = {"name": name}

@@ -27,7 +27,7 @@ from payments.interface import (
     TelegramInvoice,
 )
 from payments.keys import KeyRing
-from shop.i18n import Language, pick_locale
+from shop.i18n import Language
 from shop.models import OrderLine
 from shop.money import minor_digits
 from shop.views import OrderView
@@ -152,7 +152,7 @@ def _clip(value: str, limit: int) -> str:
 
 
 def _order_title(order_id: int, locale: str) -> str:
-    return Language(pick_locale(locale))._("Order #{order}").format(order=order_id)
+    return Language.of(locale)._("Order #{order}").format(order=order_id)
 
 
 def _description(order_id: int, lines: Sequence[OrderLine], locale: str) -> str:
@@ -203,7 +203,7 @@ class TelegramCardProvider(_TelegramProvider):
     async def start(self, request: StartRequest) -> Started:
         """Build the invoice: a line per product, the discount and the delivery."""
         locale = request.locale
-        _ = Language(pick_locale(locale))._
+        _ = Language.of(locale)._
         prices = [
             LabeledPrice(
                 _clip(f"{line.title_i18n.get(locale, line.title)} × {line.quantity}", 64),

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from qr.errors import QrError
 from shop.deeplink import TELEGRAM_LIMIT, TargetKind
-from shop.i18n import N_, Language, pick_locale
+from shop.i18n import N_, Language
 from shop.models import Channel
 
 WHATSAPP_TEXT_LIMIT = 140  # what we promise to fit in a prefilled WhatsApp message
@@ -74,7 +74,7 @@ def whatsapp_text(kind: TargetKind, payload: str, locale: str | None) -> str:
     """Return the prefilled WhatsApp message that carries `payload` (at most 140 characters)."""
     _check_payload(payload)
     greeting = _GREETINGS.get(kind, _SHOP_GREETING)
-    return Language(pick_locale(locale))._(greeting).format(code=payload)
+    return Language.of(locale)._(greeting).format(code=payload)
 
 
 def whatsapp_link(number: str, message: str) -> str:

@@ -23,7 +23,7 @@ from qr.links import channel_name
 from qr.typeface import Font, fit
 from shop.attribution import Destination
 from shop.deeplink import TargetKind
-from shop.i18n import N_, Language, pick_locale
+from shop.i18n import N_, Language
 from shop.models import Channel, PromoKind
 
 
@@ -279,7 +279,7 @@ def compose(
     `currency` is the shop's, for a promo's minimum order.
     """
     target, kind = destination.target, destination.target.kind
-    lang = Language(pick_locale(locale))
+    lang = Language.of(locale)
     _ = lang._
     caption = _CAPTIONS.get(kind, _OPEN_CAPTION)
     poster_codes = [

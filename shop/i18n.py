@@ -63,6 +63,11 @@ class Language:
 
     locale: str
 
+    @classmethod
+    def of(cls, hint: str | None) -> Language:
+        """Return the language a locale hint names ("ru-RU" is Russian), else the default."""
+        return cls(pick_locale(hint))
+
     def _(self, message: str) -> str:
         """Return `message` translated."""
         return translations(self.locale).gettext(message)

@@ -137,6 +137,9 @@ def test_the_locale_is_the_first_hint_the_shop_speaks() -> None:
     # A browser's Accept-Language header, split at its commas.
     assert pick_locale("fr-FR", "ru;q=0.9", "en;q=0.8") == "ru"
     assert pick_locale(" en-GB ", " ru") == "en"
+    # What a payment or a poster is given: whatever the customer's app said, or nothing.
+    assert Language.of("ru-RU")._("Delivery") == "Доставка"
+    assert Language.of("pt").locale == Language.of(None).locale == "en"
 
 
 def test_money_and_dates_follow_the_locale() -> None:
