@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
+from shop.catalog import load_product_by_sku
 from shop.customers import touch_customer
 from shop.db import Database
 from shop.deeplink import (
@@ -218,7 +219,7 @@ class AttributionService:
         now = self._clock()
         kind = target.kind
         if kind is TargetKind.PRODUCT:
-            product = await self._db.read(lambda conn: _product(conn, target.value))
+            product = await self._db.read(lambda conn: load_product_by_sku(conn, target.value))
             if product is None:
                 raise NotFoundError("product", target.value)
             if not product.active:
@@ -249,11 +250,6 @@ class AttributionService:
             return _report(conn, since)
 
         return await self._db.read(work, bulk=True)
-
-
-def _product(conn: Connection, sku: str) -> ProductView | None:
-    row = conn.execute(select(t.product).where(t.product.c.sku == sku)).first()
-    return ProductView.from_row(row) if row else None
 
 
 def _category(conn: Connection, name: str) -> Category | None:

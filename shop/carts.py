@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
+from shop.catalog import load_product
 from shop.db import Database
 from shop.errors import (
     NotFoundError,
@@ -86,7 +87,6 @@ _IN_CART = select(t.cart_item.c.quantity).where(
     t.cart_item.c.customer_id == bindparam("customer_id"),
     t.cart_item.c.product_id == bindparam("product_id"),
 )
-_PRODUCT = select(t.product).where(t.product.c.id == bindparam("product_id"))
 _OTHER_CURRENCY = (
     select(t.product.c.currency)
     .join(t.cart_item, t.cart_item.c.product_id == t.product.c.id)
@@ -226,10 +226,9 @@ class CartService:
 
     def _put(self, conn: Connection, customer_id: int, product_id: int, quantity: int) -> CartView:
         now = self._clock()
-        row = conn.execute(_PRODUCT, {"product_id": product_id}).first()
-        if row is None:
+        product = load_product(conn, product_id)
+        if product is None:
             raise NotFoundError("product", product_id)
-        product = ProductView.from_row(row)
         if not product.active:
             raise ProductUnavailableError(product.sku, "no longer sold")
         other_currency = conn.execute(

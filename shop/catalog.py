@@ -68,6 +68,18 @@ _SHELF = (
 )
 
 
+def load_product(conn: Connection, product_id: int) -> ProductView | None:
+    """Read a product by id, active or not, inside the caller's transaction."""
+    row = conn.execute(_PRODUCT_BY_ID, {"id": product_id}).first()
+    return ProductView.from_row(row) if row else None
+
+
+def load_product_by_sku(conn: Connection, sku: str) -> ProductView | None:
+    """Read a product by sku, active or not, inside the caller's transaction."""
+    row = conn.execute(_PRODUCT_BY_SKU, {"sku": sku}).first()
+    return ProductView.from_row(row) if row else None
+
+
 class CatalogService:
     """Reads and changes the catalog; every change advances the catalog revision."""
 
@@ -96,21 +108,11 @@ class CatalogService:
 
     async def product(self, product_id: int) -> ProductView | None:
         """Return the product with this id, active or not."""
-
-        def work(conn: Connection) -> ProductView | None:
-            row = conn.execute(_PRODUCT_BY_ID, {"id": product_id}).first()
-            return ProductView.from_row(row) if row else None
-
-        return await self._db.read(work)
+        return await self._db.read(lambda conn: load_product(conn, product_id))
 
     async def product_by_sku(self, sku: str) -> ProductView | None:
         """Return the product with this sku, active or not."""
-
-        def work(conn: Connection) -> Any:
-            return conn.execute(_PRODUCT_BY_SKU, {"sku": sku}).first()
-
-        row = await self._db.read(work)
-        return ProductView.from_row(row) if row else None
+        return await self._db.read(lambda conn: load_product_by_sku(conn, sku))
 
     async def products(self, ids: Sequence[int]) -> dict[int, ProductView]:
         """Return the products with these ids, by id."""
