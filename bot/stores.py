@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from bot.flows.types import ConversationState
 from bot.settings import Settings
 from shop import tables as t
 from shop.db import Database
+from shop.recent import Recent
 from shop.sql import insert_for
 from shop.types import utcnow
 
@@ -60,15 +60,13 @@ class DatabaseStore(ConversationStore):
     ) -> None:
         self._db = db
         self._clock = clock
-        self._kept = kept
         # customer id -> step, data as JSON text (each load gets its own copy), version
-        self._recent: OrderedDict[int, tuple[str, str, int]] = OrderedDict()
+        self._recent: Recent[int, tuple[str, str, int]] = Recent(kept)
 
     async def load(self, customer_id: int) -> ConversationState:
         """Return the customer's saved state, or a fresh one."""
         known = self._recent.get(customer_id)
         if known is not None:
-            self._recent.move_to_end(customer_id)
             step, data, version = known
             return ConversationState(step, json.loads(data), version)
 
@@ -84,10 +82,7 @@ class DatabaseStore(ConversationStore):
 
     def _remember(self, customer_id: int, state: ConversationState) -> None:
         """Keep a copy of the state as stored now, forgetting the least recent beyond `kept`."""
-        self._recent[customer_id] = (state.step, json.dumps(state.data), state.version)
-        self._recent.move_to_end(customer_id)
-        while len(self._recent) > self._kept:
-            self._recent.popitem(last=False)
+        self._recent.put(customer_id, (state.step, json.dumps(state.data), state.version))
 
     async def save(self, customer_id: int, state: ConversationState) -> None:
         """Save the state if its version is still the stored one; bump the version."""
@@ -111,7 +106,7 @@ class DatabaseStore(ConversationStore):
             return bool(inserted)
 
         if not await self._db.write(work):
-            self._recent.pop(customer_id, None)  # someone else wrote it: read it anew
+            self._recent.pop(customer_id)  # someone else wrote it: read it anew
             raise StaleStateError(f"conversation of customer {customer_id}: version {seen} is old")
         state.version = seen + 1
         self._remember(customer_id, state)

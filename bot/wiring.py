@@ -51,8 +51,8 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     """Build the services; tests pass their own settings and clock."""
     db = Database(settings.database_url)
     orders = OrderService(db, delivery=DeliveryRules(), clock=clock)
-    # One process serves customers unless Redis shares their locks among several:
-    # only then may it keep customers in memory (see CustomerService).
+    # Without Redis one process serves customers, and may keep them in memory; workers
+    # sharing customers through Redis read them every time (see CustomerService).
     customers = CustomerService(db, clock, remember=0 if settings.redis_url else KEPT_CUSTOMERS)
     orders.subscribe(customers.order_changed)
     return Shop(

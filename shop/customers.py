@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
 from shop.models import Channel
+from shop.recent import Recent
 from shop.sql import insert_for
 from shop.types import utcnow
 from shop.views import CustomerView
@@ -50,8 +50,7 @@ class CustomerService:
     ) -> None:
         self._db = db
         self._clock = clock
-        self._remember = remember
-        self._recent: OrderedDict[tuple[str, str], CustomerView] = OrderedDict()
+        self._recent: Recent[tuple[str, str], CustomerView] = Recent(remember)
         self._identity: dict[int, tuple[str, str]] = {}  # id -> key of `_recent`
 
     async def touch(
@@ -142,18 +141,13 @@ class CustomerService:
         """Drop what is kept in memory of a customer: the next touch reads them again."""
         key = self._identity.pop(customer_id, None)
         if key is not None:
-            del self._recent[key]
+            self._recent.pop(key)
 
     def _keep(self, customer: CustomerView) -> None:
         """Remember a customer as just read or written, forgetting the least recent."""
-        if not self._remember:
-            return
         key = (customer.channel, customer.external_id)
-        self._recent[key] = customer
-        self._recent.move_to_end(key)
         self._identity[customer.id] = key
-        while len(self._recent) > self._remember:
-            _, dropped = self._recent.popitem(last=False)
+        for dropped in self._recent.put(key, customer):
             del self._identity[dropped.id]
 
     async def _update(self, customer_id: int, **values: object) -> None:
