@@ -15,6 +15,7 @@ import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +26,7 @@ from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.settings import Settings
 from bot.web import build_web_app, serve
 from bot.wiring import Shop, build_shop, prepare
+from shop.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,10 @@ async def _serve(
         f"Serving on http://{settings.http_host}:{settings.http_port} "
         "(GET /healthz; payment pages and webhooks)."
     )
-    background = [_forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds")]
+    background = [
+        _forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds"),
+        _forever(shop.payments.settlement.recover, SWEEP_EVERY, "recovering payments"),
+    ]
     try:
         if telegram is None:
             out.print(NO_CHANNEL)
@@ -135,21 +140,28 @@ async def _until(stop: asyncio.Event, background: list[asyncio.Task[None]]) -> N
 
 
 def _forever(work: Callable[[], Awaitable[object]], every: float, what: str) -> asyncio.Task[None]:
-    """Start a task doing `work` now and then every `every` seconds; a failure is logged."""
+    """Start a task doing `work` now and then every `every` seconds; a failure is logged.
+
+    When `work` returns a time (the next thing it has scheduled), it runs again then, if sooner.
+    """
 
     async def loop() -> None:
         while True:
+            wait = every
             try:
-                await work()
+                due = await work()
             except Exception:
                 log.exception("%s failed; trying again in %s s", what, every)
-            await asyncio.sleep(every)
+            else:
+                if isinstance(due, datetime):
+                    wait = min(every, max(0.0, (due - utcnow()).total_seconds()))
+            await asyncio.sleep(wait)
 
     return asyncio.create_task(loop())
 
 
 async def _describe(shop: Shop, loaded: int, out: Console) -> None:
-    """Print what the shop sells: the demo catalog just loaded, and the categories."""
+    """Print what the shop sells (the demo catalog just loaded, the categories) and how it takes money."""
     if loaded:
         out.print(f"Loaded the demo catalog: {loaded} products.")
     table = Table(title=f"Catalog in {shop.db.url.render_as_string(hide_password=True)}")
@@ -158,3 +170,20 @@ async def _describe(shop: Shop, loaded: int, out: Console) -> None:
     for summary in await shop.catalog.categories():
         table.add_row(summary.category.name, str(summary.products))
     out.print(table)
+    for line in payment_lines(shop):
+        out.print(line)
+
+
+def payment_lines(shop: Shop) -> list[str]:
+    """Return how the shop takes money, one line per way, saying which ways take real money."""
+    lines = [
+        f"Payments: {method.pays_for} through {method.provider}: "
+        + ("REAL money." if method.live else "TEST payments, no money moves.")
+        for method in shop.payments.methods()
+    ]
+    if shop.payments.link_provider is None:
+        lines.append(
+            "Payments: no payment links. Customers outside Telegram's payment form cannot pay; "
+            "set STRIPE_API_KEY (or PAYMENTS_SANDBOX=true for test payments)."
+        )
+    return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shop.db import DEFAULT_URL
@@ -50,6 +50,26 @@ class StripeSettings(BaseSettings):
     api_base: str | None = None  # another Stripe API host (a fake one in tests)
 
 
+class DeliveryOptionSetting(BaseModel):
+    """One way of delivery as the owner sets it, priced in major units of SHOP_CURRENCY."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    price: Decimal = Field(default=Decimal(0), ge=0)
+    free_from: Decimal | None = Field(default=None, ge=0)  # free for goods worth this much
+    address: bool = True  # whether it needs the customer's address
+    name: dict[str, str] = Field(default_factory=dict)  # by locale; built-in ids have names
+
+
+class DeliverySettings(BaseSettings):
+    """Delivery options and the pickup point; unset, see `shop.pricing.example_rules`."""
+
+    model_config = SettingsConfigDict(env_prefix="DELIVERY_", **_ENV)  # type: ignore[typeddict-item]
+
+    # JSON, e.g. [{"id": "courier", "price": "5.00", "free_from": "50"}, {"id": "pickup", "address": false}]
+    options: list[DeliveryOptionSetting] | None = Field(default=None, min_length=1)
+    pickup_address: str | None = Field(default=None, max_length=300)
+
+
 class Settings(BaseSettings):
     """Everything chatshop reads from its environment."""
 
@@ -67,9 +87,28 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     # Signs payment webhooks and invoice payloads; unset: a random one kept in the database.
     payments_secret: SecretStr | None = None
     payment_link_minutes: int = Field(default=60, gt=0)
+    stock_hold_minutes: int = Field(default=30, gt=0)
+    # The built-in sandbox checkout takes test payments; unset: only while no messenger
+    # channel is configured, so a shop selling in a messenger never gives goods away.
+    payments_sandbox: bool | None = None
+
+    @property
+    def messenger_configured(self) -> bool:
+        """Tell whether a messenger channel (Telegram, WhatsApp) has its settings."""
+        twilio = self.twilio
+        whatsapp = bool(twilio.account_sid and twilio.auth_token and twilio.whatsapp_from)
+        return self.telegram.bot_token is not None or whatsapp
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        """Tell whether the sandbox checkout may take (test) payments."""
+        if self.payments_sandbox is not None:
+            return self.payments_sandbox
+        return not self.messenger_configured
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from bot.wiring import Shop
-from payments.interface import PaymentError, WebhookError
+from payments.hosted import LinkExpiredError, LinkNotFoundError
+from payments.interface import PaymentError, UnknownProviderError, WebhookError
 from payments.pages import FAILED, render_page, render_problem
-from payments.service import LinkExpiredError, LinkNotFoundError, UnknownProviderError
 from shop.i18n import Language, pick_locale
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ async def payment_webhook(request: web.Request) -> web.Response:
     provider = request.match_info["provider"]
     body = await request.read()
     try:
-        confirmation = await shop.payments.handle_webhook(provider, body, request.headers)
+        confirmation = await shop.payments.settlement.handle_webhook(
+            provider, body, request.headers
+        )
     except UnknownProviderError:
         raise web.HTTPNotFound(text="no such payment provider") from None
     except WebhookError as error:
@@ -91,7 +93,7 @@ async def payment_page(request: web.Request) -> web.Response:
     locale = _locale(request)
     returned = request.query.get("result") == "success"
     try:
-        page = await shop.payments.page(request.match_info["token"], returned=returned)
+        page = await shop.payments.pages.page(request.match_info["token"], returned=returned)
     except (LinkNotFoundError, LinkExpiredError) as error:
         return _problem(error, locale)
     return web.Response(text=render_page(page, locale), content_type=_HTML, headers=_NO_STORE)
@@ -107,12 +109,12 @@ async def payment_action(request: web.Request) -> web.Response:
     if action not in ("pay", "cancel"):
         raise web.HTTPBadRequest(text="action is pay or cancel")
     try:
-        await shop.payments.sandbox_act(token, str(action))
+        await shop.payments.pages.sandbox_act(token, str(action))
     except (LinkNotFoundError, LinkExpiredError) as error:
         return _problem(error, locale)
     except PaymentError:
         log.exception("the sandbox payment for %s was not confirmed", token[:6])
-        page = await shop.payments.page(token)
+        page = await shop.payments.pages.page(token)
         html = render_page(page, locale, message=Language(locale)._(FAILED))
         return web.Response(text=html, status=502, content_type=_HTML, headers=_NO_STORE)
     raise web.HTTPSeeOther(location=request.rel_url.path)

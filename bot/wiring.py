@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.settings import Settings
@@ -19,10 +19,11 @@ from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
-from shop.delivery import DeliveryRules
 from shop.demo import load_demo_catalog
 from shop.migrate import upgrade
+from shop.money import parse_major
 from shop.orders import OrderService
+from shop.pricing import DeliveryOption, DeliveryRules, example_rules
 from shop.promos import PromoService
 from shop.search import SearchService
 from shop.types import utcnow
@@ -50,7 +51,12 @@ class Shop:
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
     """Build the services; tests pass their own settings and clock."""
     db = Database(settings.database_url)
-    orders = OrderService(db, delivery=DeliveryRules(), clock=clock)
+    orders = OrderService(
+        db,
+        delivery=delivery_rules(settings),
+        hold=timedelta(minutes=settings.stock_hold_minutes),
+        clock=clock,
+    )
     # Without Redis one process serves customers, and may keep them in memory; workers
     # sharing customers through Redis read them every time (see CustomerService).
     customers = CustomerService(db, clock, remember=0 if settings.redis_url else KEPT_CUSTOMERS)
@@ -75,20 +81,30 @@ def build_payments(
 ) -> PaymentService:
     """Build the payment providers the settings enable, behind one PaymentService.
 
-    The sandbox checkout and Telegram Stars are always there; Telegram card invoices
-    need TELEGRAM_PAYMENT_PROVIDER_TOKEN; Stripe needs STRIPE_API_KEY and then makes
-    the payment links instead of the sandbox.
+    Telegram Stars come with the Telegram channel; Telegram card invoices need
+    TELEGRAM_PAYMENT_PROVIDER_TOKEN; payment links are Stripe's with STRIPE_API_KEY,
+    else the sandbox checkout's where it is allowed (PAYMENTS_SANDBOX), else none.
     """
     secret = settings.payments_secret
     keys = KeyRing(db, secret.get_secret_value() if secret else None, clock)
-
     base = settings.public_base_url.rstrip("/")
-    providers: list[PaymentProvider] = [
-        SandboxProvider(keys, clock),
-        TelegramStarsProvider(settings.telegram.stars_rate, keys),
-    ]
-    if settings.telegram.payment_provider_token is not None:
-        token = settings.telegram.payment_provider_token.get_secret_value()
+    providers: list[PaymentProvider] = []
+    sandbox = None
+    if settings.sandbox_enabled:
+        providers.append(SandboxProvider(keys, clock))
+        sandbox = SandboxCheckout(keys, f"{base}/payments/sandbox/webhook", clock)
+    telegram = settings.telegram
+    if telegram.bot_token is not None:
+        providers.append(
+            TelegramStarsProvider(
+                telegram.stars_rate,
+                keys,
+                bot_token=telegram.bot_token.get_secret_value(),
+                api_url=telegram.api_url,
+            )
+        )
+    if telegram.payment_provider_token is not None:
+        token = telegram.payment_provider_token.get_secret_value()
         providers.append(TelegramCardProvider(token, keys))
     stripe = settings.stripe
     if stripe.api_key is not None:
@@ -100,17 +116,44 @@ def build_payments(
                 api_base=stripe.api_base,
             )
         )
+        link_provider: str | None = STRIPE
+    else:
+        link_provider = SANDBOX if sandbox is not None else None
     return PaymentService(
         db,
         orders,
         providers=providers,
         keys=keys,
         public_base_url=base,
-        link_provider=STRIPE if stripe.api_key is not None else SANDBOX,
-        hosted=SandboxCheckout(keys, f"{base}/payments/sandbox/webhook", clock),
+        link_provider=link_provider,
+        sandbox=sandbox,
         link_ttl=timedelta(minutes=settings.payment_link_minutes),
         clock=clock,
     )
+
+
+def delivery_rules(settings: Settings) -> DeliveryRules:
+    """Return the delivery options the owner set, priced in the shop's currency (or the examples)."""
+    currency = settings.shop_currency
+    configured = settings.delivery.options
+    if configured is None:
+        rules = example_rules(currency)
+    else:
+        rules = DeliveryRules(
+            tuple(
+                DeliveryOption(
+                    option.id,
+                    parse_major(str(option.price), currency),
+                    needs_address=option.address,
+                    free_from=None
+                    if option.free_from is None
+                    else parse_major(str(option.free_from), currency),
+                    names=option.name,
+                )
+                for option in configured
+            )
+        )
+    return replace(rules, pickup_address=settings.delivery.pickup_address)
 
 
 async def prepare(shop: Shop) -> int:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from shop.errors import ShopError
+from shop.i18n import N_
 from shop.models import OrderLine
 from shop.views import OrderView
 
@@ -64,6 +65,7 @@ class Outcome(StrEnum):
     PAID = "paid"  # this payment paid the order: now paid, stock committed, customer told
     DUPLICATE = "duplicate"  # seen and decided before: nothing changed
     REFUNDED = "refunded"  # the money was not kept and went back (see `reason`)
+    REFUND_PENDING = "refund_pending"  # it goes back; the provider has not confirmed yet: retried
     REFUND_FAILED = "refund_failed"  # the money must go back but the provider did not: staff act
     CANCELLED = "cancelled"  # the customer left the checkout; the order still waits
     IGNORED = "ignored"  # nothing to do (a cancel after the payment, a foreign event)
@@ -80,7 +82,8 @@ class ProviderEvent:
     order_id: int | None
     amount: int | None = None
     currency: str | None = None
-    payment_id: int | None = None  # our payment row, where the provider carries it back
+    payment_id: int | None = None  # our payment row, from a payload we signed
+    reference: str | None = None  # our payment's token, where the provider carries it back
     charge_id: str | None = None  # what the provider refunds against, when not `external_id`
     data: Mapping[str, Any] = field(default_factory=dict)
 
@@ -169,6 +172,7 @@ class StartRequest:
     expires_at: datetime
     now: datetime
     locale: str
+    reference: str  # unguessable, ours: a provider that carries it back proves the payment is ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +182,7 @@ class Started:
     external_id: str | None = None
     url: str | None = None
     invoice: TelegramInvoice | None = None
+    expires_at: datetime | None = None  # when the provider's page lapses, if not when asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +210,8 @@ class PaymentRecord:
     updated_at: datetime
     paid_at: datetime | None
     refunded_at: datetime | None
+    attempts: int
+    retry_at: datetime | None
 
     @classmethod
     def from_row(cls, row: Any) -> PaymentRecord:
@@ -212,8 +219,17 @@ class PaymentRecord:
         return cls(**row._mapping)
 
 
+# Why an order takes no payment now: messages in the catalogs, translated where they are shown.
+ALREADY_PAID = N_("This order is already paid.")
+NOT_PAYABLE = N_("This order can no longer be paid. Please place it again.")
+
+
 class PaymentError(ShopError):
     """A payment the shop cannot start or refund, with the reason."""
+
+
+class UnknownProviderError(PaymentError):
+    """A provider name the shop does not have configured."""
 
 
 class WebhookError(Exception):
@@ -221,7 +237,11 @@ class WebhookError(Exception):
 
 
 class RefundError(Exception):
-    """The provider did not give the money back; the message says what staff should do."""
+    """The provider refused to give the money back for good; the message says what staff should do."""
+
+
+class RefundDelayedError(Exception):
+    """The provider could not be reached or asked us to wait: the refund is tried again later."""
 
 
 @runtime_checkable
@@ -229,6 +249,7 @@ class PaymentProvider(Protocol):
     """Starts payments and gives money back."""
 
     name: str
+    live: bool  # whether a payment through it moves real money (not a sandbox or test mode)
 
     def quote(self, order: OrderView) -> tuple[int, str]:
         """Return the amount and currency to charge for `order` (converted where the provider needs)."""
@@ -239,7 +260,12 @@ class PaymentProvider(Protocol):
         ...
 
     async def refund(self, payment: PaymentRecord) -> str:
-        """Give the payment's money back; return the provider's refund id or raise RefundError."""
+        """Give the payment's money back, once however often asked; return the provider's refund id.
+
+        Raises:
+            RefundError: the provider refuses for good (staff act on the message).
+            RefundDelayedError: try again later.
+        """
         ...
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from payments.interface import PaymentStatus
-from payments.service import ALREADY_PAID, NOT_PAYABLE, CheckoutPage
+from payments.hosted import CheckoutPage
+from payments.interface import ALREADY_PAID, NOT_PAYABLE, PaymentStatus
 from shop.i18n import N_, Language
 from shop.models import OrderStatus
 
@@ -100,19 +100,27 @@ def render_page(page: CheckoutPage, locale: str, *, message: str | None = None) 
     return _document(title, "".join(parts), locale)
 
 
+# How a payment stands, by its status, when Pay is not offered (messages to translate).
+_NOT_KEPT = N_("This payment was not kept: the money goes back to you.")
+_STATES = {
+    PaymentStatus.SUCCEEDED: N_("Payment received. Thank you! You can go back to the chat."),
+    PaymentStatus.CANCELLED: N_("Payment cancelled. The order is not paid."),
+    PaymentStatus.REFUNDING: _NOT_KEPT,
+    PaymentStatus.REFUNDED: _NOT_KEPT,
+    PaymentStatus.REFUND_FAILED: _NOT_KEPT,
+    PaymentStatus.FAILED: FAILED,
+}
+
+
 def _state(page: CheckoutPage) -> str:
     """Return the message saying how a payment stands, when Pay is not offered (to translate)."""
-    status = page.payment.status
-    if status == PaymentStatus.SUCCEEDED:
-        return N_("Payment received. Thank you! You can go back to the chat.")
-    if status == PaymentStatus.CANCELLED:
-        return N_("Payment cancelled. The order is not paid.")
-    if status in (PaymentStatus.REFUNDING, PaymentStatus.REFUNDED, PaymentStatus.REFUND_FAILED):
-        return N_("This payment was not kept: the money goes back to you.")
-    if status == PaymentStatus.FAILED:
-        return FAILED
-    if page.details.order.status != OrderStatus.PENDING_PAYMENT:
-        return ALREADY_PAID if page.details.order.status == OrderStatus.PAID else NOT_PAYABLE
+    status, order = page.payment.status, page.details.order
+    if status == PaymentStatus.CANCELLED and order.status == OrderStatus.CANCELLED:
+        return N_("Payment cancelled, and the order with it.")
+    if status in _STATES:
+        return _STATES[PaymentStatus(status)]
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return ALREADY_PAID if order.status == OrderStatus.PAID else NOT_PAYABLE
     return N_("Waiting for the payment to be confirmed…")
 
 

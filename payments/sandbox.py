@@ -45,6 +45,7 @@ class SandboxProvider:
     """Our side of the sandbox: links to our own checkout page, signed webhooks, refunds."""
 
     name = SANDBOX
+    live = False  # test payments: no money moves
 
     def __init__(self, keys: KeyRing, clock: Callable[[], datetime]) -> None:
         self._keys = keys

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -19,6 +19,7 @@ from payments.interface import (
     EventType,
     PaymentRecord,
     ProviderEvent,
+    RefundDelayedError,
     RefundError,
     Started,
     StartRequest,
@@ -61,6 +62,8 @@ class StripeProvider:
             max_network_retries=max_network_retries,
         )
         self._webhook_secret = webhook_secret
+        # Test-mode keys take no real money (Stripe's own prefixes).
+        self.live = not api_key.startswith(("sk_test_", "rk_test_"))
 
     def quote(self, order: OrderView) -> tuple[int, str]:
         """Return the order's own total."""
@@ -70,18 +73,20 @@ class StripeProvider:
         """Create a Checkout Session for the order; its page comes back to ours when done."""
         order = request.order
         metadata = {"order_id": str(order.id), "payment_id": str(request.payment_id)}
+        expires_at = _session_expiry(request)
         params: SessionCreateParams = {
             "mode": "payment",
             "line_items": _line_items(request),
             "success_url": f"{request.page_url}?result=success",
             "cancel_url": f"{request.page_url}?result=cancel",
-            "client_reference_id": str(request.payment_id),
+            # Ours alone, random, stored before the session exists: an event that carries
+            # it back is about our session even if a crash kept us from storing its id.
+            "client_reference_id": request.reference,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
             "locale": "ru" if request.locale == "ru" else "en",
+            "expires_at": int(expires_at.timestamp()),
         }
-        if SESSION_MIN < request.expires_at - request.now <= SESSION_MAX:
-            params["expires_at"] = int(request.expires_at.timestamp())
         try:
             session = await self._client.v1.checkout.sessions.create_async(
                 params, {"idempotency_key": f"chatshop-checkout-{request.payment_id}"}
@@ -93,7 +98,7 @@ class StripeProvider:
                 f"Stripe priced the session at {session.amount_total} {session.currency}, "
                 f"not {request.amount} {request.currency}"
             )
-        return Started(external_id=session.id, url=session.url)
+        return Started(external_id=session.id, url=session.url, expires_at=expires_at)
 
     async def verify(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
         """Verify the Stripe-Signature header and read the Checkout Session's event."""
@@ -141,7 +146,11 @@ class StripeProvider:
             return None
 
     async def refund(self, payment: PaymentRecord) -> str:
-        """Refund the session's payment intent in full (once, whatever retries)."""
+        """Refund the session's payment intent in full, once however often asked.
+
+        Retries carry the same idempotency key, so Stripe answers them with the first
+        refund; past the key's day, Stripe says the charge is refunded already.
+        """
         if not payment.charge_id:
             raise RefundError(f"no payment intent known for Stripe session {payment.external_id}")
         try:
@@ -149,6 +158,14 @@ class StripeProvider:
                 {"payment_intent": payment.charge_id},
                 {"idempotency_key": f"chatshop-refund-{payment.id}"},
             )
+        except stripe.InvalidRequestError as error:
+            if error.code == "charge_already_refunded":
+                return f"already refunded: {payment.charge_id}"
+            raise RefundError(
+                f"Stripe refused the refund: {error.user_message or error}"
+            ) from error
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise RefundDelayedError(f"Stripe did not refund yet: {error}") from error
         except stripe.StripeError as error:
             raise RefundError(
                 f"Stripe refused the refund: {error.user_message or error}"
@@ -189,26 +206,41 @@ def _line_items(request: StartRequest) -> list[Any]:
 
 
 def _event(session: Mapping[str, Any], kind: EventType, data: dict[str, str]) -> ProviderEvent:
-    """Return our event for a Checkout Session Stripe reported on."""
-    metadata = session.get("metadata") or {}
-    order_id = metadata.get("order_id")
-    payment_id = metadata.get("payment_id") or session.get("client_reference_id")
+    """Return our event for a Checkout Session Stripe reported on (ours or not: settlement decides).
+
+    Every event on the account reaches every endpoint, so a session of another
+    application is normal here: nothing in it is trusted to name our order.
+    """
+    try:
+        session_id = str(session["id"])
+    except KeyError:
+        raise WebhookError(
+            f"a Checkout Session without an id: {json.dumps(dict(session))[:200]}"
+        ) from None
+    reference = session.get("client_reference_id")
     intent = session.get("payment_intent")
     if isinstance(intent, dict):
         intent = intent.get("id")
-    try:
-        return ProviderEvent(
-            provider=STRIPE,
-            type=kind,
-            external_id=str(session["id"]),
-            order_id=int(order_id) if order_id is not None else None,
-            amount=session.get("amount_total"),
-            currency=str(session.get("currency") or "").upper() or None,
-            payment_id=int(payment_id) if payment_id is not None else None,
-            charge_id=str(intent) if intent else None,
-            data=data,
-        )
-    except (KeyError, ValueError) as error:
-        raise WebhookError(
-            f"malformed Checkout Session: {json.dumps(dict(session))[:200]}"
-        ) from error
+    amount = session.get("amount_total")
+    return ProviderEvent(
+        provider=STRIPE,
+        type=kind,
+        external_id=session_id,
+        order_id=None,
+        amount=amount if isinstance(amount, int) else None,
+        currency=str(session.get("currency") or "").upper() or None,
+        reference=reference if isinstance(reference, str) else None,
+        charge_id=str(intent) if intent else None,
+        data=data,
+    )
+
+
+def _session_expiry(request: StartRequest) -> datetime:
+    """Return when the session lapses: the payment's own time, within what Stripe allows.
+
+    Stripe refuses a session shorter than 30 minutes and ignores none longer than
+    24 hours; a minute more than the minimum leaves room for the request's way there.
+    """
+    shortest = request.now + SESSION_MIN + timedelta(minutes=1)
+    longest = request.now + SESSION_MAX
+    return min(max(request.expires_at, shortest), longest)

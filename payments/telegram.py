@@ -3,9 +3,10 @@
 Following Telegram's rules: physical goods are paid by card through a BotFather
 payment provider token, with the price broken into labelled lines (items,
 discount, delivery); digital goods are paid in Telegram Stars (currency ``XTR``,
-an empty provider token, exactly one price line). The bot call itself
-(`send_invoice`, `answer_pre_checkout_query`, `refund_star_payment`) belongs to
-the Telegram channel; it hands us the facts and plugs in a Stars refunder.
+an empty provider token, exactly one price line). Sending invoices and answering
+the payment form belong to the Telegram channel, which hands us the facts; a
+Stars refund is one Bot API call (`refundStarPayment`) that any process makes
+itself, so staff and recovery can refund where no channel runs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+
+import aiohttp
 
 from payments.interface import (
     LabeledPrice,
     PaymentRecord,
+    RefundDelayedError,
     RefundError,
     Started,
     StartRequest,
@@ -40,9 +44,8 @@ PAYLOAD_KEY = "telegram-payload"
 TITLE_LIMIT = 32
 DESCRIPTION_LIMIT = 255
 
-# Refunds a Stars payment: (user id, telegram_payment_charge_id); the Telegram channel
-# plugs in a call to the Bot API's refundStarPayment.
-StarsRefunder = Callable[[int, str], Awaitable[None]]
+DEFAULT_API = "https://api.telegram.org"
+BOT_API_TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,8 @@ class TelegramCardProvider(_TelegramProvider):
     def __init__(self, provider_token: str, keys: KeyRing) -> None:
         super().__init__(keys)
         self._provider_token = provider_token
+        # BotFather hands out test tokens with ":TEST:" in them: no real money moves.
+        self.live = ":TEST:" not in provider_token
 
     def quote(self, order: OrderView) -> tuple[int, str]:
         """Return the order's own total: card invoices are in the shop currency."""
@@ -227,18 +232,20 @@ class TelegramCardProvider(_TelegramProvider):
 
 
 class TelegramStarsProvider(_TelegramProvider):
-    """Telegram Stars invoices for digital goods, refunded through the Telegram channel."""
+    """Telegram Stars invoices for digital goods, refunded through the Bot API."""
 
     name = TELEGRAM_STARS
+    live = True
 
-    def __init__(self, rate: Decimal, keys: KeyRing) -> None:
+    def __init__(
+        self, rate: Decimal, keys: KeyRing, *, bot_token: str, api_url: str | None = None
+    ) -> None:
         super().__init__(keys)
         self._rate = rate
-        self._refunder: StarsRefunder | None = None
-
-    def plug_refunder(self, refunder: StarsRefunder) -> None:
-        """Let the Telegram channel refund Stars payments (refundStarPayment needs the bot)."""
-        self._refunder = refunder
+        self._refund_url = (
+            f"{(api_url or DEFAULT_API).rstrip('/')}/bot{bot_token}/refundStarPayment"
+        )
+        self._http: aiohttp.ClientSession | None = None
 
     def quote(self, order: OrderView) -> tuple[int, str]:
         """Return the order's total in Stars at the configured rate."""
@@ -250,14 +257,31 @@ class TelegramStarsProvider(_TelegramProvider):
         return await self._invoice(request, (line,), "")
 
     async def refund(self, payment: PaymentRecord) -> str:
-        """Give the Stars back through the Telegram channel."""
+        """Give the Stars back (the Bot API's refundStarPayment); a charge refunded before counts as done."""
         user_id = payment.data.get("user_id")
-        if self._refunder is None:
-            raise RefundError("the Telegram channel is not running: Stars cannot be refunded now")
         if payment.external_id is None or not isinstance(user_id, int):
             raise RefundError("the payment lacks the Telegram charge id or the payer")
+        body = {"user_id": user_id, "telegram_payment_charge_id": payment.external_id}
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=BOT_API_TIMEOUT)
         try:
-            await self._refunder(user_id, payment.external_id)
-        except Exception as error:
-            raise RefundError(f"Telegram refused the Stars refund: {error}") from error
-        return payment.external_id
+            async with self._http.post(self._refund_url, json=body) as response:
+                status = response.status
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise RefundDelayedError(
+                f"Telegram did not answer the Stars refund: {error!r}"
+            ) from error
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            return payment.external_id
+        description = str(answer.get("description", "")) if isinstance(answer, dict) else ""
+        if "CHARGE_ALREADY_REFUNDED" in description:
+            return payment.external_id
+        if status == 429 or status >= 500:
+            raise RefundDelayedError(f"Telegram asked to wait: {status} {description}")
+        raise RefundError(f"Telegram refused the Stars refund: {status} {description}")
+
+    async def close(self) -> None:
+        """Close the connection to the Bot API."""
+        if self._http is not None:
+            await self._http.close()

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
+from shop import pricing
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.catalog import load_product
@@ -39,7 +40,7 @@ class CartLine:
     @property
     def total(self) -> int:
         """Return the line's price in minor units."""
-        return self.product.price * self.quantity
+        return pricing.subtotal([(self.product.price, self.quantity)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,14 @@ class CartView:
     promo_problem: PromoRejectedError | None
 
     @property
+    def totals(self) -> pricing.Totals:
+        """Return what the cart costs, before delivery."""
+        return pricing.Totals(self.currency or "", self.subtotal, self.discount)
+
+    @property
     def total(self) -> int:
         """Return what the customer pays before delivery."""
-        return self.subtotal - self.discount
+        return self.totals.goods
 
     @property
     def units(self) -> int:
@@ -98,17 +104,32 @@ _OTHER_CURRENCY = (
 )
 
 
-def load_cart(conn: Connection, customer_id: int, now: datetime) -> CartView:
-    """Read a cart with its products and work out its totals and discount."""
-    rows = conn.execute(_CART_LINES, {"customer_id": customer_id}).all()
-    # ProductView's fields follow the product table's columns (a test holds them together).
-    lines = [CartLine(ProductView(*row[:_PRODUCT_COLUMNS]), row.quantity) for row in rows]
-    if rows:
-        code = rows[0].promo_code
+def load_cart(
+    conn: Connection, customer_id: int, now: datetime, *, only: tuple[int, int] | None = None
+) -> CartView:
+    """Read a cart with its products and work out its totals and discount.
+
+    With `only` = (product id, quantity), read instead what buying just that product at
+    once ("Buy now") would be: the cart's promo code applies to it if it can, and is
+    left out if it cannot. A product that does not exist raises NotFoundError.
+    """
+    if only is None:
+        rows = conn.execute(_CART_LINES, {"customer_id": customer_id}).all()
+        # ProductView's fields follow the product table's columns (a test holds them together).
+        lines = [CartLine(ProductView(*row[:_PRODUCT_COLUMNS]), row.quantity) for row in rows]
     else:
-        code = conn.execute(_CART_PROMO, {"customer_id": customer_id}).scalar_one_or_none()
+        product = load_product(conn, only[0])
+        if product is None:
+            raise NotFoundError("product", only[0])
+        rows, lines = [], [CartLine(product, only[1])]
+    # The lines carry the code; an empty cart, or one product bought at once, asks for it.
+    code = (
+        rows[0].promo_code
+        if rows
+        else conn.execute(_CART_PROMO, {"customer_id": customer_id}).scalar_one_or_none()
+    )
     currency = lines[0].product.currency if lines else None
-    subtotal = sum(line.total for line in lines)
+    subtotal = pricing.subtotal((line.product.price, line.quantity) for line in lines)
     discount, problem = 0, None
     if code and currency:
         found = load_promo(conn, code, customer_id)
@@ -119,6 +140,8 @@ def load_cart(conn: Connection, customer_id: int, now: datetime) -> CartView:
             discount = discount_for(promo, subtotal, currency, used_by_customer=used, now=now)
         except PromoRejectedError as rejected:
             problem = rejected
+    if only is not None and problem is not None:
+        code, problem = None, None  # bought at once, it goes without the code
     return CartView(customer_id, lines, currency, subtotal, discount, code, problem)
 
 

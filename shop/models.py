@@ -319,6 +319,10 @@ class Payment(SQLModel, table=True):
     updated_at: datetime = _utc()
     paid_at: datetime | None = _utc(nullable=True)
     refunded_at: datetime | None = _utc(nullable=True)
+    # A refund the provider did not confirm yet is tried again from `retry_at` on;
+    # `attempts` counts the tries, for the backoff.
+    attempts: int = 0
+    retry_at: datetime | None = _utc(nullable=True)
 
 
 class ConversationRecord(SQLModel, table=True):

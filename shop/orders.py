@@ -1,4 +1,10 @@
-"""Orders: checkout with an atomic stock reservation, payment settlement, and the status machine."""
+"""Orders: checkout with an atomic stock reservation, payment settlement, and the status machine.
+
+The rules that change an order are functions over the caller's transaction
+(`lock_order`, `settle`, `move`, `take_form`), so the payment rules in
+`payments/` record a payment and settle its order in one transaction;
+`OrderService` runs them in transactions of their own for everyone else.
+"""
 
 from __future__ import annotations
 
@@ -12,27 +18,21 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from shop import promos
+from shop import promos, stock
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.carts import CartView, load_cart
 from shop.db import Database
-from shop.delivery import DeliveryRules
 from shop.errors import (
     CartEmptyError,
     IllegalTransitionError,
     NotFoundError,
-    OutOfStockError,
     ProductUnavailableError,
-    Shortage,
+    PromoProblem,
+    PromoRejectedError,
 )
-from shop.models import (
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-    Reservation,
-)
-from shop.sql import bump_revision
+from shop.models import OrderEvent, OrderLine, OrderStatus, Reservation
+from shop.pricing import NO_DELIVERY, DeliveryOption, DeliveryRules, Totals, example_rules
 from shop.types import utcnow
 from shop.views import OrderView
 
@@ -60,15 +60,8 @@ _INSERT_ORDER = t.order.insert().returning(t.order.c.id)
 _INSERT_LINE = t.order_line.insert()
 _INSERT_EVENT = t.order_event.insert()
 _EMPTY_CART = t.cart_item.delete().where(t.cart_item.c.customer_id == bindparam("customer_id"))
-_RESERVE_CART = (
-    update(t.product)
-    .where(
-        t.product.c.id == t.cart_item.c.product_id,
-        t.cart_item.c.customer_id == bindparam("customer_id"),
-        t.product.c.stock >= t.cart_item.c.quantity,
-    )
-    .values(stock=t.product.c.stock - t.cart_item.c.quantity)
-    .returning(t.product.c.id, t.product.c.stock)
+_DROP_CART_PROMO = (
+    update(t.cart).where(t.cart.c.customer_id == bindparam("owner")).values(promo_code=None)
 )
 
 
@@ -103,6 +96,15 @@ class OrderDetails:
     events: list[OrderEvent]
 
 
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What an order would cost before it is placed: the goods, and each delivery option's price."""
+
+    goods: Totals
+    digital_only: bool
+    options: tuple[tuple[DeliveryOption, Totals], ...]
+
+
 class Settlement(StrEnum):
     """What confirming a payment did."""
 
@@ -126,7 +128,7 @@ class OrderService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
-        self._delivery = delivery or DeliveryRules()
+        self._delivery = delivery or example_rules("USD")
         self._hold = hold
         self._clock = clock
         self._listeners: list[Listener] = []
@@ -140,6 +142,26 @@ class OrderService:
         """Return the shop's delivery rules (what each way of delivery costs)."""
         return self._delivery
 
+    @property
+    def hold(self) -> timedelta:
+        """Return how long an unpaid order holds its stock."""
+        return self._hold
+
+    async def quote(self, customer_id: int, *, only: tuple[int, int] | None = None) -> Quote:
+        """Return what the cart (or, with `only`, one product bought at once) would cost with each delivery option."""
+        now = self._clock()
+
+        def work(conn: Connection) -> CartView:
+            return load_cart(conn, customer_id, now, only=only)
+
+        cart = await self._db.read(work)
+        if cart.digital_only:
+            return Quote(cart.totals, True, ())
+        options = tuple(
+            (option, cart.totals.delivered(option)) for option in self._delivery.options
+        )
+        return Quote(cart.totals, False, options)
+
     async def checkout(
         self,
         customer_id: int,
@@ -147,24 +169,28 @@ class OrderService:
         channel: str,
         source: str | None = None,
         contact: Contact | None = None,
-        delivery: str = "pickup",
+        delivery: str | None = None,
         address: str | None = None,
+        only: tuple[int, int] | None = None,
     ) -> OrderView:
         """Turn the cart into an order and reserve its stock until the hold expires.
 
-        All or nothing: if any product is short, nothing is reserved and the cart stays.
+        With `only` = (product id, quantity), buy just that product at once ("Buy now"):
+        the rest of the cart stays as it is. All or nothing: if any product is short,
+        nothing is reserved and the cart stays.
 
         Raises:
             CartEmptyError: nothing to buy.
             OutOfStockError: with what is left of each short product.
             PromoRejectedError: the cart's promo code no longer applies.
             ProductUnavailableError: a product is no longer sold.
+            UnknownDeliveryError: not a delivery option of the shop.
         """
         now = self._clock()
         contact = contact or Contact()
 
         def work(conn: Connection) -> tuple[OrderView, OrderChange]:
-            cart = load_cart(conn, customer_id, now)
+            cart = load_cart(conn, customer_id, now, only=only)
             if not cart.lines:
                 raise CartEmptyError
             if cart.promo_problem is not None:
@@ -172,16 +198,22 @@ class OrderService:
             for line in cart.lines:
                 if not line.product.active:
                     raise ProductUnavailableError(line.product.sku, "no longer sold")
-            option = self._delivery.get(delivery, digital_only=cart.digital_only)
-            reserved = self._reserve_cart(conn, cart)
+            option = self._delivery.get(
+                delivery or self._delivery.default.id, digital_only=cart.digital_only
+            )
+            totals = cart.totals.delivered(option)
+            wanted = [
+                (ln.product.id, ln.product.sku, ln.product.title, ln.quantity) for ln in cart.lines
+            ]
+            stock.reserve(conn, wanted, cart_of=customer_id if only is None else None)
             values: dict[str, Any] = {
                 "customer_id": customer_id,
                 "status": OrderStatus.PENDING_PAYMENT,
-                "currency": cart.currency or "",
-                "subtotal": cart.subtotal,
-                "discount": cart.discount,
-                "delivery_price": option.price_for(cart.total),
-                "total": cart.total + option.price_for(cart.total),
+                "currency": totals.currency,
+                "subtotal": totals.subtotal,
+                "discount": totals.discount,
+                "delivery_price": totals.delivery,
+                "total": totals.total,
                 "promo_code": cart.promo_code if cart.discount else None,
                 "contact_name": contact.name,
                 "contact_phone": contact.phone,
@@ -217,28 +249,13 @@ class OrderService:
             )
             _add_event(conn, order_id, OrderStatus.PENDING_PAYMENT, now, actor="customer")
             if order.promo_code:
-                found = promos.load_promo(conn, order.promo_code, customer_id)
-                if found is not None:
-                    promos.redeem(conn, found[0], customer_id, order_id, now)
-            conn.execute(_EMPTY_CART, {"customer_id": customer_id})
-            if cart.promo_code:
-                conn.execute(
-                    update(t.cart)
-                    .where(t.cart.c.customer_id == customer_id)
-                    .values(promo_code=None)
-                )
+                _redeem(conn, order, now)
+            if only is None:
+                conn.execute(_EMPTY_CART, {"customer_id": customer_id})
+            if order.promo_code or (only is None and cart.promo_code):
+                conn.execute(_DROP_CART_PROMO, {"owner": customer_id})
             if contact.name or contact.phone or order.delivery_address:
-                conn.execute(
-                    update(t.customer)
-                    .where(t.customer.c.id == customer_id)
-                    .values(
-                        contact_name=func.coalesce(contact.name, t.customer.c.contact_name),
-                        contact_phone=func.coalesce(contact.phone, t.customer.c.contact_phone),
-                        delivery_address=func.coalesce(
-                            order.delivery_address, t.customer.c.delivery_address
-                        ),
-                    )
-                )
+                _remember_contact(conn, customer_id, contact, order.delivery_address)
             append_event(
                 conn,
                 EventKind.CHECKOUT,
@@ -247,44 +264,12 @@ class OrderService:
                 order_id=order.id,
                 value=order.total,
             )
-            sold_out = [product_id for product_id, stock in reserved if stock == 0]
-            if sold_out:  # search shows availability: tell it these ran out
-                bump_revision(conn, sold_out)
             change = OrderChange(order_id, customer_id, channel, S.PENDING_PAYMENT, None, now)
             return order, change
 
         order, change = await self._db.write(work)
-        await self._notify([change])
+        await self.notify([change])
         return order
-
-    def _reserve_cart(self, conn: Connection, cart: CartView) -> list[tuple[int, int]]:
-        """Take the cart's quantities off stock in one statement; raise if any product is short."""
-        ids = [line.product.id for line in cart.lines]
-        _lock_products(conn, ids)
-        rows = conn.execute(_RESERVE_CART, {"customer_id": cart.customer_id}).all()
-        if len(rows) == len(ids):
-            return [(r.id, r.stock) for r in rows]
-        got = {r.id for r in rows}
-        left = dict(
-            (
-                conn.execute(
-                    select(t.product.c.id, t.product.c.stock).where(t.product.c.id.in_(ids))
-                )
-            ).all()
-        )
-        shortages = [
-            Shortage(
-                line.product.id or 0,
-                line.product.sku,
-                line.product.title,
-                line.quantity,
-                # Our own update took some units already: add them back for the message.
-                left[line.product.id] + (line.quantity if line.product.id in got else 0),
-            )
-            for line in cart.lines
-            if line.product.id not in got
-        ]
-        raise OutOfStockError(shortages)
 
     async def get(self, order_id: int, *, customer_id: int | None = None) -> OrderDetails:
         """Return an order with lines and timeline; with `customer_id`, only if it is theirs."""
@@ -335,120 +320,15 @@ class OrderService:
         return await self._db.read(work)
 
     async def confirm_payment(self, order_id: int, *, actor: str = "payment") -> Settlement:
-        """Settle a verified payment for an order: exactly once, never overselling.
-
-        A payment for an order whose hold expired takes its stock again if it is
-        still there; otherwise, and for an order cancelled or refunded on purpose,
-        the answer is REFUND and nothing changes.
-        """
+        """Settle a verified payment for an order in a transaction of its own (see `settle`)."""
         now = self._clock()
 
-        def work(conn: Connection) -> tuple[Settlement, list[OrderChange]]:
-            paid = (
-                conn.execute(
-                    update(t.order)
-                    .where(
-                        t.order.c.id == order_id,
-                        t.order.c.status == OrderStatus.PENDING_PAYMENT,
-                        t.order.c.reservation == Reservation.HELD,
-                    )
-                    .values(
-                        status=OrderStatus.PAID, reservation=Reservation.COMMITTED, updated_at=now
-                    )
-                    .returning(
-                        t.order.c.customer_id, t.order.c.channel, t.order.c.source, t.order.c.total
-                    )
-                )
-            ).first()
-            if paid is None:
-                outcome = self._settle_late(conn, order_id, now, actor)
-                if outcome is not Settlement.PAID:
-                    return outcome, []
-                paid = (
-                    conn.execute(
-                        select(
-                            t.order.c.customer_id,
-                            t.order.c.channel,
-                            t.order.c.source,
-                            t.order.c.total,
-                        ).where(t.order.c.id == order_id)
-                    )
-                ).one()
-                note = "hold expired before payment; stock reserved again"
-                previous = OrderStatus.CANCELLED
-            else:
-                note, previous = None, OrderStatus.PENDING_PAYMENT
-            _count_sold(conn, order_id, +1)
-            _add_event(conn, order_id, OrderStatus.PAID, now, actor=actor, note=note)
-            append_event(
-                conn,
-                EventKind.PAID,
-                Visit(paid.customer_id, paid.channel, paid.source),
-                now,
-                order_id=order_id,
-                value=paid.total,
-            )
-            change = OrderChange(
-                order_id, paid.customer_id, paid.channel, OrderStatus.PAID, previous, now
-            )
-            return Settlement.PAID, [change]
+        def work(conn: Connection) -> tuple[Settlement, OrderChange | None]:
+            return settle(conn, order_id, now, actor=actor)
 
-        outcome, changes = await self._db.write(work)
-        await self._notify(changes)
+        outcome, change = await self._db.write(work)
+        await self.notify([change] if change else [])
         return outcome
-
-    def _settle_late(
-        self, conn: Connection, order_id: int, now: datetime, actor: str
-    ) -> Settlement:
-        """Decide a payment for an order that is not waiting for one."""
-        row = (
-            conn.execute(
-                select(t.order.c.status, t.order.c.reservation).where(t.order.c.id == order_id)
-            )
-        ).first()
-        if row is None:
-            raise NotFoundError("order", order_id)
-        if row.status in PAID_STATUSES:
-            return Settlement.ALREADY_PAID
-        if row.status != S.CANCELLED or row.reservation != Reservation.EXPIRED:
-            return Settlement.REFUND
-        lines = (
-            conn.execute(
-                select(t.order_line.c.product_id, t.order_line.c.quantity).where(
-                    t.order_line.c.order_id == order_id
-                )
-            )
-        ).all()
-        if any(line.product_id is None for line in lines):
-            return Settlement.REFUND
-        _lock_order_products(conn, [order_id])
-        savepoint = conn.begin_nested()
-        taken = (
-            conn.execute(
-                update(t.product)
-                .where(
-                    t.product.c.id == t.order_line.c.product_id,
-                    t.order_line.c.order_id == order_id,
-                    t.product.c.stock >= t.order_line.c.quantity,
-                )
-                .values(stock=t.product.c.stock - t.order_line.c.quantity)
-                .returning(t.product.c.id, t.product.c.stock)
-            )
-        ).all()
-        if len(taken) != len(lines):
-            savepoint.rollback()
-            return Settlement.REFUND
-        savepoint.commit()
-        conn.execute(
-            update(t.order)
-            .where(t.order.c.id == order_id)
-            .values(status=OrderStatus.PAID, reservation=Reservation.COMMITTED, updated_at=now)
-        )
-        sold_out = [r.id for r in taken if r.stock == 0]
-        if sold_out:
-            bump_revision(conn, sold_out)
-        log.info("order %s paid after its hold expired; stock reserved again (%s)", order_id, actor)
-        return Settlement.PAID
 
     async def transition(
         self,
@@ -463,35 +343,18 @@ class OrderService:
     ) -> OrderView:
         """Move an order to `to`, or raise IllegalTransitionError saying why not.
 
-        Payment is not a transition anyone may ask for: it comes through `confirm_payment`.
+        Payment is not a transition anyone may ask for: it comes through `settle`.
         With `customer_id`, the order must be theirs.
         """
         now = self._clock()
 
         def work(conn: Connection) -> tuple[OrderView, OrderChange]:
-            query = select(t.order).where(t.order.c.id == order_id)
-            if not self._db.is_sqlite:
-                query = query.with_for_update()
-            row = (conn.execute(query)).first()
-            if row is None or (customer_id is not None and row.customer_id != customer_id):
+            order = lock_order(conn, order_id)
+            if order is None or (customer_id is not None and order.customer_id != customer_id):
                 raise NotFoundError("order", order_id)
-            order = OrderView.from_row(row)
-            current = OrderStatus(order.status)
-            _check_transition(order_id, current, to)
-            if to == S.CANCELLED:
-                _release(conn, [order_id], Reservation.RELEASED)
-            elif to == S.REFUNDED and current in RESTOCK_ON_REFUND:
-                _restock(conn, [order_id])
-                _count_sold(conn, order_id, -1)
-            values: dict[str, Any] = {"status": to.value, "updated_at": now}
-            if carrier is not None:
-                values["carrier"] = carrier
-            if tracking_number is not None:
-                values["tracking_number"] = tracking_number
-            conn.execute(update(t.order).where(t.order.c.id == order_id).values(**values))
-            _add_event(
+            change = move(
                 conn,
-                order_id,
+                order,
                 to,
                 now,
                 actor=actor,
@@ -499,31 +362,15 @@ class OrderService:
                 carrier=carrier,
                 tracking_number=tracking_number,
             )
-            kind = {S.CANCELLED: EventKind.CANCELLED, S.REFUNDED: EventKind.REFUNDED}.get(to)
-            if kind is not None:
-                append_event(
-                    conn,
-                    kind,
-                    Visit(order.customer_id, order.channel, order.source),
-                    now,
-                    order_id=order_id,
-                    value=order.total,
-                )
-            order = replace(order, **values)
-            change = OrderChange(
-                order_id,
-                order.customer_id,
-                order.channel,
-                to,
-                current,
-                now,
-                carrier,
-                tracking_number,
-            )
-            return order, change
+            values: dict[str, Any] = {"status": to.value, "updated_at": now}
+            if carrier is not None:
+                values["carrier"] = carrier
+            if tracking_number is not None:
+                values["tracking_number"] = tracking_number
+            return replace(order, **values), change
 
         order, change = await self._db.write(work)
-        await self._notify([change])
+        await self.notify([change])
         return order
 
     async def expire_holds(self) -> list[int]:
@@ -563,7 +410,7 @@ class OrderService:
                     )
                 )
             ).all()
-            _release(conn, [r.id for r in expired], Reservation.EXPIRED)
+            stock.release(conn, [r.id for r in expired], Reservation.EXPIRED)
             changes: list[OrderChange] = []
             for r in expired:
                 _add_event(conn, r.id, OrderStatus.CANCELLED, now, note="payment time ran out")
@@ -581,10 +428,10 @@ class OrderService:
             return changes
 
         changes = await self._db.write(work)
-        await self._notify(changes)
+        await self.notify(changes)
         return [change.order_id for change in changes]
 
-    async def _notify(self, changes: Sequence[OrderChange]) -> None:
+    async def notify(self, changes: Sequence[OrderChange]) -> None:
         """Tell listeners about committed changes; a failing listener never undoes one."""
         for change in changes:
             for listener in self._listeners:
@@ -592,6 +439,175 @@ class OrderService:
                     await listener(change)
                 except Exception:  # the change is committed; report and go on
                     log.exception("order listener failed for order %s", change.order_id)
+
+
+def lock_order(conn: Connection, order_id: int | None) -> OrderView | None:
+    """Return an order, holding its row until the transaction ends, so changes to it go one at a time.
+
+    PostgreSQL locks the row (FOR UPDATE); SQLite needs nothing, having one writer.
+    """
+    query = select(t.order).where(t.order.c.id == order_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else OrderView.from_row(row)
+
+
+def settle(
+    conn: Connection, order_id: int, now: datetime, *, actor: str
+) -> tuple[Settlement, OrderChange | None]:
+    """Mark an order paid by a verified payment: exactly once, never overselling.
+
+    The order's row is held while it is decided, and every update re-checks the
+    state it was decided on, so concurrent confirmations of one order settle it
+    once and the rest see it already paid. A payment for an order whose hold ran
+    out takes the stock, and the promo code's use, again if they are still
+    there; otherwise, and for an order cancelled or refunded on purpose, the
+    answer is REFUND and nothing changes.
+
+    Raises:
+        NotFoundError: no such order.
+    """
+    order = lock_order(conn, order_id)
+    if order is None:
+        raise NotFoundError("order", order_id)
+    if order.status in PAID_STATUSES:
+        return Settlement.ALREADY_PAID, None
+    if order.status == S.PENDING_PAYMENT and order.reservation == Reservation.HELD:
+        previous, note = S.PENDING_PAYMENT, None
+    elif order.status == S.CANCELLED and order.reservation == Reservation.EXPIRED:
+        if not _retake(conn, order, now):
+            return Settlement.REFUND, None
+        previous, note = S.CANCELLED, "hold expired before payment; stock reserved again"
+        log.info("order %s paid after its hold expired; stock reserved again (%s)", order_id, actor)
+    else:
+        return Settlement.REFUND, None
+    paid = conn.execute(
+        update(t.order)
+        .where(
+            t.order.c.id == order_id,
+            t.order.c.status == order.status,
+            t.order.c.reservation == order.reservation,
+        )
+        .values(status=S.PAID, reservation=Reservation.COMMITTED, updated_at=now)
+    )
+    if paid.rowcount != 1:  # only a caller that skipped the lock could get here
+        raise RuntimeError(f"order {order_id} changed while it was being settled")
+    stock.count_sold(conn, order_id, +1)
+    _add_event(conn, order_id, S.PAID, now, actor=actor, note=note)
+    visit = Visit(order.customer_id, order.channel, order.source)
+    append_event(conn, EventKind.PAID, visit, now, order_id=order_id, value=order.total)
+    return Settlement.PAID, OrderChange(
+        order_id, order.customer_id, order.channel, S.PAID, previous, now
+    )
+
+
+def _retake(conn: Connection, order: OrderView, now: datetime) -> bool:
+    """Reserve a lapsed order's stock and promo use again; False, changing nothing, if either is gone."""
+    savepoint = conn.begin_nested()
+    if not stock.retake(conn, order.id):
+        savepoint.rollback()
+        return False
+    if order.promo_code:
+        try:
+            _redeem(conn, order, now)
+        except PromoRejectedError:
+            savepoint.rollback()
+            return False
+    savepoint.commit()
+    return True
+
+
+def _redeem(conn: Connection, order: OrderView, now: datetime) -> None:
+    """Count the order's promo code as used by it, within the code's limits.
+
+    Raises:
+        PromoRejectedError: the code is used up, or this customer used it already.
+    """
+    assert order.promo_code is not None
+    found = promos.load_promo(conn, order.promo_code, order.customer_id)
+    if found is None:
+        return  # the code was deleted since; the price was agreed with it
+    promo, used = found
+    if promo.once_per_customer and used:
+        raise PromoRejectedError(promo.code, PromoProblem.ALREADY_USED)
+    promos.redeem(conn, promo, order.customer_id, order.id, now)
+
+
+def move(
+    conn: Connection,
+    order: OrderView,
+    to: OrderStatus,
+    now: datetime,
+    *,
+    actor: str,
+    note: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> OrderChange:
+    """Move a locked order (see `lock_order`) to `to`, or raise IllegalTransitionError saying why not."""
+    current = OrderStatus(order.status)
+    _check_transition(order.id, current, to)
+    if to == S.CANCELLED:
+        stock.release(conn, [order.id], Reservation.RELEASED)
+    elif to == S.REFUNDED and current in RESTOCK_ON_REFUND:
+        stock.restock(conn, [order.id])
+        stock.count_sold(conn, order.id, -1)
+    values: dict[str, Any] = {"status": to.value, "updated_at": now}
+    if carrier is not None:
+        values["carrier"] = carrier
+    if tracking_number is not None:
+        values["tracking_number"] = tracking_number
+    conn.execute(update(t.order).where(t.order.c.id == order.id).values(**values))
+    _add_event(
+        conn,
+        order.id,
+        to,
+        now,
+        actor=actor,
+        note=note,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+    kind = {S.CANCELLED: EventKind.CANCELLED, S.REFUNDED: EventKind.REFUNDED}.get(to)
+    if kind is not None:
+        visit = Visit(order.customer_id, order.channel, order.source)
+        append_event(conn, kind, visit, now, order_id=order.id, value=order.total)
+    return OrderChange(
+        order.id, order.customer_id, order.channel, to, current, now, carrier, tracking_number
+    )
+
+
+def take_form(
+    conn: Connection,
+    order: OrderView,
+    now: datetime,
+    *,
+    contact: Contact,
+    option: DeliveryOption | None,
+    address: str | None,
+) -> OrderView:
+    """Take the details a payment form collected into an order that waits for payment.
+
+    A delivery option chosen there prices the order anew (see `shop.pricing`).
+    """
+    values: dict[str, Any] = {"updated_at": now}
+    if contact.name:
+        values["contact_name"] = contact.name
+    if contact.phone:
+        values["contact_phone"] = contact.phone
+    if option is not None:
+        totals = order.totals.delivered(option)
+        values.update(
+            delivery_method=option.id,
+            delivery_price=totals.delivery,
+            total=totals.total,
+            delivery_address=address if option.needs_address else None,
+        )
+    elif address and order.delivery_method != NO_DELIVERY.id:
+        values["delivery_address"] = address
+    conn.execute(update(t.order).where(t.order.c.id == order.id).values(**values))
+    return replace(order, **values)
 
 
 def _check_transition(order_id: int, current: OrderStatus, to: OrderStatus) -> None:
@@ -612,72 +628,18 @@ def _check_transition(order_id: int, current: OrderStatus, to: OrderStatus) -> N
     raise IllegalTransitionError(order_id, current.value, to.value, reason)
 
 
-def _lock_products(conn: Connection, ids: Sequence[int | None]) -> None:
-    """Lock product rows in id order on PostgreSQL, so concurrent writers never deadlock.
-
-    SQLite needs nothing: a write transaction there holds the whole database.
-    """
-    if conn.dialect.name == "sqlite" or not ids:
-        return
+def _remember_contact(
+    conn: Connection, customer_id: int, contact: Contact, address: str | None
+) -> None:
+    """Keep the details of an order on the customer, to offer them next time."""
     conn.execute(
-        select(t.product.c.id)
-        .where(t.product.c.id.in_(ids))
-        .order_by(t.product.c.id)
-        .with_for_update()
-    )
-
-
-def _lock_order_products(conn: Connection, order_ids: list[int]) -> None:
-    """Lock, in id order, the products of these orders (PostgreSQL only, as above)."""
-    if conn.dialect.name == "sqlite":
-        return
-    in_orders = select(t.order_line.c.product_id).where(t.order_line.c.order_id.in_(order_ids))
-    conn.execute(
-        select(t.product.c.id)
-        .where(t.product.c.id.in_(in_orders))
-        .order_by(t.product.c.id)
-        .with_for_update()
-    )
-
-
-def _release(conn: Connection, order_ids: list[int], reservation: Reservation) -> None:
-    """Give held stock of these orders back and mark their reservation `reservation`."""
-    if not order_ids:
-        return
-    conn.execute(
-        update(t.order)
-        .where(t.order.c.id.in_(order_ids), t.order.c.reservation == Reservation.HELD)
-        .values(reservation=reservation)
-    )
-    _restock(conn, order_ids)
-    promos.release(conn, order_ids)
-
-
-def _restock(conn: Connection, order_ids: list[int]) -> None:
-    """Put the units of these orders back on stock."""
-    lines = select(t.order_line.c.product_id).where(t.order_line.c.order_id.in_(order_ids))
-    product_ids = [p for p in (conn.execute(lines)).scalars() if p is not None]
-    _lock_products(conn, product_ids)
-    returned = (
-        select(func.sum(t.order_line.c.quantity))
-        .where(t.order_line.c.order_id.in_(order_ids), t.order_line.c.product_id == t.product.c.id)
-        .scalar_subquery()
-    )
-    conn.execute(
-        update(t.product)
-        .where(t.product.c.id.in_(product_ids))
-        .values(stock=t.product.c.stock + returned)
-    )
-    bump_revision(conn, sorted(set(product_ids)))
-
-
-def _count_sold(conn: Connection, order_id: int, sign: int) -> None:
-    """Add (or take back) an order's units to the products' sales count, which ranks search."""
-    _lock_order_products(conn, [order_id])
-    conn.execute(
-        update(t.product)
-        .where(t.product.c.id == t.order_line.c.product_id, t.order_line.c.order_id == order_id)
-        .values(sold=t.product.c.sold + sign * t.order_line.c.quantity)
+        update(t.customer)
+        .where(t.customer.c.id == customer_id)
+        .values(
+            contact_name=func.coalesce(contact.name, t.customer.c.contact_name),
+            contact_phone=func.coalesce(contact.phone, t.customer.c.contact_phone),
+            delivery_address=func.coalesce(address, t.customer.c.delivery_address),
+        )
     )
 
 

@@ -12,7 +12,7 @@ from shop import tables as t
 from shop.db import Database
 from shop.errors import PromoProblem, PromoRejectedError
 from shop.models import PromoCode, PromoKind
-from shop.money import Money
+from shop.pricing import promo_discount
 from shop.types import utcnow
 
 
@@ -39,9 +39,7 @@ def discount_for(
         raise PromoRejectedError(promo.code, PromoProblem.WRONG_CURRENCY)
     if subtotal < promo.min_total:
         raise PromoRejectedError(promo.code, PromoProblem.BELOW_MINIMUM, minimum=promo.min_total)
-    if promo.kind == PromoKind.PERCENT:
-        return min(subtotal, Money(subtotal, currency).percent(promo.value).amount)
-    return min(subtotal, promo.value)
+    return promo_discount(promo.kind, promo.value, subtotal, currency)
 
 
 def load_promo(conn: Connection, code: str, customer_id: int) -> tuple[PromoCode, bool] | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shop.money import Money
+from shop.pricing import Totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,11 @@ class OrderView:
     def money(self) -> Money:
         """Return the order's total as Money."""
         return Money(self.total, self.currency)
+
+    @property
+    def totals(self) -> Totals:
+        """Return what the order costs, line by line of the bill."""
+        return Totals(self.currency, self.subtotal, self.discount, self.delivery_price)
 
 
 @dataclass(frozen=True, slots=True)

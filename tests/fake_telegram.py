@@ -40,7 +40,6 @@ _TRUE = {
     "answerPreCheckoutQuery",
     "answerShippingQuery",
     "answerInlineQuery",
-    "refundStarPayment",
     "close",
     "logOut",
 }
@@ -87,6 +86,8 @@ class FakeBotAPI:
     url: str = ""
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    refunded: set[str] = field(default_factory=set)  # Stars charges given back
+    flooded: int = 0  # how many more refunds to answer "429 Too Many Requests"
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -142,8 +143,11 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        form = await request.post()
-        fields = {key: form_value(str(value)) for key, value in form.items()}
+        if request.content_type == "application/json":  # the Bot API takes JSON bodies too
+            fields = dict(await request.json())
+        else:
+            form = await request.post()
+            fields = {key: form_value(str(value)) for key, value in form.items()}
         if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
             await self._log(method, fields, None)
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
@@ -157,6 +161,15 @@ class FakeBotAPI:
             if key not in self.messages:
                 return _error(400, "Bad Request: message to edit not found")
             result = self._store(method, fields, *key)
+        elif method == "refundStarPayment":
+            if self.flooded:
+                self.flooded -= 1
+                return _error(429, "Too Many Requests: retry after 5", retry_after=5)
+            charge = fields["telegram_payment_charge_id"]
+            if charge in self.refunded:
+                return _error(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+            self.refunded.add(charge)
+            result = True
         elif method in _TRUE:
             result = True
         else:
@@ -231,16 +244,17 @@ class FakeBotAPI:
             self._changed.notify_all()
 
 
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": status, "description": description}, status=status
-    )
+def _error(status: int, description: str, *, retry_after: int | None = None) -> web.Response:
+    answer: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        answer["parameters"] = {"retry_after": retry_after}
+    return web.json_response(answer, status=status)
 
 
 @asynccontextmanager
-async def fake_bot_api() -> AsyncIterator[FakeBotAPI]:
-    """Run the fake Bot API on a free loopback port."""
-    api = FakeBotAPI()
+async def fake_bot_api(token: str = TOKEN) -> AsyncIterator[FakeBotAPI]:
+    """Run the fake Bot API on a free loopback port, for the bot of `token`."""
+    api = FakeBotAPI(token=token)
     sock = free_socket()
     api.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     runner = web.AppRunner(api.app(), access_log=None)

@@ -169,9 +169,13 @@ class StaffInbox:
     """The staff's side of the help desk: questions as they arrive."""
 
     questions: list[StaffQuestion] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
 
     async def forward(self, question: StaffQuestion) -> None:
         self.questions.append(question)
+
+    async def alert(self, text: str) -> None:
+        self.alerts.append(text)
 
 
 def engine(shop: Shop, *, staff: StaffDesk | None = None) -> Conversations:

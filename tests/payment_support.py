@@ -75,7 +75,7 @@ class Heard:
             self.notices.append(notice)
 
         shop.orders.subscribe(on_change)
-        shop.payments.subscribe(on_notice)
+        shop.payments.settlement.subscribe(on_notice)
         return self
 
     @property

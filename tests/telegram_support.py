@@ -312,15 +312,23 @@ async def telegram_shop(
     username: str | None = None,
     staff_ids: tuple[int, ...] = (),
     rows: Sequence[CatalogRow] = (),
+    api_url: str | None = None,
+    sandbox: bool | None = None,
 ) -> AsyncIterator[Harness]:
-    """Yield the demo shop (and `rows`) with its Telegram channel composed by `build_telegram`."""
+    """Yield the demo shop (and `rows`) with its Telegram channel composed by `build_telegram`.
+
+    The channel's own calls are recorded; `api_url` is where calls the shop makes without
+    the channel go (a Stars refund), a fake Bot API on loopback.
+    """
     settings = Settings(
         database_url=database_url,
         payments_secret=SecretStr("telegram-test-secret"),
+        payments_sandbox=sandbox,
         telegram=TelegramSettings(
             bot_token=SecretStr(TOKEN),
             bot_username=username,
             payment_provider_token=SecretStr(provider_token) if provider_token else None,
+            api_url=api_url,
         ),
     )
     shop = build_shop(settings, clock=clock)
@@ -344,4 +352,5 @@ async def telegram_shop(
     finally:
         await channel.close()
         await conversations.close()
+        await shop.payments.close()
         await shop.db.dispose()

@@ -29,6 +29,7 @@ CHECKOUT_CANCEL = "cox"
 PAY = "pay"  # arg: order id
 ORDERS = "orders"
 ORDER = "order"  # arg: order id
+ORDER_CANCEL = "ocx"  # arg: "<order id>" asks; "<order id>:1" cancels
 LANGUAGE = "lang"
 SET_LANGUAGE = "setlang"  # arg: "en" or "ru"
 HELP = "help"

@@ -15,17 +15,16 @@ from bot.flows import actions as a
 from bot.flows.common import ints
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
-from bot.flows.ordering import place_order
 from bot.flows.orders import delivery_name
-from bot.flows.payment import payment_replies, telegram_form_pays
+from bot.flows.payment import can_pay, cannot_pay, payment_replies, telegram_form_pays
 from bot.flows.product import live_product
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, ContactRequest, Reply, SharedContact
 from payments.interface import PaymentError
 from shop.carts import MAX_QUANTITY
-from shop.delivery import DeliveryOption
 from shop.errors import CartEmptyError
 from shop.orders import Contact
+from shop.pricing import PICKUP, DeliveryOption, Totals
 
 log = logging.getLogger(__name__)
 router = FlowRouter("checkout")
@@ -51,7 +50,9 @@ async def begin_checkout(ctx: Ctx, _arg: str) -> list[Reply]:
         raise CartEmptyError
     if cart.promo_problem is not None:
         raise cart.promo_problem
-    ctx.state.data[FLOW] = {"digital": cart.digital_only, "subtotal": cart.total}
+    if not can_pay(ctx, digital=cart.digital_only):
+        return await cannot_pay(ctx)
+    ctx.state.data[FLOW] = {"digital": cart.digital_only}
     return ask_details(ctx)
 
 
@@ -60,12 +61,10 @@ async def buy_now(ctx: Ctx, arg: str) -> list[Reply]:
     """Buy one product at once: straight to Telegram's invoice, or through the questions."""
     product_id, quantity = ints(arg, 2)
     product = await live_product(ctx, product_id)
+    if not can_pay(ctx, digital=product.digital):
+        return await cannot_pay(ctx)
     quantity = max(1, min(quantity, MAX_QUANTITY))
-    ctx.state.data[FLOW] = {
-        "digital": product.digital,
-        "subtotal": product.price * quantity,
-        "only": [product.id, quantity],
-    }
+    ctx.state.data[FLOW] = {"digital": product.digital, "only": [product.id, quantity]}
     if telegram_form_pays(ctx, digital=product.digital):
         return await finish(ctx)
     return ask_details(ctx)
@@ -168,17 +167,19 @@ async def typed_name(ctx: Ctx, text: str) -> list[Reply]:
 async def ask_delivery(ctx: Ctx, *, intro: str = "") -> list[Reply]:
     """Offer the delivery options with their prices; digital goods need none."""
     answers = _answers(ctx)
-    if answers.get("digital"):
+    quote = await ctx.shop.orders.quote(ctx.customer_id, only=_only(answers))
+    if quote.digital_only:
         return await finish(ctx)
     ctx.state.step = DELIVERY
-    subtotal = int(answers.get("subtotal", 0))
-    currency = ctx.shop.settings.shop_currency
     rows = [
-        [Button(_option_label(ctx, option, subtotal, currency), a.DELIVERY, option.id)]
-        for option in ctx.shop.orders.delivery.options
+        [Button(_option_label(ctx, option, priced), a.DELIVERY, option.id)]
+        for option, priced in quote.options
     ]
     rows.append([_cancel(ctx)])
     body = ctx._("How should we deliver your order?")
+    pickup = ctx.shop.orders.delivery.pickup_address
+    if pickup and any(option.id == PICKUP for option, _priced in quote.options):
+        body += "\n" + ctx._("Pick it up at: {address}").format(address=pickup)
     return [ctx.text(f"{intro}\n{body}" if intro else body, rows, edit=False)]
 
 
@@ -235,13 +236,15 @@ async def typed_address(ctx: Ctx, text: str) -> list[Reply]:
 async def finish(ctx: Ctx) -> list[Reply]:
     """Place the order with the answers given and ask for payment."""
     answers = _answers(ctx)
-    only = answers.get("only")
+    only = _only(answers)
     form = only is not None and telegram_form_pays(ctx, digital=bool(answers.get("digital")))
     name, phone = answers.get("name"), answers.get("phone")
-    order = await place_order(
-        ctx,
+    order = await ctx.shop.orders.checkout(
+        ctx.customer_id,
+        channel=ctx.who.channel.value,
+        source=ctx.source,
         contact=Contact(name, phone) if name or phone else None,
-        delivery=str(answers.get("delivery") or "pickup"),
+        delivery=answers.get("delivery"),
         address=answers.get("address"),
         only=only,
     )
@@ -272,12 +275,20 @@ def _answers(ctx: Ctx) -> dict[str, Any]:
     return ctx.data(FLOW)
 
 
+def _only(answers: dict[str, Any]) -> tuple[int, int] | None:
+    """Return the (product, quantity) bought at once ("Buy now"), or None for the whole cart."""
+    only = answers.get("only")
+    if only is None:
+        return None
+    product_id, quantity = only
+    return int(product_id), int(quantity)
+
+
 def _cancel(ctx: Ctx) -> Button:
     return Button("✕ " + ctx._("Cancel"), a.CHECKOUT_CANCEL)
 
 
-def _option_label(ctx: Ctx, option: DeliveryOption, subtotal: int, currency: str) -> str:
-    """Return an option's name and its price for this order."""
-    price = option.price_for(subtotal)
-    cost = ctx.money(price, currency) if price else ctx._("free")
-    return f"{delivery_name(ctx.lang, option.id)} — {cost}"
+def _option_label(ctx: Ctx, option: DeliveryOption, priced: Totals) -> str:
+    """Return an option's name and what it costs on this order."""
+    cost = ctx.money(priced.delivery, priced.currency) if priced.delivery else ctx._("free")
+    return f"{delivery_name(ctx.lang, ctx.shop.orders.delivery, option.id)} — {cost}"

@@ -45,6 +45,10 @@ class StaffDesk(Protocol):
         """Hand a question to the staff."""
         ...
 
+    async def alert(self, text: str) -> None:
+        """Tell the staff of something that needs them (in English, the staff's language here)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DeepLink:

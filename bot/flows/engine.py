@@ -82,7 +82,7 @@ class Conversations:
         self._locks = KeyedLocks()
         self._deliverers: dict[Channel, Deliver] = {}
         shop.orders.subscribe(self._order_changed)
-        shop.payments.subscribe(self._payment_settled)
+        shop.payments.settlement.subscribe(self._payment_settled)
 
     async def handle(self, who: Who, event: Event) -> list[Reply]:
         """Answer one inbound event: touch the customer, run the flow under their lock, keep the state."""

@@ -12,7 +12,6 @@ from bot.flows import actions as a
 from bot.flows.context import Ctx
 from bot.flows.types import Button, Reply
 from payments.interface import PaymentError
-from shop.delivery import UnknownDeliveryError
 from shop.errors import (
     CartEmptyError,
     NotFoundError,
@@ -23,6 +22,7 @@ from shop.errors import (
     ShopError,
 )
 from shop.i18n import N_
+from shop.pricing import UnknownDeliveryError
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from bot.flows.types import Button, Reply
 from shop.i18n import N_, Language
 from shop.models import OrderStatus, Reservation
 from shop.orders import OrderDetails
+from shop.pricing import PICKUP, DeliveryRules
 
 router = FlowRouter("orders")
 
@@ -65,8 +66,29 @@ async def show_order(ctx: Ctx, arg: str) -> list[Reply]:
     rows: list[list[Button]] = []
     if order.status == OrderStatus.PENDING_PAYMENT and order.reservation == Reservation.HELD:
         rows.append([Button("💳 " + ctx._("Pay"), a.PAY, str(order.id))])
+        rows.append([Button("✕ " + ctx._("Cancel order"), a.ORDER_CANCEL, str(order.id))])
     rows.append([Button("« " + ctx._("My orders"), a.ORDERS), menu_button(ctx)])
-    return [ctx.text(describe_order(ctx.lang, details), rows)]
+    return [ctx.text(describe_order(ctx.lang, details, ctx.shop.orders.delivery), rows)]
+
+
+@router.press(a.ORDER_CANCEL)
+async def cancel_order(ctx: Ctx, arg: str) -> list[Reply]:
+    """Cancel an unpaid order of the customer's, after asking once: its goods go back on sale at once."""
+    order_id, sure = ints(arg, 2)
+    order = (await ctx.shop.orders.get(order_id, customer_id=ctx.customer_id)).order
+    back = Button("« " + ctx._("Order details"), a.ORDER, str(order.id))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        body = ctx._("Order #{number} doesn't wait for payment.").format(number=order.id)
+        return [ctx.text(body, [[back]])]
+    if not sure:
+        body = ctx._("Cancel order #{number}? Its goods go back on sale.").format(number=order.id)
+        yes = Button("✕ " + ctx._("Yes, cancel it"), a.ORDER_CANCEL, f"{order.id}:1")
+        return [ctx.text(body, [[yes], [back]])]
+    await ctx.shop.orders.transition(
+        order.id, OrderStatus.CANCELLED, actor="customer", customer_id=ctx.customer_id
+    )
+    body = ctx._("Order #{number} is cancelled.").format(number=order.id)
+    return [ctx.text(body, [[Button("📦 " + ctx._("My orders"), a.ORDERS), menu_button(ctx)]])]
 
 
 def status_name(lang: Language, status: str) -> str:
@@ -75,13 +97,16 @@ def status_name(lang: Language, status: str) -> str:
     return lang._(name) if name else status
 
 
-def delivery_name(lang: Language, option_id: str) -> str:
-    """Return a delivery option's name in words."""
+def delivery_name(lang: Language, rules: DeliveryRules, option_id: str) -> str:
+    """Return a delivery option's name in words: the owner's own, else ours, else its id."""
+    owned = rules.name_for(option_id, lang.locale)
+    if owned:
+        return owned
     name = DELIVERY_NAMES.get(option_id)
     return lang._(name) if name else option_id
 
 
-def describe_order(lang: Language, details: OrderDetails) -> str:
+def describe_order(lang: Language, details: OrderDetails, rules: DeliveryRules) -> str:
     """Return an order in words: lines, delivery, totals, tracking, and the timeline."""
     order = details.order
     _ = lang._
@@ -102,11 +127,13 @@ def describe_order(lang: Language, details: OrderDetails) -> str:
                 code=order.promo_code or "", amount=money(order.discount, order.currency)
             )
         )
-    delivery = delivery_name(lang, order.delivery_method)
+    delivery = delivery_name(lang, rules, order.delivery_method)
     price = money(order.delivery_price, order.currency) if order.delivery_price else _("free")
     lines.append(_("Delivery: {method} — {price}").format(method=delivery, price=price))
     if order.delivery_address:
         lines.append(_("Address: {address}").format(address=order.delivery_address))
+    elif order.delivery_method == PICKUP and rules.pickup_address:
+        lines.append(_("Pick it up at: {address}").format(address=rules.pickup_address))
     lines.append(_("Total: {amount}").format(amount=money(order.total, order.currency)))
     tracking = tracking_line(lang, order.carrier, order.tracking_number)
     if tracking:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from bot.flows import actions as a
@@ -13,6 +14,7 @@ from payments.telegram import TELEGRAM, TELEGRAM_STARS
 from shop.models import Channel, OrderStatus
 from shop.views import OrderView
 
+log = logging.getLogger(__name__)
 router = FlowRouter("payment")
 
 
@@ -25,6 +27,34 @@ async def pay_order(ctx: Ctx, arg: str) -> list[Reply]:
         body = ctx._("Order #{number} doesn't wait for payment.").format(number=order.id)
         return [ctx.text(body, [[Button("📦 " + ctx._("My orders"), a.ORDERS)]], edit=False)]
     return await payment_replies(ctx, order)
+
+
+def can_pay(ctx: Ctx, *, digital: bool) -> bool:
+    """Tell whether some provider the shop has takes this customer's payment for such goods."""
+    return ctx.shop.payments.method_for(ctx.who.channel.value, digital=digital) is not None
+
+
+async def cannot_pay(ctx: Ctx) -> list[Reply]:
+    """Tell the customer, politely, that payment is not possible now; tell the staff why.
+
+    The cart stays as it is and no stock is held for an order nobody could pay.
+    """
+    log.error(
+        "customer %s cannot pay on %s: no payment provider is set",
+        ctx.customer_id,
+        ctx.who.channel.value,
+    )
+    if ctx.staff is not None:
+        await ctx.staff.alert(
+            f"Customer #{ctx.customer_id} ({ctx.who.channel.value}) wanted to pay and could not: "
+            "no payment provider takes this payment. Set TELEGRAM_PAYMENT_PROVIDER_TOKEN "
+            "or STRIPE_API_KEY (or PAYMENTS_SANDBOX=true for test payments)."
+        )
+    body = ctx._(
+        "Sorry, we can't take payments here right now. Our team has been told; "
+        "your cart is kept, so please try again later."
+    )
+    return [ctx.text(body, [[Button("🛒 " + ctx._("Cart"), a.CART)]], edit=False)]
 
 
 def telegram_form_pays(ctx: Ctx, *, digital: bool) -> bool:
@@ -66,5 +96,7 @@ async def payment_replies(ctx: Ctx, order: OrderView, *, form: bool = False) -> 
     else:
         until = min(start.expires_at, order.reserved_until)  # the goods are held until then
         how = ctx._("Pay by the link below; it works until {time}.").format(time=ctx.when(until))
+    if not ctx.shop.payments.providers[start.provider].live:
+        how += "\n" + ctx._("This is a test payment: no real money is charged.")
     label = ctx._("Pay {amount}").format(amount=ctx.money(start.amount, start.currency))
     return [PaymentRequest(start, f"{body}\n{how}", label)]

@@ -143,6 +143,10 @@ class ConsoleStaffDesk:
         """Print the question as the shop's team would receive it."""
         self._channel.say(f"(to the shop's team) {question.name or '—'}: {question.text}")
 
+    async def alert(self, text: str) -> None:
+        """Print the alert as the shop's team would receive it."""
+        self._channel.say(f"(to the shop's team) {text}")
+
 
 async def converse(
     conversations: Conversations,
@@ -215,7 +219,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
         )
 
         async def pay(token: str) -> None:
-            await shop.payments.sandbox_act(token, PAY)
+            await shop.payments.pages.sandbox_act(token, PAY)
 
         await converse(conversations, channel, who, read_line or stdin_lines(), pay)
     finally:

@@ -66,7 +66,9 @@ async def test_pressing_pay_on_the_sandbox_page_pays_the_order(
     assert await page.get_by_role("button", name="Pay $1,299.90").count() == 0
 
 
-async def test_pressing_cancel_leaves_the_order_unpaid(browser: Browser, served: Served) -> None:
+async def test_pressing_cancel_cancels_the_order_and_its_goods_are_back_on_sale(
+    browser: Browser, served: Served
+) -> None:
     order = await pending_order(served.shop, channel=Channel.WHATSAPP)
     start = await served.shop.payments.start(order.id)
     assert start.url is not None
@@ -74,9 +76,11 @@ async def test_pressing_cancel_leaves_the_order_unpaid(browser: Browser, served:
 
     await page.goto(start.url)
     await page.get_by_role("button", name="Отменить").click()
-    await page.wait_for_selector("text=Оплата отменена")
+    await page.wait_for_selector("text=Оплата отменена, а с ней и заказ")
 
-    assert (await state(served.shop, order.id))["order"] == ("pending_payment", "held")
+    after = await state(served.shop, order.id)
+    assert after["order"] == ("cancelled", "released")
+    assert after["stock"] == [("A", 5, 0)]  # at once, not when the hold runs out
     payment = await served.shop.payments.payment(start.payment_id)
     assert payment is not None
     assert payment.status == "cancelled"

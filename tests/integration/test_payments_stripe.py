@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -197,7 +198,7 @@ async def test_a_refund_on_request_goes_through_stripe(world: World) -> None:
     session = world.stripe.pay(str((await world.checkout(order))["id"]))
     await world.deliver(world.stripe.event("checkout.session.completed", session))
 
-    refunded = await shop.payments.refund(order.id, actor="staff")
+    refunded = await shop.payments.settlement.refund(order.id, actor="staff")
 
     assert [r["payment_intent"] for r in world.stripe.refunds] == [session["payment_intent"]]
     assert refunded.refund_id == world.stripe.refunds[0]["id"]
@@ -225,7 +226,12 @@ async def test_a_stripe_event_for_another_amount_or_an_unknown_order_changes_not
     session = world.stripe.pay(str((await world.checkout(order))["id"]))
     before = await state(shop, order.id)
     cheaper = {**session, "amount_total": 1}
-    foreign = {**session, "id": "cs_test_foreign", "metadata": {"order_id": "999999"}}
+    foreign = {
+        **session,
+        "id": "cs_test_foreign",
+        "client_reference_id": "someone-else-7",
+        "metadata": {"order_id": "999999"},
+    }
 
     mismatch = await world.deliver(world.stripe.event("checkout.session.completed", cheaper))
     unknown = await world.deliver(world.stripe.event("checkout.session.completed", foreign))
@@ -251,3 +257,80 @@ async def test_when_stripe_refuses_the_session_the_customer_is_told_and_nothing_
             assert payment.note is not None
             assert "Invalid API Key" in payment.note
             assert (await state(served.shop, order.id))["order"] == ("pending_payment", "held")
+
+
+def foreign_session(order_id: int, payment_id: int, **changes: object) -> dict[str, object]:
+    """A paid Checkout Session another application on the same Stripe account made."""
+    session: dict[str, object] = {
+        "id": "cs_live_other_app_1",
+        "object": "checkout.session",
+        "mode": "payment",
+        "amount_total": 1_234,
+        "currency": "usd",
+        "status": "complete",
+        "payment_status": "paid",
+        "payment_intent": "pi_other_app_1",
+        "client_reference_id": str(payment_id),
+        "metadata": {"order_id": str(order_id), "payment_id": str(payment_id)},
+    }
+    session.update(changes)
+    return session
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # another application's session whose metadata names one of our orders
+        {"amount_total": 5_000},  # ... for exactly our order's amount
+        {"client_reference_id": "order-7f3a"},  # an odd reference (was a 400, retried for days)
+        {"client_reference_id": None, "metadata": {}},
+        {"metadata": {"order_id": "not a number"}},
+    ],
+    ids=["wrong-amount", "same-amount", "odd-reference", "no-metadata", "odd-metadata"],
+)
+async def test_a_session_this_shop_did_not_create_is_acknowledged_and_changes_nothing(
+    world: World, changes: dict[str, object]
+) -> None:
+    shop = world.served.shop
+    order = await pending_order(shop, price=2_500, quantity=2, channel=Channel.WHATSAPP)
+    ours = await world.checkout(order)
+    (payment,) = await shop.payments.payments_for(order.id)
+    heard = Heard().listen(shop)
+    before = await state(shop, order.id)
+    foreign = foreign_session(order.id, payment.id, **changes)
+
+    answers = [
+        await world.deliver(world.stripe.event(kind, foreign))
+        for kind in ("checkout.session.completed", "checkout.session.expired")
+    ]
+
+    assert [status for status, _ in answers] == [200, 200]
+    assert await state(shop, order.id) == before
+    assert world.stripe.refunds == []  # never another application's money
+    assert heard.paid == []
+    assert heard.notices == []
+    (unchanged,) = await shop.payments.payments_for(order.id)
+    assert (unchanged.status, unchanged.external_id) == ("created", ours["id"])
+
+
+async def test_a_link_shorter_than_stripes_minimum_lasts_stripes_minimum(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with (
+        fake_stripe() as stripe,
+        served_shop(
+            sqlite_url,
+            clock,
+            stripe=stripe_settings(stripe),
+            payment_link_minutes=5,
+            stock_hold_minutes=10,
+        ) as served,
+    ):
+        order = await pending_order(served.shop, channel=Channel.WHATSAPP)
+
+        start = await served.shop.payments.start(order.id)
+
+        _method, _path, form = stripe.requests[-1]
+        lasts = int(form["expires_at"]) - int(clock.now.timestamp())
+        assert 30 * 60 <= lasts <= 32 * 60  # not 24 hours
+        assert start.expires_at == clock.now + timedelta(seconds=lasts)

@@ -18,7 +18,9 @@ from bot.handlers.telegram import payments as telegram_payments
 from payments.interface import PaymentStatus
 from shop.models import Channel
 from tests.conftest import FakeClock, row
+from tests.fake_telegram import fake_bot_api
 from tests.telegram_support import (
+    TOKEN,
     USER_ID,
     Harness,
     Sent,
@@ -29,12 +31,12 @@ from tests.telegram_support import (
 )
 
 IPHONE = "APL-IP16P-128-BTI"
+EBOOK = row("EBOOK", title="Field guide", digital=True)
 
 
 @pytest.fixture
 async def tg(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
-    ebook = row("EBOOK", title="Field guide", digital=True)
-    async with telegram_shop(sqlite_url, clock, rows=[ebook]) as harness:
+    async with telegram_shop(sqlite_url, clock, rows=[EBOOK]) as harness:
         yield harness
 
 
@@ -235,7 +237,22 @@ async def test_a_shipping_query_for_goods_that_do_not_ship_is_refused(tg: Harnes
     assert "deliver" in refused[0]["error_message"]
 
 
-async def test_digital_goods_are_paid_in_stars_and_refunded_through_the_bot(tg: Harness) -> None:
+async def test_digital_goods_are_paid_in_stars_and_refunded_through_the_bot_api(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with (
+        fake_bot_api(TOKEN) as api,
+        telegram_shop(sqlite_url, clock, rows=[EBOOK], api_url=api.url) as tg,
+    ):
+        await _pay_in_stars_and_refund(tg)
+        # Telegram's own refundStarPayment, made by the shop itself: staff and recovery
+        # refund Stars from any process, with or without the channel running there.
+        (refund,) = api.of("refundStarPayment")
+        assert (refund["user_id"], refund["telegram_payment_charge_id"]) == (USER_ID, "stars-7")
+        assert (await order_of(tg)).status == "refunded"
+
+
+async def _pay_in_stars_and_refund(tg: Harness) -> None:
     invoice = await buy(tg, "EBOOK")
     assert invoice.method == "sendInvoice"
     assert invoice["currency"] == "XTR"
@@ -247,18 +264,31 @@ async def test_digital_goods_are_paid_in_stars_and_refunded_through_the_bot(tg: 
     order = await order_of(tg)
     assert order.status == "paid"
 
-    await tg.shop.payments.refund(order.id, note="changed their mind")
-
-    refund = tg.session.last("refundStarPayment")
-    assert (refund["user_id"], refund["telegram_payment_charge_id"]) == (str(USER_ID), "stars-7")
-    assert (await order_of(tg)).status == "refunded"
+    await tg.shop.payments.settlement.refund(order.id, note="changed their mind")
 
 
-async def test_without_a_provider_token_physical_goods_get_a_payment_link(
+async def test_without_a_provider_token_physical_goods_get_a_test_payment_link_when_asked(
     sqlite_url: str, clock: FakeClock
 ) -> None:
-    async with telegram_shop(sqlite_url, clock, provider_token=None) as tg:
+    async with telegram_shop(sqlite_url, clock, provider_token=None, sandbox=True) as tg:
         link = await buy(tg)
+    assert "This is a test payment" in link["text"]
     assert link.method == "sendMessage"
     pay = link.buttons[0]
     assert pay["url"].startswith("http://127.0.0.1:8080/pay/")
+
+
+async def test_without_a_provider_token_or_the_sandbox_nobody_gets_goods_for_nothing(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with telegram_shop(sqlite_url, clock, provider_token=None, staff_ids=(77,)) as tg:
+        answer = await buy(tg)
+        alert = next(
+            s for s in tg.session.sent if s.method == "sendMessage" and s["chat_id"] == "77"
+        )
+        orders = await tg.shop.orders.list_orders()
+    assert answer.method == "sendMessage"
+    assert "Sorry, we can't take payments here right now." in answer["text"]
+    assert "/pay/" not in str(answer)
+    assert "could not" in alert["text"]
+    assert orders == []

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.flows.types import ContactRequest, Press
-from bot.settings import Settings, StripeSettings, TelegramSettings
-from bot.wiring import Shop, build_shop
+from bot.settings import (
+    DeliveryOptionSetting,
+    DeliverySettings,
+    Settings,
+    StripeSettings,
+    TelegramSettings,
+)
+from bot.wiring import Shop, build_shop, delivery_rules
 from payments.sandbox import SANDBOX
 from payments.telegram import TELEGRAM, TELEGRAM_STARS
 from shop.migrate import upgrade
-from shop.models import Channel
-from tests.conftest import FakeClock
-from tests.flow_support import Chat, chat, engine, stock_the_shop
+from shop.models import Channel, PromoKind
+from tests.conftest import FakeClock, row
+from tests.flow_support import Chat, StaffInbox, chat, engine, stock_the_shop
 
 
 @pytest.fixture
@@ -24,7 +31,9 @@ async def card_shop(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Shop]:
     """A shop whose Telegram bot takes card payments (a BotFather provider token is set)."""
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'card.db'}",
-        telegram=TelegramSettings(payment_provider_token="284685063:TEST:token"),
+        telegram=TelegramSettings(
+            bot_token="1:offline", payment_provider_token="284685063:TEST:token"
+        ),
     )
     shop = build_shop(settings, clock=clock)
     await upgrade(shop.db)
@@ -144,7 +153,8 @@ async def test_buy_now_on_telegram_goes_straight_to_the_invoice_and_keeps_the_ca
     assert "1. Green tea × 1 — $10.00" in ann.text  # what was in the cart stays there
 
 
-async def test_buy_now_of_digital_goods_on_telegram_is_a_stars_invoice(stocked: Shop) -> None:
+async def test_buy_now_of_digital_goods_on_telegram_is_a_stars_invoice(card_shop: Shop) -> None:
+    stocked = card_shop
     ann = chat(stocked, engine(stocked))
     await ann.command("start", "p-GIFT")
     await ann.tap("Buy now")
@@ -251,6 +261,147 @@ async def test_an_order_whose_payment_cannot_start_is_kept_and_can_be_paid_later
         assert any("Pay" in label for label in ann.labels)
         await ann.command("orders")
         assert ann.labels[0] == "#1 · Waiting for payment · $37.50"
+    finally:
+        await shop.payments.close()
+        await shop.db.dispose()
+
+
+async def test_buy_now_with_a_promo_code_is_charged_what_the_delivery_options_said(
+    stocked: Shop,
+) -> None:
+    # Courier is free from $50 of goods; 4 × $12.50 is $50 before the code and $45 after it.
+    await stocked.promos.create("TEN", PromoKind.PERCENT, 10)
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100")
+    await ann.command("start", "promo-ten")
+    await ann.command("start", "p-TEA-2")
+    for _ in range(3):
+        await ann.tap("+")
+    await ann.tap("Buy now")
+    await ann.say("+1 555 0100 000")
+    await ann.say("Ann")
+
+    assert "Courier — $5.00" in ann.labels  # was "Courier — free", then charged $5
+    await ann.tap("Courier")
+    await ann.say("1 Main St, Springfield")
+    order = (await stocked.orders.get(ann.payment.start.order_id)).order
+    assert (order.subtotal, order.discount, order.delivery_price) == (5_000, 500, 500)
+    assert ann.payment.start.amount == order.total == 5_000
+
+
+async def test_delivery_is_priced_as_the_owner_set_it_in_the_shops_currency(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'rub.db'}",
+        shop_currency="RUB",
+        delivery=DeliverySettings(
+            options=[
+                DeliveryOptionSetting(id="pickup", address=False),
+                DeliveryOptionSetting(
+                    id="courier", price=Decimal(300), free_from=Decimal("5000.00")
+                ),
+                DeliveryOptionSetting(
+                    id="sdek", price=Decimal("249.90"), name={"ru": "СДЭК", "en": "CDEK"}
+                ),
+            ],
+            pickup_address="Москва, Тверская, 1",
+        ),
+    )
+    shop = build_shop(settings, clock=clock)
+    try:
+        await upgrade(shop.db)
+        await shop.catalog.import_rows([row("KOFE", title="Кофе", price=45_000, currency="RUB")])
+        ann = chat(shop, engine(shop), Channel.WHATSAPP, "+79990001122", language_code="ru")
+        await ann.command("start", "p-KOFE")
+        await ann.tap("Купить сейчас")
+        await ann.say("+7 999 000 11 22")
+        await ann.say("Аня")
+
+        assert "Забрать можно по адресу: Москва, Тверская, 1" in ann.text
+        assert ann.labels[:3] == [
+            "Самовывоз из магазина — бесплатно",
+            "Курьер — 300,00\xa0₽",
+            "СДЭК — 249,90\xa0₽",
+        ]
+        await ann.tap("СДЭК")
+        await ann.say("Москва, Арбат, 2")
+        assert ann.payment.start.amount == 45_000 + 24_990
+    finally:
+        await shop.payments.close()
+        await shop.db.dispose()
+
+
+async def test_a_shop_in_another_currency_that_set_no_delivery_offers_pickup_only(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", shop_currency="RUB"
+    )
+    # The example prices are dollars: charged as roubles they would be made up.
+    assert [option.id for option in delivery_rules(settings).options] == ["pickup"]
+    usd = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert [(o.id, o.price) for o in delivery_rules(usd).options] == [
+        ("pickup", 0),
+        ("courier", 500),
+        ("post", 350),
+    ]
+
+
+@pytest.mark.parametrize("sandbox", [None, False])
+async def test_with_a_channel_and_no_real_provider_nobody_pays_through_the_sandbox(
+    tmp_path: Path, clock: FakeClock, sandbox: bool | None
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}",
+        telegram=TelegramSettings(bot_token="1:offline"),
+        payments_sandbox=sandbox,
+    )
+    shop = build_shop(settings, clock=clock)
+    try:
+        await upgrade(shop.db)
+        await stock_the_shop(shop)
+        staff = StaffInbox()
+        ann = chat(shop, engine(shop, staff=staff))
+        await _cart_of_tea(ann)
+
+        await ann.tap("Checkout")
+
+        assert "Sorry, we can't take payments here right now." in ann.text
+        assert "your cart is kept" in ann.text
+        assert len(staff.alerts) == 1
+        assert "could not" in staff.alerts[0]
+        assert "TELEGRAM_PAYMENT_PROVIDER_TOKEN" in staff.alerts[0]
+        assert await shop.orders.list_orders() == []  # no stock held for an order nobody can pay
+        await ann.command("start", "p-CUP")
+        await ann.tap("Buy now")
+        assert "Sorry, we can't take payments here right now." in ann.text
+        assert SANDBOX not in shop.payments.providers
+        await ann.command("cart")
+        assert "Black tea × 3" in ann.text
+    finally:
+        await shop.payments.close()
+        await shop.db.dispose()
+
+
+async def test_the_sandbox_beside_a_channel_takes_payments_only_when_asked_and_says_so(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}",
+        telegram=TelegramSettings(bot_token="1:offline"),
+        payments_sandbox=True,
+    )
+    shop = build_shop(settings, clock=clock)
+    try:
+        await upgrade(shop.db)
+        await stock_the_shop(shop)
+        ann = chat(shop, engine(shop))
+        await _cart_of_tea(ann)
+        await ann.answer_checkout()
+        await ann.tap("Pickup")
+
+        assert ann.payment.start.provider == SANDBOX
+        assert "This is a test payment: no real money is charged." in ann.payment.text
     finally:
         await shop.payments.close()
         await shop.db.dispose()

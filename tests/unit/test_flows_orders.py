@@ -9,9 +9,9 @@ from bot.flows.types import Press
 from bot.wiring import Shop
 from payments.interface import EventType, ProviderEvent
 from payments.sandbox import SANDBOX
-from shop.delivery import NO_DELIVERY, DeliveryRules
 from shop.i18n import LOCALES, Language
 from shop.models import Channel, OrderStatus
+from shop.pricing import EXAMPLE_OPTIONS, NO_DELIVERY, DeliveryOption, DeliveryRules
 from tests.conftest import FakeClock
 from tests.flow_support import Chat, Pushed, chat, engine
 
@@ -142,7 +142,7 @@ async def test_money_that_cannot_be_kept_is_announced_as_returned(stocked: Shop)
         currency="USD",
         payment_id=payment.id,
     )
-    await stocked.payments.confirm(wrong)
+    await stocked.payments.settlement.confirm(wrong)
     assert pushed.texts == [
         f"Your payment of $25.00 for order #{start.order_id} has been returned to you."
     ]
@@ -152,11 +152,49 @@ async def test_money_that_cannot_be_kept_is_announced_as_returned(stocked: Shop)
 def test_every_delivery_option_has_a_name_in_each_language(locale: str) -> None:
     # The same names show in the chat and in Telegram's payment form.
     lang = Language(locale)
-    for option in (*DeliveryRules().options, NO_DELIVERY):
-        assert delivery_name(lang, option.id) != option.id
+    rules = DeliveryRules(EXAMPLE_OPTIONS)
+    for option in (*rules.options, NO_DELIVERY):
+        assert delivery_name(lang, rules, option.id) != option.id
 
 
 def test_delivery_options_are_named_in_the_customers_language() -> None:
-    assert delivery_name(Language("en"), "pickup") == "Pickup from the shop"
-    assert delivery_name(Language("ru"), "courier") == "Курьер"
-    assert delivery_name(Language("ru"), "drone") == "drone"  # an option without a name yet
+    drone = DeliveryOption("drone", 900, needs_address=True, names={"en": "Drone", "ru": "Дрон"})
+    rules = DeliveryRules((*EXAMPLE_OPTIONS, drone, DeliveryOption("boat", 100, True)))
+    assert delivery_name(Language("en"), rules, "pickup") == "Pickup from the shop"
+    assert delivery_name(Language("ru"), rules, "courier") == "Курьер"
+    assert delivery_name(Language("ru"), rules, "drone") == "Дрон"  # the owner's own name
+    assert delivery_name(Language("en"), rules, "drone") == "Drone"
+    assert delivery_name(Language("ru"), rules, "boat") == "boat"  # an option without a name yet
+
+
+async def test_a_customer_cancels_an_unpaid_order_and_its_goods_are_back_on_sale_at_once(
+    stocked: Shop,
+) -> None:
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100")
+    order_id = await _ordered(ann)
+    assert (await stocked.catalog.product_by_sku("TEA-2")).stock == 28  # type: ignore[union-attr]
+    await ann.command("orders")
+    await ann.tap(f"#{order_id}")
+    pay = ann.button("Pay").press()
+
+    await ann.tap("Cancel order")
+    assert ann.text == f"Cancel order #{order_id}? Its goods go back on sale."
+    await ann.tap("Yes, cancel it")
+
+    assert ann.text == f"Order #{order_id} is cancelled."
+    details = await stocked.orders.get(order_id)
+    assert (details.order.status, details.order.reservation) == ("cancelled", "released")
+    assert details.events[-1].actor == "customer"
+    assert (await stocked.catalog.product_by_sku("TEA-2")).stock == 30  # type: ignore[union-attr]
+    await ann.send(pay)  # the old Pay button
+    assert ann.text == f"Order #{order_id} doesn't wait for payment."
+
+
+async def test_someone_elses_order_cannot_be_cancelled(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100")
+    order_id = await _ordered(ann)
+    bob = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550199", name="Bob")
+
+    await bob.send(Press("ocx", f"{order_id}:1"))
+
+    assert (await stocked.orders.get(order_id)).order.status == "pending_payment"

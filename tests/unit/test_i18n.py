@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 
 from bot.flows.orders import DELIVERY_NAMES
 from bot.handlers.telegram.commands import COMMANDS
-from payments import service
+from payments import interface, telegram_checkout
 from shop.i18n import DOMAIN, LOCALES, Language, catalog_text, pick_locale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,12 +68,12 @@ def test_messages_picked_at_run_time_are_marked_for_extraction() -> None:
     picked = [
         *COMMANDS.values(),
         *DELIVERY_NAMES.values(),
-        service.INVALID_INVOICE,
-        service.ALREADY_PAID,
-        service.NOT_PAYABLE,
-        service.SOLD_OUT,
-        service.AMOUNT_CHANGED,
-        service.CANNOT_SHIP,
+        telegram_checkout.INVALID_INVOICE,
+        interface.ALREADY_PAID,
+        interface.NOT_PAYABLE,
+        telegram_checkout.SOLD_OUT,
+        telegram_checkout.AMOUNT_CHANGED,
+        telegram_checkout.CANNOT_SHIP,
     ]
     assert [message for message in picked if message not in _extracted()] == []
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from bot.wiring import Shop
+from bot.settings import Settings
+from bot.wiring import Shop, build_shop
 from shop import tables as t
-from shop.errors import CartEmptyError, IllegalTransitionError, NotFoundError, OutOfStockError
-from shop.models import Channel, OrderStatus
+from shop.errors import (
+    CartEmptyError,
+    IllegalTransitionError,
+    NotFoundError,
+    OutOfStockError,
+    PromoRejectedError,
+)
+from shop.migrate import upgrade
+from shop.models import Channel, OrderStatus, PromoKind
 from shop.orders import Contact, OrderChange, Settlement
 from shop.views import OrderView, ProductView
 from tests.conftest import FakeClock, row
@@ -276,6 +287,87 @@ async def test_a_customer_sees_only_their_own_orders(shop: Shop) -> None:
         await shop.orders.transition(order.id, OrderStatus.CANCELLED, customer_id=other)
     assert [o.id for o in await shop.orders.list_for_customer(owner)] == [order.id]
     assert await shop.orders.list_for_customer(other) == []
+
+
+async def _held_with_promo(shop: Shop, buyer: int, code: str) -> OrderView:
+    await shop.carts.add(buyer, (await _product(shop, "A")).id, 1)
+    await shop.carts.apply_promo(buyer, code)
+    return await shop.orders.checkout(buyer, channel="telegram")
+
+
+async def _promo_uses(shop: Shop, code: str) -> tuple[int, list[int]]:
+    def work(conn: Connection) -> tuple[int, list[int]]:
+        used = conn.execute(
+            select(t.promo_code.c.used_count).where(t.promo_code.c.code == code)
+        ).scalar_one()
+        orders = conn.execute(
+            select(t.promo_redemption.c.order_id)
+            .where(t.promo_redemption.c.code == code)
+            .order_by(t.promo_redemption.c.order_id)
+        ).scalars()
+        return used, list(orders)
+
+    return await shop.db.read(work)
+
+
+@pytest.mark.parametrize("limit", ["one use", "once per customer"])
+async def test_a_late_payment_never_takes_a_promo_use_someone_took_meanwhile(
+    any_shop: Shop, clock: FakeClock, limit: str
+) -> None:
+    shop = any_shop
+    await shop.catalog.import_rows([row("A", price=1_000, stock=10)])
+    one_use = limit == "one use"
+    await shop.promos.create(
+        "ONCE", PromoKind.PERCENT, 50, usage_limit=1 if one_use else None, once_per_customer=True
+    )
+    ann = await _customer(shop, "ann")
+    late = await _held_with_promo(shop, ann, "ONCE")
+    clock.advance(hours=1)
+    await shop.orders.expire_holds()  # the hold ran out: the code's use is given back
+    # Meanwhile the code is used again: by someone else (one use) or by Ann herself.
+    again = await _held_with_promo(shop, await _customer(shop, "bob") if one_use else ann, "ONCE")
+    stock = (await _product(shop, "A")).stock
+
+    settlement = await shop.orders.confirm_payment(late.id)
+
+    assert settlement is Settlement.REFUND
+    assert (await shop.orders.get(late.id)).order.status == OrderStatus.CANCELLED
+    assert await _promo_uses(shop, "ONCE") == (1, [again.id])
+    assert (await _product(shop, "A")).stock == stock  # nothing taken for it either
+
+
+async def test_a_late_payment_takes_its_promo_use_again_when_it_is_free(
+    any_shop: Shop, clock: FakeClock
+) -> None:
+    shop = any_shop
+    await shop.catalog.import_rows([row("A", price=1_000, stock=10)])
+    await shop.promos.create("ONCE", PromoKind.PERCENT, 50, usage_limit=1)
+    late = await _held_with_promo(shop, await _customer(shop, "ann"), "ONCE")
+    clock.advance(hours=1)
+    await shop.orders.expire_holds()
+    assert await _promo_uses(shop, "ONCE") == (0, [])
+
+    assert await shop.orders.confirm_payment(late.id) is Settlement.PAID
+    assert await _promo_uses(shop, "ONCE") == (1, [late.id])
+    with pytest.raises(PromoRejectedError):
+        await shop.carts.apply_promo(await _customer(shop, "bob"), "ONCE")
+
+
+async def test_the_hold_lasts_as_the_owner_set_it(sqlite_url: str, clock: FakeClock) -> None:
+    shop = build_shop(Settings(database_url=sqlite_url, stock_hold_minutes=10), clock=clock)
+    try:
+        await upgrade(shop.db)
+        await shop.catalog.import_rows([row("A")])
+        buyer = await _customer(shop)
+        await shop.carts.add(buyer, (await _product(shop, "A")).id, 1)
+        order = await shop.orders.checkout(buyer, channel="telegram")
+        assert order.reserved_until == clock.now + timedelta(minutes=10)
+        clock.advance(minutes=9)
+        assert await shop.orders.expire_holds() == []
+        clock.advance(minutes=1)
+        assert await shop.orders.expire_holds() == [order.id]
+    finally:
+        await shop.db.dispose()
 
 
 def test_read_models_follow_their_tables_column_for_column() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from bot.wiring import Shop
+from bot.settings import Settings
+from bot.wiring import Shop, build_shop
 from payments.interface import (
     EventType,
     Outcome,
@@ -14,6 +17,7 @@ from payments.interface import (
     RefundReason,
 )
 from payments.sandbox import SANDBOX
+from shop.migrate import upgrade
 from shop.models import Channel, OrderStatus
 from shop.views import OrderView
 from tests.conftest import FakeClock
@@ -74,7 +78,7 @@ async def test_an_order_that_is_not_waiting_for_payment_gets_no_link(
 ) -> None:
     order = await pending_order(shop)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
     with pytest.raises(PaymentError, match="already paid"):
         await shop.payments.start(order.id)
 
@@ -91,8 +95,8 @@ async def test_a_confirmed_payment_pays_the_order_commits_stock_and_tells_everyo
     heard = Heard().listen(shop)
     payment_id, external_id = await started(shop, order)
 
-    first = await shop.payments.confirm(paid(order, external_id, payment_id))
-    repeat = await shop.payments.confirm(paid(order, external_id, payment_id))
+    first = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    repeat = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
 
     assert first.outcome is Outcome.PAID
     assert repeat.outcome is Outcome.DUPLICATE
@@ -124,7 +128,7 @@ async def test_a_payment_of_another_amount_is_refused_recorded_and_refunded(
     payment_id, external_id = await started(shop, order)
     before = await state(shop, order.id)
 
-    result = await shop.payments.confirm(paid(order, external_id, payment_id, **changes))
+    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id, **changes))
 
     assert (result.outcome, result.reason) == (Outcome.REFUNDED, reason)
     assert await state(shop, order.id) == before
@@ -133,8 +137,9 @@ async def test_a_payment_of_another_amount_is_refused_recorded_and_refunded(
     assert (payment.status, payment.reason) == ("refunded", reason.value)
     assert payment.note
     assert "paid" in payment.note
-    # A correct payment afterwards still pays the order.
-    second = await shop.payments.confirm(paid(order, "sbx_second", None))
+    # A correct payment afterwards, by a new link, still pays the order.
+    again_id, again_external = await started(shop, order)
+    second = await shop.payments.settlement.confirm(paid(order, again_external, again_id))
     assert second.outcome is Outcome.PAID
 
 
@@ -142,10 +147,11 @@ async def test_a_second_charge_for_a_paid_order_is_refunded_not_kept(shop: Shop)
     order = await pending_order(shop)
     heard = Heard().listen(shop)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
     after_first = await state(shop, order.id)
 
-    second = await shop.payments.confirm(paid(order, "sbx_other_charge"))
+    # The same link charged twice: the provider reports a charge of its own.
+    second = await shop.payments.settlement.confirm(paid(order, "sbx_other_charge", payment_id))
 
     assert (second.outcome, second.reason) == (Outcome.REFUNDED, RefundReason.ALREADY_PAID)
     assert await state(shop, order.id) == after_first
@@ -162,7 +168,7 @@ async def test_a_late_payment_takes_the_stock_again_when_it_is_there(
     clock.advance(hours=1)
     await shop.orders.expire_holds()
 
-    result = await shop.payments.confirm(paid(order, external_id, payment_id))
+    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
 
     assert result.outcome is Outcome.PAID
     assert (await state(shop, order.id))["stock"] == [("A", 3, 2)]
@@ -180,7 +186,7 @@ async def test_a_late_payment_for_sold_out_goods_is_refunded_never_oversold(
     heard = Heard().listen(shop)
     before = await state(shop, order.id)
 
-    result = await shop.payments.confirm(paid(order, external_id, payment_id))
+    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
 
     assert (result.outcome, result.reason) == (Outcome.REFUNDED, RefundReason.CANNOT_FULFIL)
     assert await state(shop, order.id) == before
@@ -195,15 +201,15 @@ async def test_cancel_leaves_the_order_waiting_and_a_late_cancel_changes_nothing
     payment_id, external_id = await started(shop, order)
     cancel = paid(order, external_id, payment_id, type=EventType.CANCELLED)
 
-    assert (await shop.payments.confirm(cancel)).outcome is Outcome.CANCELLED
+    assert (await shop.payments.settlement.confirm(cancel)).outcome is Outcome.CANCELLED
     assert (await state(shop, order.id))["order"] == ("pending_payment", "held")
 
     other = await pending_order(shop, sku="B", customer="2")
     other_id, other_external = await started(shop, other)
-    await shop.payments.confirm(paid(other, other_external, other_id))
+    await shop.payments.settlement.confirm(paid(other, other_external, other_id))
     before = await state(shop, other.id)
     late = paid(other, other_external, other_id, type=EventType.CANCELLED)
-    assert (await shop.payments.confirm(late)).outcome is Outcome.IGNORED
+    assert (await shop.payments.settlement.confirm(late)).outcome is Outcome.IGNORED
     assert await state(shop, other.id) == before
 
 
@@ -212,7 +218,7 @@ async def test_a_payment_for_an_unknown_order_changes_nothing(shop: Shop) -> Non
     before = await state(shop, order.id)
     ghost = paid(order, "sbx_ghost", order_id=order.id + 1000)
 
-    assert (await shop.payments.confirm(ghost)).outcome is Outcome.UNKNOWN_ORDER
+    assert (await shop.payments.settlement.confirm(ghost)).outcome is Outcome.UNKNOWN_ORDER
     assert await state(shop, order.id) == before
     assert await shop.payments.payments_for(order.id + 1000) == []
 
@@ -223,19 +229,21 @@ async def test_an_event_naming_another_order_than_its_payment_changes_nothing(sh
     payment_id, external_id = await started(shop, mine)
     before = (await state(shop, mine.id), await state(shop, other.id))
 
-    result = await shop.payments.confirm(paid(mine, external_id, payment_id, order_id=other.id))
+    result = await shop.payments.settlement.confirm(
+        paid(mine, external_id, payment_id, order_id=other.id)
+    )
 
-    assert result.outcome is Outcome.IGNORED
+    assert result.outcome is Outcome.UNKNOWN_ORDER
     assert (await state(shop, mine.id), await state(shop, other.id)) == before
 
 
 async def test_a_refund_on_request_gives_the_money_back_and_restocks(shop: Shop) -> None:
     order = await pending_order(shop, stock=5, quantity=2)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
     heard = Heard().listen(shop)
 
-    refunded = await shop.payments.refund(
+    refunded = await shop.payments.settlement.refund(
         order.id, actor="staff", note="customer changed their mind"
     )
 
@@ -246,10 +254,29 @@ async def test_a_refund_on_request_gives_the_money_back_and_restocks(shop: Shop)
     assert after["stock"] == [("A", 5, 0)]
     assert [n.outcome for n in heard.notices] == [Outcome.REFUNDED]
     with pytest.raises(Exception, match="refunded"):
-        await shop.payments.refund(order.id)
+        await shop.payments.settlement.refund(order.id)
 
 
 async def test_an_unpaid_order_cannot_be_refunded(shop: Shop) -> None:
     order = await pending_order(shop)
     with pytest.raises(Exception, match="cannot go from pending_payment to refunded"):
-        await shop.payments.refund(order.id)
+        await shop.payments.settlement.refund(order.id)
+
+
+async def test_a_payment_link_lasts_at_least_as_long_as_the_order_holds_its_goods(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    settings = Settings(database_url=sqlite_url, payment_link_minutes=5, stock_hold_minutes=45)
+    shop = build_shop(settings, clock=clock)
+    try:
+        await upgrade(shop.db)
+        order = await pending_order(shop, channel=Channel.WHATSAPP)
+
+        start = await shop.payments.start(order.id)
+
+        assert order.reserved_until == clock.now + timedelta(minutes=45)
+        assert start.expires_at == order.reserved_until
+        clock.advance(minutes=44)
+        assert (await shop.payments.pages.page(start.url.rsplit("/", 1)[1])).payable  # type: ignore[union-attr]
+    finally:
+        await shop.db.dispose()

@@ -29,7 +29,9 @@ PROVIDER_TOKEN = "284685063:TEST:chatshop"
 async def tg_shop(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Shop]:
     settings = Settings(
         database_url=sqlite_url,
-        telegram=TelegramSettings(payment_provider_token=PROVIDER_TOKEN, stars_rate=Decimal(50)),
+        telegram=TelegramSettings(
+            bot_token="1:offline", payment_provider_token=PROVIDER_TOKEN, stars_rate=Decimal(50)
+        ),
     )
     shop = build_shop(settings, clock=clock)
     await upgrade(shop.db)
@@ -61,7 +63,7 @@ def pre_checkout(invoice: TelegramInvoice, option: str | None, extra: int) -> Pr
 async def test_options_are_the_delivery_rules_priced_in_the_invoice_currency(tg_shop: Shop) -> None:
     _order, invoice = await flexible(tg_shop, price=1_000, quantity=2)  # 20.00: courier not free
 
-    choices = await tg_shop.payments.telegram_shipping(invoice.payload)
+    choices = await tg_shop.payments.telegram.shipping(invoice.payload)
 
     assert choices == [
         ShippingChoice("pickup", 0),
@@ -70,7 +72,7 @@ async def test_options_are_the_delivery_rules_priced_in_the_invoice_currency(tg_
     ]
     big, big_invoice = await flexible(tg_shop, sku="B", price=3_000, quantity=2, customer="2")
     assert big.total == 6_000
-    assert ShippingChoice("courier", 0) in await tg_shop.payments.telegram_shipping(
+    assert ShippingChoice("courier", 0) in await tg_shop.payments.telegram.shipping(
         big_invoice.payload
     )
 
@@ -81,7 +83,7 @@ async def test_the_chosen_option_is_charged_once_and_passes_the_amount_checks(
     shop = tg_shop
     order, invoice = await flexible(shop, price=1_000, quantity=2)
 
-    answer = await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "courier", 500))
+    answer = await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "courier", 500))
 
     assert answer.ok, answer.error_message
     placed = (await shop.orders.get(order.id)).order
@@ -89,17 +91,17 @@ async def test_the_chosen_option_is_charged_once_and_passes_the_amount_checks(
     assert placed.delivery_address == "US, 10001, New York, 1 Main St"
     assert (placed.contact_name, placed.contact_phone) == ("Ann Lee", "+15550001")
     paid = SuccessfulPayment(1, "USD", 2_500, invoice.payload, "tg-1", "prov-1")
-    assert (await shop.payments.telegram_paid(paid)).outcome is Outcome.PAID
-    assert (await shop.payments.telegram_paid(paid)).outcome is Outcome.DUPLICATE
+    assert (await shop.payments.telegram.paid(paid)).outcome is Outcome.PAID
+    assert (await shop.payments.telegram.paid(paid)).outcome is Outcome.DUPLICATE
     assert (await state(shop, order.id))["order"] == ("paid", "committed")
 
 
 async def test_changing_the_option_reprices_and_a_stale_amount_is_refused(tg_shop: Shop) -> None:
     shop = tg_shop
     order, invoice = await flexible(shop, price=1_000, quantity=2)
-    assert (await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "courier", 500))).ok
+    assert (await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "courier", 500))).ok
 
-    again = await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "pickup", 0))
+    again = await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "pickup", 0))
 
     assert again.ok
     placed = (await shop.orders.get(order.id)).order
@@ -109,7 +111,7 @@ async def test_changing_the_option_reprices_and_a_stale_amount_is_refused(tg_sho
         None,
     )
     # The form's total must be the invoice plus the option the shop priced, nothing else.
-    cheat = await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "courier", 1))
+    cheat = await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "courier", 1))
     assert not cheat.ok
 
 
@@ -117,17 +119,17 @@ async def test_an_unknown_option_or_a_settled_order_changes_nothing(tg_shop: Sho
     shop = tg_shop
     order, invoice = await flexible(shop, price=1_000, quantity=2)
 
-    forged = await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "teleport", 0))
+    forged = await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "teleport", 0))
     assert (forged.ok, forged.error_message) == (
         False,
         "We cannot deliver this order that way. Please choose another delivery option.",
     )
 
     paid = SuccessfulPayment(1, "USD", 2_000, invoice.payload, "tg-1")
-    assert (await shop.payments.telegram_paid(paid)).outcome is Outcome.PAID
-    late = await shop.payments.telegram_pre_checkout(pre_checkout(invoice, "courier", 500))
+    assert (await shop.payments.telegram.paid(paid)).outcome is Outcome.PAID
+    late = await shop.payments.telegram.pre_checkout(pre_checkout(invoice, "courier", 500))
     assert not late.ok
-    assert await shop.payments.telegram_shipping(invoice.payload) == []
+    assert await shop.payments.telegram.shipping(invoice.payload) == []
     placed = (await shop.orders.get(order.id)).order
     assert (placed.delivery_method, placed.total) == ("pickup", 2_000)
 
@@ -144,16 +146,16 @@ async def test_a_delivery_already_in_the_invoice_is_never_charged_twice(tg_shop:
     assert invoice is not None
     assert invoice.total == 1_500  # 10.00 of goods and 5.00 courier
 
-    choices = await shop.payments.telegram_shipping(invoice.payload)
+    choices = await shop.payments.telegram.shipping(invoice.payload)
 
     assert choices == [ShippingChoice("courier", 0)]  # pickup and post would cost less
 
 
 async def test_digital_orders_and_foreign_payloads_offer_no_delivery(tg_shop: Shop) -> None:
     _order, stars = await flexible(tg_shop, sku="EBOOK", price=999, quantity=1, digital=True)
-    assert await tg_shop.payments.telegram_shipping(stars.payload) == []
-    assert await tg_shop.payments.telegram_shipping("p1o1.AAAAAAAAAAAAAAAAAAAAAA") == []
-    assert await tg_shop.payments.telegram_shipping("garbage") == []
+    assert await tg_shop.payments.telegram.shipping(stars.payload) == []
+    assert await tg_shop.payments.telegram.shipping("p1o1.AAAAAAAAAAAAAAAAAAAAAA") == []
+    assert await tg_shop.payments.telegram.shipping("garbage") == []
 
 
 async def test_a_payment_racing_a_delivery_change_is_decided_once(tg_shop: Shop) -> None:
@@ -162,8 +164,8 @@ async def test_a_payment_racing_a_delivery_change_is_decided_once(tg_shop: Shop)
     paid = SuccessfulPayment(1, "USD", 2_000, invoice.payload, "tg-1")
 
     results = await asyncio.gather(
-        shop.payments.telegram_paid(paid),
-        shop.payments.telegram_pre_checkout(pre_checkout(invoice, "courier", 500)),
+        shop.payments.telegram.paid(paid),
+        shop.payments.telegram.pre_checkout(pre_checkout(invoice, "courier", 500)),
     )
 
     confirmation, answer = results

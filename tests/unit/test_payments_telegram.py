@@ -26,23 +26,31 @@ from payments.telegram import (
     TELEGRAM_STARS,
     PreCheckout,
     SuccessfulPayment,
-    TelegramStarsProvider,
     stars_for,
 )
 from shop.migrate import upgrade
 from shop.views import OrderView
 from tests.conftest import FakeClock
+from tests.fake_telegram import FakeBotAPI, fake_bot_api
 from tests.payment_support import Heard, pending_order, state
 
 PROVIDER_TOKEN = "284685063:TEST:chatshop"
 
 
 @pytest.fixture
-async def tg_shop(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Shop]:
-    """A shop with a BotFather payment provider token and Stars at 50 per dollar."""
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    async with fake_bot_api() as api:
+        yield api
+
+
+@pytest.fixture
+async def tg_shop(sqlite_url: str, clock: FakeClock, bot_api: FakeBotAPI) -> AsyncIterator[Shop]:
+    """A Telegram shop with a BotFather payment provider token and Stars at 50 per dollar."""
     settings = Settings(
         database_url=sqlite_url,
         telegram=TelegramSettings(
+            bot_token=bot_api.token,
+            api_url=bot_api.url,
             payment_provider_token=PROVIDER_TOKEN,
             stars_rate=Decimal(50),
         ),
@@ -50,25 +58,16 @@ async def tg_shop(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Shop]:
     shop = build_shop(settings, clock=clock)
     await upgrade(shop.db)
     yield shop
+    await shop.payments.close()
     await shop.db.dispose()
 
 
-class FakeStarsRefunds:
-    """Stands in for the Telegram channel's refundStarPayment call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[int, str]] = []
-
-    async def __call__(self, user_id: int, charge_id: str) -> None:
-        self.calls.append((user_id, charge_id))
-
-
-def plug_refunds(shop: Shop) -> FakeStarsRefunds:
-    refunds = FakeStarsRefunds()
-    stars = shop.payments.providers[TELEGRAM_STARS]
-    assert isinstance(stars, TelegramStarsProvider)
-    stars.plug_refunder(refunds)
-    return refunds
+def refunds(bot_api: FakeBotAPI) -> list[tuple[int, str]]:
+    """The Stars refunds the bot asked Telegram for."""
+    return [
+        (call["user_id"], call["telegram_payment_charge_id"])
+        for call in bot_api.of("refundStarPayment")
+    ]
 
 
 def charge(
@@ -96,7 +95,7 @@ async def paid_in_stars(shop: Shop) -> tuple[OrderView, TelegramInvoice]:
     """A digital order, paid in Stars by user 42 (charge stars-1)."""
     order, invoice = await invoiced(shop, sku="EBOOK", price=999, quantity=1, digital=True)
     fact = charge(invoice.payload, 500, STARS, "stars-1", user_id=42)
-    assert (await shop.payments.telegram_paid(fact)).outcome is Outcome.PAID
+    assert (await shop.payments.telegram.paid(fact)).outcome is Outcome.PAID
     return order, invoice
 
 
@@ -138,6 +137,7 @@ async def test_delivery_and_discount_are_lines_of_their_own(tg_shop: Shop) -> No
             amount=request_order.total,
             currency="USD",
             page_url="http://x/pay/t",
+            reference="t" * 32,
             return_url=None,
             expires_at=order.reserved_until,
             now=order.created_at,
@@ -195,13 +195,13 @@ async def test_pre_checkout_says_yes_to_a_payable_invoice_and_no_with_reasons(
         values.update(changes)
         return PreCheckout(**values)  # type: ignore[arg-type]
 
-    assert (await shop.payments.telegram_pre_checkout(query())).ok
-    wrong = await shop.payments.telegram_pre_checkout(query(total_amount=1), locale="ru")
+    assert (await shop.payments.telegram.pre_checkout(query())).ok
+    wrong = await shop.payments.telegram.pre_checkout(query(total_amount=1), locale="ru")
     assert (wrong.ok, wrong.error_message) == (
         False,
         "Сумма не совпадает с заказом. Попросите новый счёт.",
     )
-    forged = await shop.payments.telegram_pre_checkout(
+    forged = await shop.payments.telegram.pre_checkout(
         query(invoice_payload=invoice.payload[:-1] + ("B" if invoice.payload[-1] == "A" else "A"))
     )
     assert not forged.ok
@@ -210,11 +210,11 @@ async def test_pre_checkout_says_yes_to_a_payable_invoice_and_no_with_reasons(
     clock.advance(hours=1)
     await shop.orders.expire_holds()
     assert (
-        await shop.payments.telegram_pre_checkout(query())
+        await shop.payments.telegram.pre_checkout(query())
     ).ok  # stock still there: re-reservable
     rival = await pending_order(shop, customer="2", quantity=2)
     assert rival.status == "pending_payment"
-    sold_out = await shop.payments.telegram_pre_checkout(query())
+    sold_out = await shop.payments.telegram.pre_checkout(query())
     assert not sold_out.ok
     assert sold_out.error_message is not None
     assert "sold out" in sold_out.error_message
@@ -223,9 +223,9 @@ async def test_pre_checkout_says_yes_to_a_payable_invoice_and_no_with_reasons(
 async def test_pre_checkout_refuses_an_order_already_paid(tg_shop: Shop) -> None:
     shop = tg_shop
     _order, invoice = await invoiced(shop)
-    await shop.payments.telegram_paid(charge(invoice.payload, invoice.total, "USD", "tg-1"))
+    await shop.payments.telegram.paid(charge(invoice.payload, invoice.total, "USD", "tg-1"))
 
-    answer = await shop.payments.telegram_pre_checkout(
+    answer = await shop.payments.telegram.pre_checkout(
         PreCheckout("q2", 1, invoice.currency, invoice.total, invoice.payload)
     )
     assert (answer.ok, answer.error_message) == (False, "This order is already paid.")
@@ -239,7 +239,7 @@ async def test_a_payload_cannot_be_forged_into_another_order_or_amount(tg_shop: 
     dear_start = await shop.payments.start(dear.id)
     assert cheap_invoice is not None
     before = await state(shop, dear.id)
-    codec = await shop.payments.payload_codec()
+    codec = await shop.payments.telegram.payload_codec()
     payload = codec.read(cheap_invoice.payload)
     assert payload is not None
     forgeries = [
@@ -249,7 +249,7 @@ async def test_a_payload_cannot_be_forged_into_another_order_or_amount(tg_shop: 
     ]
 
     for n, forged in enumerate(forgeries):
-        result = await shop.payments.telegram_paid(charge(forged, 100, "USD", f"forged-{n}"))
+        result = await shop.payments.telegram.paid(charge(forged, 100, "USD", f"forged-{n}"))
         assert result.outcome is Outcome.UNKNOWN_ORDER
     assert await state(shop, dear.id) == before
     assert codec.check(payload, 100, "USD")
@@ -262,8 +262,8 @@ async def test_the_same_telegram_charge_twice_pays_once(tg_shop: Shop) -> None:
     heard = Heard().listen(shop)
     fact = charge(invoice.payload, invoice.total, invoice.currency, "tg-charge-1")
 
-    first = await shop.payments.telegram_paid(fact)
-    second = await shop.payments.telegram_paid(fact)
+    first = await shop.payments.telegram.paid(fact)
+    second = await shop.payments.telegram.paid(fact)
 
     assert (first.outcome, second.outcome) == (Outcome.PAID, Outcome.DUPLICATE)
     after = await state(shop, order.id)
@@ -276,62 +276,87 @@ async def test_the_same_telegram_charge_twice_pays_once(tg_shop: Shop) -> None:
 
 
 async def test_a_second_stars_charge_for_a_paid_order_is_refunded_through_telegram(
-    tg_shop: Shop,
+    tg_shop: Shop, bot_api: FakeBotAPI
 ) -> None:
     shop = tg_shop
-    refunds = plug_refunds(shop)
     order, invoice = await paid_in_stars(shop)
     paid_state = await state(shop, order.id)
 
-    second = await shop.payments.telegram_paid(
+    second = await shop.payments.telegram.paid(
         charge(invoice.payload, 500, STARS, "stars-2", user_id=42)
     )
-    again = await shop.payments.telegram_paid(
+    again = await shop.payments.telegram.paid(
         charge(invoice.payload, 500, STARS, "stars-2", user_id=42)
     )
 
     assert (second.outcome, second.reason) == (Outcome.REFUNDED, RefundReason.ALREADY_PAID)
     assert again.outcome is Outcome.DUPLICATE
-    assert refunds.calls == [(42, "stars-2")]
+    assert refunds(bot_api) == [(42, "stars-2")]
     assert await state(shop, order.id) == paid_state
     statuses = [(p.external_id, p.status) for p in await shop.payments.payments_for(order.id)]
     assert statuses == [("stars-1", "succeeded"), ("stars-2", "refunded")]
 
 
 async def test_a_stars_payment_is_refunded_on_request_through_the_same_interface(
-    tg_shop: Shop,
+    tg_shop: Shop, bot_api: FakeBotAPI
 ) -> None:
     shop = tg_shop
-    refunds = plug_refunds(shop)
     order, _invoice = await paid_in_stars(shop)
 
-    refunded = await shop.payments.refund(order.id, actor="staff")
+    refunded = await shop.payments.settlement.refund(order.id, actor="staff")
 
-    assert refunds.calls == [(42, "stars-1")]
+    assert refunds(bot_api) == [(42, "stars-1")]
     assert refunded.status == "refunded"
     assert (await state(shop, order.id))["order"][0] == "refunded"
 
 
-async def test_a_stars_refund_without_the_telegram_channel_is_left_for_staff(tg_shop: Shop) -> None:
+async def test_a_stars_charge_telegram_refunded_already_counts_as_refunded(
+    tg_shop: Shop, bot_api: FakeBotAPI
+) -> None:
+    # A refund whose answer was lost (a crash, a timeout) is asked again: Telegram says
+    # it is refunded already, and that is the answer we wanted.
+    shop = tg_shop
+    order, _invoice = await paid_in_stars(shop)
+    bot_api.refunded.add("stars-1")
+
+    refunded = await shop.payments.settlement.refund(order.id)
+
+    assert refunded.status == "refunded"
+    assert bot_api.refunded == {"stars-1"}
+    assert (await state(shop, order.id))["order"][0] == "refunded"
+
+
+async def test_a_stars_refund_telegram_does_not_answer_is_tried_again_later(
+    tg_shop: Shop, bot_api: FakeBotAPI, clock: FakeClock
+) -> None:
     shop = tg_shop
     order, invoice = await paid_in_stars(shop)
+    bot_api.flooded = 1  # Telegram asks us to wait
 
-    second = await shop.payments.telegram_paid(charge(invoice.payload, 500, STARS, "stars-2"))
+    second = await shop.payments.telegram.paid(charge(invoice.payload, 500, STARS, "stars-2"))
 
-    assert second.outcome is Outcome.REFUND_FAILED
-    stuck = (await shop.payments.payments_for(order.id))[-1]
-    assert stuck.status == "refund_failed"
-    assert stuck.note is not None
-    assert "Telegram channel is not running" in stuck.note
+    assert second.outcome is Outcome.REFUND_PENDING
+    pending = (await shop.payments.payments_for(order.id))[-1]
+    assert (pending.status, pending.attempts) == ("refunding", 1)
+    assert pending.retry_at is not None
+    assert pending.retry_at > clock.now
+    assert refunds(bot_api) == []
+
+    clock.now = pending.retry_at
+    await shop.payments.settlement.recover()
+
+    assert refunds(bot_api) == [(1, "stars-2")]
+    statuses = [(p.external_id, p.status) for p in await shop.payments.payments_for(order.id)]
+    assert statuses == [("stars-1", "succeeded"), ("stars-2", "refunded")]
 
 
 async def test_card_payments_are_refunded_at_the_provider_by_staff(tg_shop: Shop) -> None:
     shop = tg_shop
     order, invoice = await invoiced(shop)
-    await shop.payments.telegram_paid(charge(invoice.payload, invoice.total, "USD", "tg-1"))
+    await shop.payments.telegram.paid(charge(invoice.payload, invoice.total, "USD", "tg-1"))
 
     with pytest.raises(PaymentError, match="provider's dashboard"):
-        await shop.payments.refund(order.id)
+        await shop.payments.settlement.refund(order.id)
     assert (await state(shop, order.id))["order"][0] == "paid"
     (payment,) = await shop.payments.payments_for(order.id)
     assert payment.status == "succeeded"

@@ -35,7 +35,6 @@ from bot.handlers.telegram.wire import hold_answer_types
 from bot.settings import Settings
 from bot.wiring import Shop
 from payments.keys import KeyRing
-from payments.telegram import TELEGRAM_STARS, TelegramStarsProvider
 from shop.i18n import LOCALES
 from shop.models import Channel
 from shop.views import CustomerView
@@ -126,10 +125,6 @@ class TelegramChannel:
         except TelegramAPIError as error:
             log.error("cannot reach customer %s on Telegram: %s", customer.id, error.message)
 
-    async def refund_stars(self, user_id: int, charge_id: str) -> None:
-        """Give a Stars payment back (Telegram's refundStarPayment)."""
-        await self.bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
-
     async def close(self) -> None:
         """Let the updates being handled finish (for a while), then close the HTTP session."""
         try:
@@ -189,8 +184,5 @@ async def build_telegram(
     if config.webhook_secret is not None:
         channel.webhook_secret = config.webhook_secret
 
-    stars = shop.payments.providers.get(TELEGRAM_STARS)
-    if isinstance(stars, TelegramStarsProvider):
-        stars.plug_refunder(channel.refund_stars)
     conversations.deliver_with(Channel.TELEGRAM, channel.deliver)
     return channel

@@ -27,8 +27,8 @@ from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.handlers.telegram.filters import with_payment
 from bot.wiring import Shop
 from payments.interface import Outcome
-from payments.service import CANNOT_SHIP
 from payments.telegram import PreCheckout, PreCheckoutAnswer, SuccessfulPayment
+from payments.telegram_checkout import CANNOT_SHIP
 from shop.i18n import Language, pick_locale
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,13 @@ async def shipping(
 ) -> None:
     """Offer the shop's delivery options, priced for this order, in Telegram's payment form."""
     lang = Language(await conversations.locale_of(who))
-    choices = await shop.payments.telegram_shipping(query.invoice_payload)
+    choices = await shop.payments.telegram.shipping(query.invoice_payload)
     if not choices:
         await query.answer(ok=False, error_message=lang._(CANNOT_SHIP))
         return
     options = []
     for choice in choices:
-        label = delivery_name(lang, choice.option_id)  # as the chat names it
+        label = delivery_name(lang, shop.orders.delivery, choice.option_id)  # as the chat names it
         prices = [LabeledPrice(label=label, amount=choice.price)]
         options.append(ShippingOption(id=choice.option_id, title=label, prices=prices))
     await query.answer(ok=True, shipping_options=options)
@@ -83,7 +83,7 @@ async def pre_checkout(
     try:
         async with asyncio.timeout(ANSWER_WITHIN):
             locale = await conversations.locale_of(who)
-            answer = await shop.payments.telegram_pre_checkout(facts, locale=locale)
+            answer = await shop.payments.telegram.pre_checkout(facts, locale=locale)
     except TimeoutError:
         log.error("pre-checkout %s took too long; refused so the customer can retry", query.id)
         answer = PreCheckoutAnswer(False, Language(locale)._(TRY_AGAIN))
@@ -95,7 +95,7 @@ async def paid(message: Message, shop: Shop) -> None:
     money = message.successful_payment
     assert money is not None
     payer = message.from_user.id if message.from_user else message.chat.id
-    confirmation = await shop.payments.telegram_paid(
+    confirmation = await shop.payments.telegram.paid(
         SuccessfulPayment(
             user_id=payer,
             currency=money.currency,

@@ -38,14 +38,22 @@ class TelegramStaffDesk:
 
     async def forward(self, question: StaffQuestion) -> None:
         """Send the question to every staff member's chat, to be answered by a reply."""
-        if self._bot is None or not self.staff_ids:
-            log.error("question of customer %s: no staff chat to send it to", question.customer_id)
-            return
         body = (
             f"Question from customer #{question.customer_id} "
             f"({question.name or 'no name'}, {question.channel.value}, {question.locale}):\n\n"
             f"{question.text}\n\nReply to this message to answer."
         )
+        await self._send(body)
+
+    async def alert(self, text: str) -> None:
+        """Send an alert to every staff member's chat."""
+        await self._send(f"⚠️ {text}")
+
+    async def _send(self, body: str) -> None:
+        """Send `body` to every staff chat; a chat that cannot be reached is logged."""
+        if self._bot is None or not self.staff_ids:
+            log.error("no staff chat to tell: %s", body[:200])
+            return
         for staff_id in sorted(self.staff_ids):
             try:
                 await self._bot.send_message(staff_id, body)

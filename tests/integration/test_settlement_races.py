@@ -1,0 +1,82 @@
+"""A late payment settled as a real race, over HTTP, on SQLite and PostgreSQL.
+
+An order whose hold ran out is paid after all: the same confirmation arrives
+several times at once (a retried webhook, two Pay presses, Stripe's webhook
+and the customer's return together). The stock is taken once, the payment
+counts once, and an order is never both paid and refunded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from payments.interface import PaymentStatus
+from payments.sandbox import SANDBOX
+from shop.models import Channel
+from tests.conftest import FakeClock
+from tests.payment_support import (
+    Heard,
+    Served,
+    pending_order,
+    sandbox_event,
+    sandbox_headers,
+    served_shop,
+    state,
+)
+
+WEBHOOK = "/payments/sandbox/webhook"
+
+
+@pytest.fixture
+async def served(database_url: str, clock: FakeClock) -> AsyncIterator[Served]:
+    async with served_shop(database_url, clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _post(http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> str:
+    async with http.post(url, data=body, headers=headers) as response:
+        assert response.status == 200, await response.text()
+        return str((await response.json())["outcome"])
+
+
+@pytest.mark.parametrize("deliveries", [2, 20])
+@pytest.mark.parametrize("spare", [0, 3], ids=["just-enough-stock", "plenty-of-stock"])
+async def test_a_late_payment_delivered_at_once_takes_the_stock_once(
+    served: Served, http: aiohttp.ClientSession, clock: FakeClock, deliveries: int, spare: int
+) -> None:
+    shop = served.shop
+    order = await pending_order(shop, stock=2 + spare, quantity=2, channel=Channel.WHATSAPP)
+    start = await shop.payments.start(order.id, provider=SANDBOX)
+    payment = await shop.payments.payment(start.payment_id)
+    assert payment is not None
+    clock.advance(minutes=45)  # the hold ran out; the link still works
+    assert await shop.orders.expire_holds() == [order.id]
+    heard = Heard().listen(shop)
+    body = sandbox_event(order, payment.external_id or "", payment.id)
+    headers = sandbox_headers(body, clock)
+
+    outcomes = await asyncio.gather(
+        *(_post(http, served.url + WEBHOOK, body, headers) for _ in range(deliveries))
+    )
+
+    assert sorted(outcomes) == ["duplicate"] * (deliveries - 1) + ["paid"]
+    after = await state(shop, order.id)
+    assert after["order"] == ("paid", "committed")
+    assert after["stock"] == [("A", spare, 2)]
+    assert after["analytics"]["paid"] == 1
+    assert after["timeline"] == ["pending_payment", "cancelled", "paid"]
+    stored = await shop.payments.payment(payment.id)
+    assert stored is not None
+    assert stored.status == PaymentStatus.SUCCEEDED
+    assert len(heard.paid) == 1
+    assert [n.outcome for n in heard.notices] == ["paid"]
