@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -19,13 +18,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_support import with_shop
 from bot.handlers.console import run_demo
+from bot.orders_cli import orders_app
 from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
-from bot.wiring import Shop, build_shop
+from bot.wiring import Shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.errors import ShopError
-from shop.migrate import upgrade
 from shop.search import SearchResult
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(qr_app, name="qr")
 app.add_typer(report_app, name="report")
+app.add_typer(orders_app, name="orders")
 
 out = Console()
 err = Console(stderr=True)
@@ -48,19 +49,6 @@ T = TypeVar("T")
 
 class CommandError(Exception):
     """A failure to report as one line and a non-zero exit."""
-
-
-def _run(work: Callable[[Shop], Awaitable[T]]) -> T:
-    """Build the shop from the environment, run `work`, and close the database."""
-
-    async def main() -> T:
-        shop = build_shop(Settings())
-        try:
-            return await work(shop)
-        finally:
-            await shop.db.dispose()
-
-    return asyncio.run(main())
 
 
 @app.command()
@@ -103,7 +91,6 @@ def search(
     """Show what customers would find for each query, searching the catalog in DATABASE_URL."""
 
     async def work(shop: Shop) -> None:
-        await upgrade(shop.db)
         await shop.search.start()
         for query in queries:
             started = time.perf_counter()
@@ -114,7 +101,7 @@ def search(
             else:
                 _print_search(result, elapsed_ms, locale)
 
-    _run(work)
+    with_shop(work)
 
 
 def _print_search_json(result: SearchResult, elapsed_ms: float, locale: str | None) -> None:
@@ -154,10 +141,9 @@ def db_upgrade() -> None:
     """Apply schema migrations up to the newest."""
 
     async def work(shop: Shop) -> None:
-        await upgrade(shop.db)
         out.print("The database schema is up to date.")
 
-    _run(work)
+    with_shop(work)
 
 
 @catalog_app.command("import")
@@ -177,7 +163,6 @@ def catalog_import(
         writing = progress.add_task("Importing", total=len(rows))
 
         async def work(shop: Shop) -> None:
-            await upgrade(shop.db)
             result = await shop.catalog.import_rows(
                 rows, progress=lambda n: progress.advance(writing, n)
             )
@@ -187,7 +172,7 @@ def catalog_import(
                 f"{result.updated} updated, in {result.categories} categories."
             )
 
-        _run(work)
+        with_shop(work)
 
 
 @catalog_app.command("export")
@@ -203,7 +188,6 @@ def catalog_export(
     chosen = detect_format(output.name) if output else detect_format(f"stdout.{fmt}")
 
     async def work(shop: Shop) -> None:
-        await upgrade(shop.db)
         data = write_catalog(await shop.catalog.export_rows(), chosen)
         if output is None:
             sys.stdout.buffer.write(data)
@@ -214,7 +198,7 @@ def catalog_export(
             raise CommandError(f"cannot write {output}: {error.strerror}") from None
         err.print(f"Exported the catalog to {output}.")
 
-    _run(work)
+    with_shop(work)
 
 
 def _progress() -> Progress:

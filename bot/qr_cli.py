@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -23,8 +22,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.settings import Settings
-from bot.wiring import Shop, build_shop
+from bot.cli_support import with_shop
+from bot.wiring import Shop
 from qr import codes
 from qr.errors import QrError
 from qr.links import ChannelLinks, channel_name
@@ -33,7 +32,6 @@ from qr.posters import Paper, compose, render
 from shop.attribution import Destination, SourceFigures
 from shop.deeplink import PayloadError, Target, TargetKind
 from shop.errors import ShopError
-from shop.migrate import upgrade
 from shop.models import Channel
 from shop.money import format_money
 from shop.types import utcnow
@@ -185,24 +183,10 @@ def _encode(picture: Image.Image, suffix: str, dpi: int, title: str) -> bytes:
     return codes.png(picture, dpi)
 
 
-def _with_shop(work: Callable[[Shop], Awaitable[T]]) -> T:
-    """Build the shop from the environment, bring its schema up to date, run `work`, close it."""
-
-    async def main() -> T:
-        shop = build_shop(Settings())
-        try:
-            await upgrade(shop.db)
-            return await work(shop)
-        finally:
-            await shop.db.dispose()
-
-    return asyncio.run(main())
-
-
 def _with_maker(work: Callable[[Maker], Awaitable[T]]) -> T:
     """Run `work` with a Maker for the shop, its channel links and a photo cache."""
 
-    async def with_shop(shop: Shop) -> T:
+    async def made(shop: Shop) -> T:
         with _reported():
             links = await ChannelLinks.create(
                 telegram_username=shop.settings.telegram.bot_username,
@@ -210,7 +194,7 @@ def _with_maker(work: Callable[[Maker], Awaitable[T]]) -> T:
             )
         return await work(Maker(shop, links, PhotoLoader()))
 
-    return _with_shop(with_shop)
+    return with_shop(made)
 
 
 @contextmanager
@@ -514,7 +498,7 @@ def report_qr(
     async def work(shop: Shop) -> list[SourceFigures]:
         return await shop.attribution.report(start)
 
-    figures = _with_shop(work)
+    figures = with_shop(work)
     if as_json:
         sys.stdout.write(json.dumps([_as_dict(f) for f in figures], ensure_ascii=False) + "\n")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -200,6 +201,11 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Set "before" or "after": a refund request then hangs before (or after) Stripe makes the
+    # refund, announcing itself in `refund_asked`, until `release` is set: the moment to kill.
+    hold_refunds: str | None = None
+    refund_asked: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
@@ -286,6 +292,8 @@ class FakeStripe:
         form = await self._form(request, "/v1/refunds")
         if isinstance(form, web.Response):
             return form
+        if self.hold_refunds == "before":
+            return await self._hold(_stripe_error(503, "api_error", "held by the test"))
         key = request.headers.get("Idempotency-Key")
         if key and key in self._idempotent:
             return web.json_response(self._idempotent[key])
@@ -306,7 +314,15 @@ class FakeStripe:
         self.refunds.append(refund)
         if key:
             self._idempotent[key] = refund
+        if self.hold_refunds == "after":
+            return await self._hold(web.json_response(refund))
         return web.json_response(refund)
+
+    async def _hold(self, answer: web.Response) -> web.Response:
+        """Hang until the test releases the request (having killed its client meanwhile)."""
+        self.refund_asked.set()
+        await self.release.wait()
+        return answer
 
     async def _form(self, request: web.Request, path: str) -> dict[str, Any] | web.Response:
         if not self._authorized(request):
@@ -359,6 +375,7 @@ async def fake_stripe() -> AsyncIterator[FakeStripe]:
     try:
         yield fake
     finally:
+        fake.release.set()
         await runner.cleanup()
 
 

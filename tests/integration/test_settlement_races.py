@@ -14,18 +14,21 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from payments.interface import PaymentStatus
+from payments.interface import EventType, PaymentStatus, ProviderEvent
 from payments.sandbox import SANDBOX
 from shop.models import Channel
 from tests.conftest import FakeClock
 from tests.payment_support import (
     Heard,
     Served,
+    fake_stripe,
     pending_order,
     sandbox_event,
     sandbox_headers,
     served_shop,
     state,
+    stripe_settings,
+    stripe_signature,
 )
 
 WEBHOOK = "/payments/sandbox/webhook"
@@ -80,3 +83,70 @@ async def test_a_late_payment_delivered_at_once_takes_the_stock_once(
     assert stored.status == PaymentStatus.SUCCEEDED
     assert len(heard.paid) == 1
     assert [n.outcome for n in heard.notices] == ["paid"]
+
+
+async def test_the_same_late_payment_confirmed_twenty_times_at_once_in_one_process(
+    served: Served, clock: FakeClock
+) -> None:
+    shop = served.shop
+    order = await pending_order(shop, stock=2, quantity=2, channel=Channel.WHATSAPP)
+    start = await shop.payments.start(order.id, provider=SANDBOX)
+    payment = await shop.payments.payment(start.payment_id)
+    assert payment is not None
+    clock.advance(minutes=45)
+    await shop.orders.expire_holds()
+    event = ProviderEvent(
+        provider=SANDBOX,
+        type=EventType.PAID,
+        external_id=payment.external_id or "",
+        order_id=order.id,
+        amount=payment.amount,
+        currency=payment.currency,
+        payment_id=payment.id,
+    )
+
+    results = await asyncio.gather(*(shop.payments.settlement.confirm(event) for _ in range(20)))
+
+    assert sorted(r.outcome for r in results) == ["duplicate"] * 19 + ["paid"]
+    after = await state(shop, order.id)
+    assert (after["order"], after["stock"]) == (("paid", "committed"), [("A", 0, 2)])
+    assert [p.status for p in await shop.payments.payments_for(order.id)] == ["succeeded"]
+
+
+async def test_stripes_webhook_and_the_customers_return_at_once_pay_a_lapsed_order_once(
+    database_url: str, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        fake_stripe() as stripe,
+        served_shop(database_url, clock, stripe=stripe_settings(stripe)) as served,
+    ):
+        shop = served.shop
+        order = await pending_order(shop, stock=2, quantity=2, channel=Channel.WHATSAPP)
+        start = await shop.payments.start(order.id)
+        payment = await shop.payments.payment(start.payment_id)
+        assert payment is not None
+        clock.advance(minutes=45)
+        await shop.orders.expire_holds()
+        session = stripe.pay(payment.external_id or "")
+        body = stripe.event("checkout.session.completed", session)
+        headers = {"Stripe-Signature": stripe_signature(body), "Content-Type": "application/json"}
+
+        async def webhook() -> int:
+            async with http.post(
+                served.url + "/payments/stripe/webhook", data=body, headers=headers
+            ) as r:
+                return r.status
+
+        async def comes_back() -> int:
+            async with http.get(str(session["success_url"])) as r:
+                return r.status
+
+        statuses = await asyncio.gather(
+            *(webhook() for _ in range(3)), *(comes_back() for _ in range(3))
+        )
+
+        assert statuses == [200] * 6
+        after = await state(shop, order.id)
+        assert (after["order"], after["stock"]) == (("paid", "committed"), [("A", 0, 2)])
+        assert [p.status for p in await shop.payments.payments_for(order.id)] == ["succeeded"]
+        assert stripe.refunds == []
