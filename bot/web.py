@@ -3,6 +3,10 @@
 `build_web_app(shop, extra_routes=...)` makes the aiohttp application; the
 Telegram and WhatsApp webhooks join it as extra routes. `serve` runs it on
 HTTP_HOST:HTTP_PORT (or on a socket the caller bound).
+
+Each route reads no more body than it needs (see `bot.limits`): a payment
+webhook is refused on its headers alone when it is unsigned or stale, then read
+up to its provider's limit, and only so many are handled at once.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import socket
 from collections.abc import Iterable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.limits import Gate, limited
 from bot.wiring import Shop
-from payments.interface import PaymentError, WebhookError
+from payments.interface import PaymentError, WebhookError, WebhookScreen
 from payments.pages import FAILED, render_page, render_problem
 from payments.service import LinkExpiredError, LinkNotFoundError, UnknownProviderError
 from shop.i18n import Language, pick_locale
@@ -22,7 +28,13 @@ from shop.i18n import Language, pick_locale
 log = logging.getLogger(__name__)
 
 SHOP = web.AppKey("shop", Shop)
-WEBHOOK_BODY_LIMIT = 1024 * 1024
+WEBHOOKS = web.AppKey("payment webhooks", Gate)
+# Routes that name no limit of their own (a Twilio webhook is a form of a few KB).
+BODY_LIMIT = 64 * 1024
+# The payment page's form is one field, "action=pay", a few hundred bytes even as multipart.
+FORM_LIMIT = 4 * 1024
+# Payment webhooks handled at once: providers deliver a few at a time; a flood waits outside.
+WEBHOOK_SLOTS = 32
 _HTML = "text/html"
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -31,8 +43,9 @@ def build_web_app(
     shop: Shop, *, extra_routes: Iterable[web.AbstractRouteDef] = ()
 ) -> web.Application:
     """Return the web application: our routes, then the channels' `extra_routes`."""
-    app = web.Application(client_max_size=WEBHOOK_BODY_LIMIT)
+    app = web.Application(client_max_size=BODY_LIMIT)
     app[SHOP] = shop
+    app[WEBHOOKS] = Gate("payment webhooks", WEBHOOK_SLOTS)
     app.add_routes(
         [
             web.get("/healthz", healthz),
@@ -69,20 +82,38 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def payment_webhook(request: web.Request) -> web.Response:
-    """Verify a payment provider's webhook and act on it; refuse anything unsigned or forged."""
+    """Verify a payment provider's webhook and act on it; refuse anything unsigned or forged.
+
+    The signature header is looked at before the body is read, and the body is read
+    only up to the provider's limit, so a flood of junk costs the server its headers.
+    """
     shop = request.app[SHOP]
-    provider = request.match_info["provider"]
-    body = await request.read()
+    name = request.match_info["provider"]
+    provider = shop.payments.providers.get(name)
+    if not isinstance(provider, WebhookScreen):
+        raise web.HTTPNotFound(text="no such payment provider")
     try:
-        confirmation = await shop.payments.handle_webhook(provider, body, request.headers)
-    except UnknownProviderError:
-        raise web.HTTPNotFound(text="no such payment provider") from None
+        provider.screen(request.headers)
     except WebhookError as error:
-        log.warning("refused a %s webhook: %s", provider, error)
-        raise web.HTTPBadRequest(text=f"refused: {error}") from None
+        raise _refused(name, error) from None
+    bounded = limited(request, provider.max_body)
+    with request.app[WEBHOOKS]:
+        body = await bounded.read()
+        try:
+            confirmation = await shop.payments.handle_webhook(name, body, request.headers)
+        except UnknownProviderError:
+            raise web.HTTPNotFound(text="no such payment provider") from None
+        except WebhookError as error:
+            raise _refused(name, error) from None
     return web.json_response(
         {"outcome": confirmation.outcome.value, "order_id": confirmation.order_id}
     )
+
+
+def _refused(provider: str, error: WebhookError) -> web.HTTPBadRequest:
+    """Return the answer to a webhook that proves nothing, and log it in one line."""
+    log.warning("refused a %s webhook: %s", provider, error)
+    return web.HTTPBadRequest(text=f"refused: {error}")
 
 
 async def payment_page(request: web.Request) -> web.Response:
@@ -102,12 +133,9 @@ async def payment_action(request: web.Request) -> web.Response:
     shop = request.app[SHOP]
     locale = _locale(request)
     token = request.match_info["token"]
-    form = await request.post()
-    action = form.get("action")
-    if action not in ("pay", "cancel"):
-        raise web.HTTPBadRequest(text="action is pay or cancel")
+    action = await _action(request)
     try:
-        await shop.payments.sandbox_act(token, str(action))
+        await shop.payments.sandbox_act(token, action)
     except (LinkNotFoundError, LinkExpiredError) as error:
         return _problem(error, locale)
     except PaymentError:
@@ -116,6 +144,19 @@ async def payment_action(request: web.Request) -> web.Response:
         html = render_page(page, locale, message=Language(locale)._(FAILED))
         return web.Response(text=html, status=502, content_type=_HTML, headers=_NO_STORE)
     raise web.HTTPSeeOther(location=request.rel_url.path)
+
+
+async def _action(request: web.Request) -> str:
+    """Return the button the payment page's form says was pressed; refuse any other form (400)."""
+    try:
+        form = await limited(request, FORM_LIMIT).post()
+    except (ValueError, HttpProcessingError) as error:  # aiohttp's parsers, on a cut-off body
+        log.warning("refused a form posted to %s: %s", request.path, error)
+        raise web.HTTPBadRequest(text="a broken form") from None
+    action = form.get("action")
+    if action not in ("pay", "cancel"):
+        raise web.HTTPBadRequest(text="action is pay or cancel")
+    return str(action)
 
 
 def _problem(error: PaymentError, locale: str) -> web.Response:
