@@ -35,6 +35,9 @@ BODY_LIMIT = 64 * 1024
 FORM_LIMIT = 4 * 1024
 # Payment webhooks handled at once: providers deliver a few at a time; a flood waits outside.
 WEBHOOK_SLOTS = 32
+# How long a stop lets requests in hand finish (a Telegram update being handled is one);
+# those cut off were not acknowledged, so their senders send them again.
+SHUTDOWN_SECONDS = 10.0
 _HTML = "text/html"
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -67,7 +70,7 @@ async def serve(
     app: web.Application, *, host: str, port: int, sock: socket.socket | None = None
 ) -> web.AppRunner:
     """Start serving `app` on `host`:`port` (or on `sock`); the caller cleans the runner up."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site: web.BaseSite = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)
     await site.start()
