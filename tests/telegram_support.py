@@ -346,15 +346,18 @@ async def telegram_shop(
     username: str | None = None,
     staff_ids: tuple[int, ...] = (),
     rows: Sequence[CatalogRow] = (),
+    payments_secret: str | None = "telegram-test-secret",
+    webhook_secret: str | None = None,
 ) -> AsyncIterator[Harness]:
     """Yield the demo shop (and `rows`) with its Telegram channel composed by `build_telegram`."""
     settings = Settings(
         database_url=database_url,
-        payments_secret=SecretStr("telegram-test-secret"),
+        payments_secret=SecretStr(payments_secret) if payments_secret else None,
         telegram=TelegramSettings(
             bot_token=SecretStr(TOKEN),
             bot_username=username,
             payment_provider_token=SecretStr(provider_token) if provider_token else None,
+            webhook_secret=SecretStr(webhook_secret) if webhook_secret else None,
         ),
     )
     shop = build_shop(settings, clock=clock)

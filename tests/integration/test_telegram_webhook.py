@@ -1,13 +1,15 @@
 """Webhook mode over real HTTP on loopback: only Telegram, proving the secret token, gets in.
 
 An update is acknowledged (200) only once it is handled, so one that a crash or a
-failure interrupts is sent again by Telegram.
+failure interrupts is sent again by Telegram; every worker behind the webhook
+accepts the same secret token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -177,6 +179,36 @@ async def test_updates_beyond_those_in_hand_are_told_to_retry_at_once(hooked: Ho
     for _, writer in in_hand:
         writer.close()
     assert await post(hooked.url, body, hooked.secret) == 200
+
+
+async def test_workers_on_one_database_share_the_secret_token(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with (
+        telegram_shop(sqlite_url, clock, payments_secret=None) as one,
+        telegram_shop(sqlite_url, clock, payments_secret=None) as two,
+        webhook_served(one) as first,
+        webhook_served(two) as second,
+    ):
+        assert first.secret == second.secret
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", first.secret)  # what Telegram allows
+        body = json.dumps(update_json(message=message_json(text="/start"))).encode()
+        assert await post(second.url, body, first.secret) == 200
+        assert await post(first.url, body, second.secret) == 200
+        assert await post(first.url, body, first.secret + "x") == 401
+
+
+async def test_a_configured_secret_token_is_the_one_telegram_is_given(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    configured = "configured_Secret-42"
+    async with (
+        telegram_shop(sqlite_url, clock, webhook_secret=configured) as tg,
+        webhook_served(tg) as served,
+    ):
+        assert served.secret == configured
+        body = json.dumps(update_json(message=message_json(text="/start"))).encode()
+        assert await post(served.url, body, configured) == 200
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", "ключ"])

@@ -8,8 +8,8 @@ pass a recording session instead of aiogram's HTTP one; nothing else changes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-import secrets
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_PURPOSE = "telegram-webhook"
 # Updates Telegram sends at once (setWebhook's max_connections), and so handles at once.
 MAX_CONNECTIONS = 40
 # An update is a message of at most 4,096 characters (24 KB as JSON escapes) with its entities,
@@ -62,9 +63,9 @@ class TelegramChannel:
     dispatcher: Dispatcher
     renderer: Renderer
     in_order: InOrder
+    # Telegram sends it back in every webhook request; every worker behind the URL knows it.
+    webhook_secret: SecretStr
     webhook_url: str | None = None
-    # Telegram sends it back in every webhook request; unset in the settings, a random one.
-    webhook_secret: SecretStr = field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     _in_hand: Gate = field(default_factory=lambda: Gate("telegram webhook", MAX_CONNECTIONS))
 
     async def start(self) -> None:
@@ -182,6 +183,9 @@ async def build_telegram(
     secret = settings.payments_secret
     keys = KeyRing(shop.db, secret.get_secret_value() if secret else None)
     buttons = ButtonSigner(await keys.key(KEY_PURPOSE))
+    webhook_secret = config.webhook_secret or SecretStr(
+        secret_token(await keys.key(SECRET_PURPOSE))
+    )
     username = config.bot_username or (await bot.me()).username or ""
     links = ShopLinks(username, shop.attribution)
     renderer = Renderer(bot, buttons)
@@ -197,12 +201,17 @@ async def build_telegram(
     )
     if staff_desk is not None:
         staff_desk.attach(bot)
-    channel = TelegramChannel(bot, dispatcher, renderer, in_order, webhook_url=config.webhook_url)
-    if config.webhook_secret is not None:
-        channel.webhook_secret = config.webhook_secret
+    channel = TelegramChannel(
+        bot, dispatcher, renderer, in_order, webhook_secret, webhook_url=config.webhook_url
+    )
 
     stars = shop.payments.providers.get(TELEGRAM_STARS)
     if isinstance(stars, TelegramStarsProvider):
         stars.plug_refunder(channel.refund_stars)
     conversations.deliver_with(Channel.TELEGRAM, channel.deliver)
     return channel
+
+
+def secret_token(key: bytes) -> str:
+    """Return `key` as a webhook secret token: Telegram allows 1-256 of ``A-Za-z0-9_-``."""
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode()
