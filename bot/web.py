@@ -11,6 +11,7 @@ up to its provider's limit, and only so many are handled at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterable
@@ -38,6 +39,11 @@ WEBHOOK_SLOTS = 32
 # How long a stop lets requests in hand finish (a Telegram update being handled is one);
 # those cut off were not acknowledged, so their senders send them again.
 SHUTDOWN_SECONDS = 10.0
+# The kernel's receive buffer of each connection. Autotuned, it grows to megabytes, and
+# asyncio reads up to 256 KB at a time: a thousand connections pushing bodies that will be
+# refused unread held 256 MB before a handler could refuse one. Our requests are a few KB
+# (the largest route takes 256 KB), and 32 KB lets them in within a round trip or a few.
+RECEIVE_BUFFER = 32 * 1024
 _HTML = "text/html"
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -72,9 +78,20 @@ async def serve(
     """Start serving `app` on `host`:`port` (or on `sock`); the caller cleans the runner up."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    site: web.BaseSite = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)
-    await site.start()
+    if sock is None:
+        sock = await _listening(host, port)
+    # Set on the listening socket, it is every accepted connection's from its first byte.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    await web.SockSite(runner, sock).start()
     return runner
+
+
+async def _listening(host: str, port: int) -> socket.socket:
+    """Return a socket listening on `host`:`port` (the first address a host name has)."""
+    family, _, _, _, address = (
+        await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    )[0]
+    return socket.create_server(address, family=family)
 
 
 async def healthz(request: web.Request) -> web.Response:
