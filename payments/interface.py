@@ -279,6 +279,17 @@ class WebhookVerifier(Protocol):
 
 
 @runtime_checkable
+class WebhookScreen(Protocol):
+    """What a provider's webhook request must show before its body is read at all."""
+
+    max_body: int  # bytes: the largest event the provider sends, with room to spare
+
+    def screen(self, headers: Mapping[str, str]) -> None:
+        """Raise WebhookError at once if the signature header is missing, malformed or stale."""
+        ...
+
+
+@runtime_checkable
 class PaymentLookup(Protocol):
     """Asks the provider directly how a payment stands (on the customer's return from it)."""
 

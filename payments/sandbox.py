@@ -28,7 +28,7 @@ from payments.interface import (
     StartRequest,
     WebhookError,
 )
-from payments.keys import KeyRing, sign_webhook, verify_webhook
+from payments.keys import KeyRing, check_fresh, sign_webhook, verify_webhook
 from shop.views import OrderView
 
 SANDBOX = "sandbox"
@@ -46,6 +46,8 @@ class SandboxProvider:
 
     name = SANDBOX
     live = False  # test payments: no money moves
+    # Our own events are a few hundred bytes; nothing bigger comes from the sandbox.
+    max_body = 16 * 1024
 
     def __init__(self, keys: KeyRing, clock: Callable[[], datetime]) -> None:
         self._keys = keys
@@ -58,6 +60,10 @@ class SandboxProvider:
     async def start(self, request: StartRequest) -> Started:
         """Open a sandbox payment: its page is our own ``/pay/{token}``."""
         return Started(external_id=f"sbx_{secrets.token_urlsafe(16)}", url=request.page_url)
+
+    def screen(self, headers: Mapping[str, str]) -> None:
+        """Refuse at once a request whose signature header is missing, malformed or stale."""
+        check_fresh(headers.get(SIGNATURE_HEADER), int(self._clock().timestamp()))
 
     async def verify(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
         """Check the signature and its age, then read the event."""

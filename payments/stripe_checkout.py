@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from payments.interface import (
     StartRequest,
     WebhookError,
 )
+from payments.keys import check_fresh
 from shop.i18n import Language
 from shop.views import OrderView
 
@@ -45,6 +47,9 @@ class StripeProvider:
     """Stripe Checkout: hosted payment pages, signed webhooks, refunds."""
 
     name = STRIPE
+    # A Checkout Session event is a few KB; its metadata, custom fields and texts are capped
+    # by Stripe at a few tens of KB in all. Room for ten times that, and no more.
+    max_body = 256 * 1024
 
     def __init__(
         self,
@@ -100,16 +105,17 @@ class StripeProvider:
             )
         return Started(external_id=session.id, url=session.url, expires_at=expires_at)
 
+    def screen(self, headers: Mapping[str, str]) -> None:
+        """Refuse at once a request that is not signed now (Stripe's header is ours in form)."""
+        self._secret()
+        # The SDK checks the age against the wall clock (its default five minutes); so do we.
+        check_fresh(headers.get(SIGNATURE_HEADER), int(time.time()))
+
     async def verify(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
         """Verify the Stripe-Signature header and read the Checkout Session's event."""
-        if not self._webhook_secret:
-            raise WebhookError(
-                "STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks cannot be trusted"
-            )
+        secret = self._secret()
         try:
-            event = stripe.Webhook.construct_event(
-                body, headers.get(SIGNATURE_HEADER), self._webhook_secret
-            )
+            event = stripe.Webhook.construct_event(body, headers.get(SIGNATURE_HEADER), secret)
         except stripe.SignatureVerificationError as error:
             raise WebhookError(f"bad Stripe signature: {error.user_message or error}") from None
         except ValueError as error:
@@ -122,6 +128,14 @@ class StripeProvider:
         if event.type in _OVER:
             return _event(session, EventType.CANCELLED, {"event": event.id})
         return None
+
+    def _secret(self) -> str:
+        """Return the webhook secret; refuse every webhook while there is none to check with."""
+        if not self._webhook_secret:
+            raise WebhookError(
+                "STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks cannot be trusted"
+            )
+        return self._webhook_secret
 
     async def lookup(self, payment: PaymentRecord) -> ProviderEvent | None:
         """Ask Stripe how the session stands (the customer came back from it)."""

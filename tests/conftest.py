@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -40,6 +41,14 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def our_log_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return what our own code logged, having checked nothing logged an error or a traceback."""
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not loud, [f"{r.name}: {r.getMessage()}" for r in loud]
+    ours = ("bot", "payments", "shop")
+    return [r.getMessage() for r in caplog.records if r.name.split(".")[0] in ours]
 
 
 def _required(url: str | None, service: str, variable: str) -> str:

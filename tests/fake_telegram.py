@@ -10,6 +10,8 @@ gets it again after a restart, as from Telegram.
 
 A test plays the customer with `push(...)` and reads what the bot did with
 `wait_for(...)`, which waits for an observable condition within a deadline.
+`hold(method)` keeps the bot's next call of a method unanswered, as a slow
+network would, until the test lets it through.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class FakeBotAPI:
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _held: dict[str, asyncio.Event] = field(default_factory=dict)  # method: its release
+    _holds: list[asyncio.Event] = field(default_factory=list)  # every release, for close()
     _closing: bool = False
 
     def app(self) -> web.Application:
@@ -101,13 +105,23 @@ class FakeBotAPI:
 
     # The customer's side ---------------------------------------------------------------
 
+    def update(self, **event: Any) -> dict[str, Any]:
+        """Return an update carrying `event` (message=..., callback_query=...), numbered in turn."""
+        return {"update_id": next(self._update_ids), **event}
+
     async def push(self, **event: Any) -> int:
         """Queue an update (message=..., callback_query=..., ...) for the bot; return its id."""
-        update_id = next(self._update_ids)
+        update = self.update(**event)
         async with self._changed:
-            self._updates.append({"update_id": update_id, **event})
+            self._updates.append(update)
             self._changed.notify_all()
-        return update_id
+        return int(update["update_id"])
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Leave the bot's next `method` call logged but unanswered until the event returned is set."""
+        released = self._held[method] = asyncio.Event()
+        self._holds.append(released)
+        return released
 
     def mark(self) -> int:
         """Return a position in the call log: `wait_for(since=...)` looks only after it."""
@@ -151,6 +165,11 @@ class FakeBotAPI:
         if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
             await self._log(method, fields, None)
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
+        held = self._held.pop(method, None)
+        if held is not None:  # logged as it arrives: the bot now waits for the answer
+            await self._log(method, fields, None)
+            await held.wait()
+            return web.json_response({"ok": True, "result": True})
         result: Any
         if method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
@@ -239,6 +258,8 @@ class FakeBotAPI:
         return message
 
     async def close(self) -> None:
+        for released in self._holds:
+            released.set()
         async with self._changed:
             self._closing = True
             self._changed.notify_all()

@@ -11,7 +11,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from yarl import URL
 
 from bot.settings import Settings, StripeSettings
 from bot.web import build_web_app, serve
@@ -158,6 +159,37 @@ def free_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+async def open_request(
+    url: str, headers: Mapping[str, str], declared: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Send a POST's head declaring a body of `declared` bytes, and none of the body yet."""
+    where = URL(url)
+    assert where.host is not None
+    reader, writer = await asyncio.open_connection(where.host, where.port)
+    head = [f"POST {where.path} HTTP/1.1", f"Host: {where.host}", f"Content-Length: {declared}"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+    await writer.drain()
+    return reader, writer
+
+
+async def status_of(reader: asyncio.StreamReader) -> int:
+    """Return the status of the answer on a connection (a server that waits for more fails it)."""
+    async with asyncio.timeout(10):
+        line = await reader.readline()
+    assert line, "the server closed the connection without an answer"
+    return int(line.split()[1])
+
+
+async def answer_before_the_body(url: str, headers: Mapping[str, str], declared: int) -> int:
+    """Return the status a server answers a POST with before any of its `declared` bytes arrive."""
+    reader, writer = await open_request(url, headers, declared)
+    try:
+        return await status_of(reader)
+    finally:
+        writer.close()
 
 
 @dataclass

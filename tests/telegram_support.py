@@ -10,6 +10,7 @@ aiogram's own response parsing. Answers come from a queue per method
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -47,6 +48,17 @@ _MESSAGE_METHODS = {
     "editMessageCaption",
     "editMessageMedia",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A Bot API call kept waiting, as on a slow network, until the test lets it through."""
+
+    reached: asyncio.Event
+    released: asyncio.Event
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,7 @@ class RecordingSession(AiohttpSession):
         super().__init__()
         self.sent: list[Sent] = []
         self._queued: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self._held: dict[str, Held] = {}
         self._ids = itertools.count(1000)
 
     def add_result_for(
@@ -115,6 +128,15 @@ class RecordingSession(AiohttpSession):
             answer["parameters"] = {"retry_after": retry_after}
         self._queued[method].append(answer)
 
+    def add_raw_result_for(self, method: str, content: str, *, status: int = 502) -> None:
+        """Queue something that is no Bot API answer at all (a proxy's error page) for `method`."""
+        self._queued[method].append({"raw": content, "status": status})
+
+    def hold(self, method: str) -> Held:
+        """Keep the next `method` call waiting until `release()`; `reached` is set when it comes."""
+        held = self._held[method] = Held(asyncio.Event(), asyncio.Event())
+        return held
+
     async def make_request(
         self,
         bot: Bot,
@@ -122,10 +144,17 @@ class RecordingSession(AiohttpSession):
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's BaseSession signature
     ) -> TelegramType:
         name = method.__api_method__
+        held = self._held.pop(name, None)
+        if held is not None:
+            held.reached.set()
+            await held.released.wait()
         body = await self.build_form_data(bot, method)().as_bytes()
         fields = {key: form_value(value) for key, value in parse_qsl(body.decode())}
         queued = self._queued[name]
         answer = queued.popleft() if queued else {"ok": True, "result": self._default(name, fields)}
+        if "raw" in answer:
+            self.sent.append(Sent(name, fields, method, answer))
+            self.check_response(bot, method, answer["status"], answer["raw"])  # raises
         status = int(answer.pop("error_code", 200)) if answer["ok"] else int(answer["error_code"])
         self.sent.append(Sent(name, fields, method, answer))
         response = self.check_response(bot, method, status, json.dumps(answer))
@@ -278,18 +307,23 @@ class Harness:
         self, on: Sent, action: str, *, user: int = USER_ID, data: str | None = None
     ) -> list[Sent]:
         """Press the `action` button of a message the bot sent (or send `data` as if it were one)."""
-        callback_data = data if data is not None else on.button(action)["callback_data"]
-        result = on.answer.get("result")
-        message = result if isinstance(result, dict) else message_json(chat_id=user)
-        return await self.feed(
-            callback_query={
-                "id": f"cb{next(_update_ids)}",
-                "from": user_json(user),
-                "chat_instance": "ci",
-                "message": message,
-                "data": callback_data,
-            }
-        )
+        return await self.feed(callback_query=pressing(on, action, user=user, data=data))
+
+
+def pressing(
+    on: Sent, action: str, *, user: int = USER_ID, data: str | None = None
+) -> dict[str, Any]:
+    """Return the callback query of pressing the `action` button of a message the bot sent."""
+    callback_data = data if data is not None else on.button(action)["callback_data"]
+    result = on.answer.get("result")
+    message = result if isinstance(result, dict) else message_json(chat_id=user)
+    return {
+        "id": f"cb{next(_update_ids)}",
+        "from": user_json(user),
+        "chat_instance": "ci",
+        "message": message,
+        "data": callback_data,
+    }
 
 
 def _last_message(sent: list[Sent]) -> Sent:
@@ -312,6 +346,8 @@ async def telegram_shop(
     username: str | None = None,
     staff_ids: tuple[int, ...] = (),
     rows: Sequence[CatalogRow] = (),
+    payments_secret: str | None = "telegram-test-secret",
+    webhook_secret: str | None = None,
     api_url: str | None = None,
     sandbox: bool | None = None,
 ) -> AsyncIterator[Harness]:
@@ -322,12 +358,13 @@ async def telegram_shop(
     """
     settings = Settings(
         database_url=database_url,
-        payments_secret=SecretStr("telegram-test-secret"),
+        payments_secret=SecretStr(payments_secret) if payments_secret else None,
         payments_sandbox=sandbox,
         telegram=TelegramSettings(
             bot_token=SecretStr(TOKEN),
             bot_username=username,
             payment_provider_token=SecretStr(provider_token) if provider_token else None,
+            webhook_secret=SecretStr(webhook_secret) if webhook_secret else None,
             api_url=api_url,
         ),
     )

@@ -3,6 +3,9 @@
 The fake server speaks aiogram's real wire format over HTTP (form-encoded
 requests, JSON answers, long-polled getUpdates with offsets); the test plays the
 customer by queueing updates and waits for what the bot does — never a fixed sleep.
+In webhook mode the test plays Telegram's side too: it posts each update to the
+shop's webhook with the secret token it was given, and sends it again until it
+is answered 200.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,11 +59,12 @@ class Running:
     api: FakeBotAPI
     tmp: Path
     port: int
+    webhook: bool = False  # updates posted to the shop's webhook instead of long-polled
     process: asyncio.subprocess.Process | None = None
     log: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Start `chatshop run` and wait until it serves /healthz and polls for updates."""
+        """Start `chatshop run`; wait until it serves /healthz and asks for updates (or a webhook)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "REDIS"))}
         env.update(
             DATABASE_URL=f"sqlite+aiosqlite:///{self.tmp / 'shop.db'}",
@@ -72,6 +77,8 @@ class Running:
             PAYMENTS_SECRET="e2e-payments-secret",
             PYTHONUNBUFFERED="1",
         )
+        if self.webhook:
+            env.update(TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{self.port}/telegram/webhook")
         out = (self.tmp / f"run-{len(self.log)}.log").open("wb")
         self.log.append(out.name)
         polled = self.api.mark()
@@ -80,7 +87,8 @@ class Running:
         )
         out.close()
         await self.healthy()
-        await self.api.wait_for(lambda c: c.method == "getUpdates", since=polled, timeout=60)
+        asks = "setWebhook" if self.webhook else "getUpdates"
+        await self.api.wait_for(lambda c: c.method == asks, since=polled, timeout=60)
 
     async def healthy(self) -> None:
         """Wait (bounded) until the web server answers /healthz."""
@@ -95,6 +103,17 @@ class Running:
                             return
                 except aiohttp.ClientConnectionError:
                     pass
+                await asyncio.sleep(0.05)  # the next look at an observable condition
+
+    async def deaf(self) -> None:
+        """Wait (bounded) until the web server takes no new connections: it is stopping."""
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                except OSError:
+                    return
+                writer.close()
                 await asyncio.sleep(0.05)  # the next look at an observable condition
 
     async def stop(self) -> int:
@@ -113,12 +132,32 @@ class Running:
     def output(self) -> str:
         return "\n".join(Path(name).read_text(errors="replace") for name in self.log)
 
+    # Telegram's side in webhook mode ---------------------------------------------------
+
+    async def deliver(self, update: dict[str, Any]) -> int:
+        """Post an update to the webhook as Telegram does, with the secret token it was given."""
+        secret = self.api.of("setWebhook")[-1]["secret_token"]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=update, headers=headers) as answer,
+        ):
+            return answer.status
+
+    async def send(self, **event: Any) -> None:
+        """Hand the bot an update: queued for getUpdates, or posted to its webhook."""
+        if self.webhook:
+            assert await self.deliver(self.api.update(**event)) == 200
+        else:
+            await self.api.push(**event)
+
     # The customer ----------------------------------------------------------------------
 
     async def say(self, text: str, *, expect: str = "", user_id: int = ANN) -> Call:
         """Send a message; return the bot's first message back (containing `expect`)."""
         since = self.api.mark()
-        await self.api.push(message=chat_message(user_id, text=text))
+        await self.send(message=chat_message(user_id, text=text))
         return await self.reply(since, expect, user_id)
 
     async def press(self, on: Call, button: dict[str, Any], *, expect: str = "") -> Call:
@@ -126,7 +165,7 @@ class Running:
         chat_id = int(on["chat_id"])
         shown = self.api.messages[(chat_id, int(on.result["message_id"]))]
         since = self.api.mark()
-        await self.api.push(
+        await self.send(
             callback_query={
                 "id": f"cb{since}",
                 "from": user(chat_id),
@@ -147,21 +186,36 @@ class Running:
         )
 
 
-@pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[Running]:
+@asynccontextmanager
+async def running(tmp_path: Path, *, webhook: bool) -> AsyncIterator[Running]:
+    """Run `chatshop run` against a fake Bot API; stop it cleanly (no traceback) afterwards."""
     async with fake_bot_api() as api:
         sock = free_socket()
         port = sock.getsockname()[1]
         sock.close()
-        running = Running(api, tmp_path, port)
-        await running.start()
+        shop = Running(api, tmp_path, port, webhook=webhook)
+        await shop.start()
         try:
-            yield running
+            yield shop
         finally:
-            if running.process is not None and running.process.returncode is None:
-                code = await running.stop()
-                assert code == 0, running.output()
-                assert "Traceback" not in running.output()
+            if shop.process is not None and shop.process.returncode is None:
+                code = await shop.stop()
+                assert code == 0, shop.output()
+                assert "Traceback" not in shop.output()
+
+
+@pytest.fixture
+async def shop(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Running]:
+    """The shop receiving updates by long polling, and (where a test asks) by webhook."""
+    async with running(tmp_path, webhook=getattr(request, "param", False)) as started:
+        yield started
+
+
+@pytest.fixture
+async def hooked(tmp_path: Path) -> AsyncIterator[Running]:
+    """The shop receiving updates by webhook."""
+    async with running(tmp_path, webhook=True) as started:
+        yield started
 
 
 def poster_code(sku: str, source: str = "poster-window") -> str:
@@ -183,13 +237,14 @@ async def checkout_to_the_phone_question(shop: Running) -> Call:
     return await shop.press(cart, cart.button("co"), expect="phone")
 
 
+@pytest.mark.parametrize("shop", [False, True], ids=["polling", "webhook"], indirect=True)
 async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) -> None:
     api = shop.api
     asked = await checkout_to_the_phone_question(shop)
     assert asked["reply_markup"]["keyboard"][0][0]["request_contact"] is True
     since = api.mark()
     contact = {"phone_number": "+15550001234", "first_name": "Ann", "user_id": ANN}
-    await api.push(message=chat_message(contact=contact))
+    await shop.send(message=chat_message(contact=contact))
     delivery = await shop.reply(since, "deliver")
     since = api.mark()
     await shop.press(delivery, delivery.button("codlv", "pickup"))
@@ -200,7 +255,7 @@ async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) ->
     assert total == 99_900
 
     since = api.mark()
-    await api.push(
+    await shop.send(
         pre_checkout_query={
             "id": "pcq-1",
             "from": user(),
@@ -220,7 +275,7 @@ async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) ->
         "provider_payment_charge_id": "prov-charge-1",
     }
     since = api.mark()
-    await api.push(message=chat_message(successful_payment=paid))
+    await shop.send(message=chat_message(successful_payment=paid))
     confirmation = await shop.reply(since, "Payment received")
     order_number = invoice["title"].split("#")[1]
     assert f"#{order_number}" in confirmation.words
@@ -228,7 +283,7 @@ async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) ->
 
     # Telegram delivers the same payment again: it pays once and is told once.
     since = api.mark()
-    await api.push(message=chat_message(successful_payment=paid))
+    await shop.send(message=chat_message(successful_payment=paid))
     orders = await shop.say("/orders", expect="Your orders")
     assert not [c for c in api.calls[since:] if "Payment received" in c.words]
     order_button = next(b for b in orders.buttons if b["text"].startswith(f"#{order_number} "))
@@ -248,7 +303,7 @@ async def test_a_kill_9_mid_checkout_loses_neither_the_cart_nor_the_step(shop: R
 
     since = api.mark()
     contact = {"phone_number": "+15550001234", "first_name": "Ann", "user_id": ANN}
-    await api.push(message=chat_message(contact=contact))
+    await shop.send(message=chat_message(contact=contact))
     delivery = await shop.reply(since, "deliver")  # the same step: the phone was awaited
     since = api.mark()
     await shop.press(delivery, delivery.button("codlv", "pickup"))
@@ -259,7 +314,7 @@ async def test_a_kill_9_mid_checkout_loses_neither_the_cart_nor_the_step(shop: R
 async def test_an_inline_result_opens_the_product_card(shop: Running) -> None:
     api = shop.api
     since = api.mark()
-    await api.push(inline_query={"id": "iq-1", "from": user(), "query": "iphnoe", "offset": ""})
+    await shop.send(inline_query={"id": "iq-1", "from": user(), "query": "iphnoe", "offset": ""})
     answer = await api.wait_for(lambda c: c.method == "answerInlineQuery", since=since)
     result = answer["results"][0]
     assert "iPhone" in result["title"]
@@ -272,7 +327,64 @@ async def test_an_inline_result_opens_the_product_card(shop: Running) -> None:
         reply_markup=result["reply_markup"],
     )
     since = api.mark()
-    await api.push(message=posted)
+    await shop.send(message=posted)
     card = await shop.reply(since, result["title"])
     assert card.button("add")
     assert card.button("buy")
+
+
+async def press_held(shop: Running) -> tuple[dict[str, Any], asyncio.Task[int], asyncio.Event]:
+    """Open a product card; post the press of its Add button while the press's answer is held.
+
+    The bot answers a press before it changes the cart, so the update is in hand,
+    its effect not yet made, when the held answerCallbackQuery arrives.
+    """
+    card = await shop.say(f"/start {poster_code(IPHONE)}", expect="iPhone 16 Pro 128GB")
+    shown = shop.api.messages[(ANN, int(card.result["message_id"]))]
+    press = shop.api.update(
+        callback_query={
+            "id": "cb-add",
+            "from": user(),
+            "chat_instance": "1",
+            "message": shown,
+            "data": card.button("add")["callback_data"],
+        }
+    )
+    released = shop.api.hold("answerCallbackQuery")
+    since = shop.api.mark()
+    delivery = asyncio.create_task(shop.deliver(press))
+    await shop.api.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    return press, delivery, released
+
+
+async def test_a_kill_9_while_an_update_is_handled_loses_it_not(hooked: Running) -> None:
+    press, delivery, released = await press_held(hooked)
+
+    await hooked.kill()
+    released.set()
+
+    with pytest.raises(aiohttp.ClientError):
+        await delivery  # never acknowledged: Telegram keeps the update
+    await hooked.start()
+    since = hooked.api.mark()
+    assert await hooked.deliver(press) == 200  # sent again, taken this time
+    assert "Added 1" in (await hooked.reply(since, "Added")).words
+    cart = await hooked.say("/cart", expect="Your cart")
+    assert "iPhone 16 Pro 128GB" in cart.words
+    assert "× 1 —" in cart.words  # added once
+
+
+async def test_a_stop_lets_the_update_in_hand_finish_and_acknowledges_it(hooked: Running) -> None:
+    _, delivery, released = await press_held(hooked)
+    since = hooked.api.mark()
+
+    assert hooked.process is not None
+    hooked.process.send_signal(signal.SIGTERM)
+    await hooked.deaf()  # stopping, with the update still in hand
+    released.set()
+
+    assert await delivery == 200
+    assert "Added 1" in (await hooked.reply(since, "Added")).words
+    async with asyncio.timeout(30):
+        assert await hooked.process.wait() == 0
+    assert "Traceback" not in hooked.output()

@@ -16,11 +16,12 @@ from payments.interface import PaymentError
 from payments.stripe_checkout import STRIPE
 from shop.models import Channel
 from shop.views import OrderView
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, our_log_lines
 from tests.payment_support import (
     FakeStripe,
     Heard,
     Served,
+    answer_before_the_body,
     fake_stripe,
     pending_order,
     served_shop,
@@ -138,6 +139,39 @@ async def test_a_stripe_event_without_a_valid_signature_changes_nothing(
     assert status == 400
     assert "refused" in answer
     assert await state(shop, order.id) == before
+
+
+@pytest.mark.parametrize(
+    ("signature", "why"),
+    [
+        (None, "not signed"),
+        ("t=²,v1=00", "malformed"),
+        ("t={now},v1=ключ", "malformed"),
+        ("t={stale},v1=00", "too old"),
+    ],
+    ids=["unsigned", "superscript time", "non-ascii signature", "stale"],
+)
+async def test_a_stripe_webhook_not_signed_now_is_refused_before_its_body_is_sent(
+    world: World, caplog: pytest.LogCaptureFixture, signature: str | None, why: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        now = int(time.time())
+        headers["Stripe-Signature"] = signature.format(now=now, stale=now - 600)
+
+    status = await answer_before_the_body(world.served.url + WEBHOOK, headers, 1024 * 1024)
+
+    assert status == 400
+    (line,) = our_log_lines(caplog)
+    assert why in line
+
+
+async def test_a_stripe_event_of_a_megabyte_is_refused_before_it_is_sent(world: World) -> None:
+    headers = {"Content-Type": "application/json", "Stripe-Signature": stripe_signature(b"")}
+
+    status = await answer_before_the_body(world.served.url + WEBHOOK, headers, 1024 * 1024)
+
+    assert status == 413
 
 
 async def test_coming_back_from_stripe_pays_before_the_webhook_and_the_webhook_changes_nothing(

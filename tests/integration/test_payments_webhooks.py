@@ -2,6 +2,8 @@
 
 Every event that proves nothing or asks for something wrong changes nothing;
 the same confirmation delivered 20 times at once pays once and tells the customer once.
+A request that cannot be genuine costs the server no more than its head: refused
+before its body is read, in one log line, never a 500.
 """
 
 from __future__ import annotations
@@ -13,22 +15,27 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
+from bot.web import WEBHOOK_SLOTS
 from payments.interface import PaymentRecord
 from payments.sandbox import SANDBOX
 from shop.models import Channel
 from shop.views import OrderView
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, our_log_lines
 from tests.payment_support import (
     Heard,
     Served,
+    answer_before_the_body,
+    open_request,
     pending_order,
     sandbox_event,
     sandbox_headers,
     served_shop,
     state,
+    status_of,
 )
 
 WEBHOOK = "/payments/sandbox/webhook"
+MEGABYTE = 1024 * 1024
 
 
 @pytest.fixture
@@ -264,3 +271,134 @@ async def test_the_page_shows_the_order_and_its_form_pays_through_the_signed_web
     stored = await served.shop.payments.payment(start.payment_id)
     assert stored is not None
     assert stored.data.get("event", "").startswith("evt_")
+
+
+def signature_now(clock: FakeClock, mac: str = "0" * 64, *, minutes: float = 0) -> str:
+    """A signature header of the sandbox's form, made `minutes` ago, proving nothing."""
+    return f"t={int(clock.now.timestamp() - minutes * 60)},v1={mac}"
+
+
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        (None, "not signed"),
+        ("stale", "too old"),
+        ("t=²,v1=00", "malformed"),
+        ("t=" + "9" * 5000 + ",v1=00", "malformed"),
+        ("v1=00", "malformed"),
+    ],
+    ids=["unsigned", "stale", "superscript time", "5000-digit time", "no time"],
+)
+async def test_a_webhook_without_a_fresh_signature_is_refused_before_its_body_is_sent(
+    served: Served, clock: FakeClock, caplog: pytest.LogCaptureFixture, header: str | None, why: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers["Sandbox-Signature"] = (
+            signature_now(clock, minutes=6) if header == "stale" else header
+        )
+
+    status = await answer_before_the_body(served.url + WEBHOOK, headers, declared=MEGABYTE)
+
+    assert status == 400
+    (line,) = our_log_lines(caplog)
+    assert why in line
+
+
+async def test_a_webhook_body_over_the_providers_limit_is_refused_before_it_is_sent(
+    served: Served, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"Content-Type": "application/json", "Sandbox-Signature": signature_now(clock)}
+
+    status = await answer_before_the_body(served.url + WEBHOOK, headers, declared=MEGABYTE)
+
+    assert status == 413
+    assert len(our_log_lines(caplog)) == 1
+
+
+async def test_a_webhook_body_sent_without_its_length_is_read_only_up_to_the_limit(
+    served: Served, http: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    headers = {"Content-Type": "application/json", "Sandbox-Signature": signature_now(clock)}
+
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length to judge by
+        for _ in range(10):
+            yield b" " * 10_000
+
+    async with http.post(served.url + WEBHOOK, data=chunks(), headers=headers) as response:
+        assert response.status == 413
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["t=²,v1=00", "t=" + "9" * 5000 + ",v1=00", "t={now},v1=ключ", "t={now},v1=²"],
+    ids=["superscript time", "5000-digit time", "cyrillic signature", "superscript signature"],
+)
+async def test_a_signature_python_cannot_read_is_refused_in_one_line(
+    served: Served,
+    http: aiohttp.ClientSession,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    header: str,
+) -> None:
+    order = await pending_order(served.shop)
+    payment = await link(served, order)
+    body = sandbox_event(order, payment.external_id or "", payment.id)
+    signature = header.format(now=int(clock.now.timestamp()))
+    headers = {"Content-Type": "application/json", "Sandbox-Signature": signature}
+
+    status, answer = await post(http, served.url + WEBHOOK, body, headers)
+
+    assert status == 400
+    assert answer.startswith("refused:")
+    assert len(our_log_lines(caplog)) == 1
+    assert (await state(served.shop, order.id))["order"][0] == "pending_payment"
+
+
+async def test_a_truncated_form_on_the_payment_page_is_refused_in_one_line(
+    served: Served, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    order = await pending_order(served.shop, channel=Channel.WHATSAPP)
+    start = await served.shop.payments.start(order.id)
+    assert start.url is not None
+    form = b'--xx\r\nContent-Disposition: form-data; name="action"\r\n\r\npay'
+    headers = {"Content-Type": "multipart/form-data; boundary=xx"}
+
+    async with http.post(start.url, data=form, headers=headers) as response:
+        assert response.status == 400
+    assert len(our_log_lines(caplog)) == 1
+    assert (await state(served.shop, order.id))["order"][0] == "pending_payment"
+
+
+async def test_webhooks_beyond_those_in_hand_are_told_to_retry_at_once(
+    served: Served, http: aiohttp.ClientSession, clock: FakeClock
+) -> None:
+    order = await pending_order(served.shop)
+    payment = await link(served, order)
+    forged = b"{}"
+    headers = {
+        "Content-Type": "application/json",
+        "Sandbox-Signature": signature_now(clock),
+        "Expect": "100-continue",  # answered as the server starts on the request
+    }
+    in_hand = []
+    for _ in range(WEBHOOK_SLOTS):
+        reader, writer = await open_request(served.url + WEBHOOK, headers, len(forged))
+        assert await status_of(reader) == 100
+        in_hand.append((reader, writer))
+
+    body = sandbox_event(order, payment.external_id or "", payment.id)
+    async with http.post(
+        served.url + WEBHOOK, data=body, headers=sandbox_headers(body, clock)
+    ) as busy:
+        assert busy.status == 503
+        assert int(busy.headers["Retry-After"]) >= 1
+
+    for reader, writer in in_hand:
+        await reader.readline()  # the blank line after 100 Continue
+        writer.write(forged)
+        assert await status_of(reader) == 400
+        writer.close()
+    status, answer = await post(http, served.url + WEBHOOK, body, sandbox_headers(body, clock))
+    assert status == 200
+    assert '"outcome": "paid"' in answer

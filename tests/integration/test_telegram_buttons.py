@@ -14,7 +14,7 @@ from bot.flows import actions
 from bot.flows.types import Button
 from bot.handlers.telegram.callbacks import ButtonSigner
 from shop.models import Channel
-from tests.conftest import FakeClock, row
+from tests.conftest import FakeClock, our_log_lines, row
 from tests.telegram_support import (
     USER_ID,
     Harness,
@@ -151,6 +151,18 @@ async def test_forged_stale_and_foreign_buttons_get_a_polite_word_and_nothing_el
     await refused(tg, menu, "a|cart")
     await refused(tg, menu, "x|cart||" + signature)
     await refused(tg, menu, "")
+
+
+@pytest.mark.parametrize("signature", ["ключключ", "AAAAAAA²", "€"])
+async def test_a_forged_signature_of_non_ascii_characters_gets_the_same_polite_word(
+    tg: Harness, caplog: pytest.LogCaptureFixture, signature: str
+) -> None:
+    menu = await tg.say("/start")
+    action, arg, _ = menu.button("cart")["callback_data"].split("|")[1:]
+
+    await refused(tg, menu, f"a|{action}|{arg}|{signature}")
+
+    assert our_log_lines(caplog) == []
 
 
 async def test_another_customers_button_is_refused_and_reveals_nothing(tg: Harness) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 from bot.flows.types import Press
+from payments.keys import same
 
 KEY_PURPOSE = "telegram-buttons"
 SIGNATURE_BYTES = 6  # 48 bits: 8 characters of base64
@@ -67,7 +67,7 @@ class ButtonSigner:
         except (TypeError, ValueError):
             return None
         expected = self._sign(user_id, act.action, act.arg)
-        if not hmac.compare_digest(expected, act.sig):
+        if not same(expected, act.sig):
             return None
         return Press(act.action, act.arg)
 

@@ -8,8 +8,8 @@ pass a recording session instead of aiogram's HTTP one; nothing else changes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-import secrets
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -32,9 +32,10 @@ from bot.handlers.telegram.render import Renderer
 from bot.handlers.telegram.retry import RetryAfter, Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.handlers.telegram.wire import hold_answer_types
+from bot.limits import Gate, limited
 from bot.settings import Settings
 from bot.wiring import Shop
-from payments.keys import KeyRing
+from payments.keys import KeyRing, same
 from shop.i18n import LOCALES
 from shop.models import Channel
 from shop.views import CustomerView
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_PURPOSE = "telegram-webhook"
+# Updates Telegram sends at once (setWebhook's max_connections), and so handles at once.
+MAX_CONNECTIONS = 40
+# An update is a message of at most 4,096 characters (24 KB as JSON escapes) with its entities,
+# perhaps quoting another such message: tens of KB. Room for a few times that, and no more.
+UPDATE_LIMIT = 256 * 1024
 POLLING_TIMEOUT = 10  # seconds a getUpdates call waits for news
 DRAIN_SECONDS = 10.0  # how long shutdown waits for updates being handled
 
@@ -55,10 +62,10 @@ class TelegramChannel:
     dispatcher: Dispatcher
     renderer: Renderer
     in_order: InOrder
+    # Telegram sends it back in every webhook request; every worker behind the URL knows it.
+    webhook_secret: SecretStr
     webhook_url: str | None = None
-    # Telegram sends it back in every webhook request; unset in the settings, a random one.
-    webhook_secret: SecretStr = field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _in_hand: Gate = field(default_factory=lambda: Gate("telegram webhook", MAX_CONNECTIONS))
 
     async def start(self) -> None:
         """List the commands in both languages and set or clear the webhook."""
@@ -74,6 +81,7 @@ class TelegramChannel:
                 self.webhook_url,
                 secret_token=self.webhook_secret.get_secret_value(),
                 allowed_updates=updates,
+                max_connections=MAX_CONNECTIONS,
             )
         else:
             await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
@@ -96,24 +104,27 @@ class TelegramChannel:
         return web.post(WEBHOOK_PATH, self._webhook)
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        """Take one update from Telegram: only with our secret token; handled in the background."""
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not secrets.compare_digest(given, self.webhook_secret.get_secret_value().encode()):
-            raise web.HTTPUnauthorized(text="wrong secret token")
-        try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
-        except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
-            raise web.HTTPBadRequest(text="not a Telegram update") from None
-        task = asyncio.create_task(self._handle(update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return web.json_response({"ok": True})
+        """Take one update from Telegram, only with our secret token; acknowledge it once handled.
 
-    async def _handle(self, update: Update) -> None:
-        try:
-            await self.dispatcher.feed_update(self.bot, update)
-        except Exception:  # the error handlers already told the customer; keep serving
-            log.exception("update %s failed", update.update_id)
+        Telegram sends an update again until it is answered 200, so one that a crash
+        or a failure interrupts is not lost: a successful payment above all.
+        """
+        if not same(self.webhook_secret.get_secret_value(), request.headers.get(SECRET_HEADER, "")):
+            raise web.HTTPUnauthorized(text="wrong secret token")
+        bounded = limited(request, UPDATE_LIMIT)
+        with self._in_hand:
+            try:
+                update = Update.model_validate_json(await bounded.read(), context={"bot": self.bot})
+            except ValidationError:  # not JSON, or not an update
+                raise web.HTTPBadRequest(text="not a Telegram update") from None
+            try:
+                await self.dispatcher.feed_update(self.bot, update)
+            except Exception:  # the error handlers could not even apologise: let Telegram retry
+                log.exception(
+                    "update %s failed; answered 500 for Telegram to send it again", update.update_id
+                )
+                raise web.HTTPInternalServerError(text="not handled; send it again") from None
+        return web.json_response({"ok": True})
 
     async def deliver(self, customer: CustomerView, replies: list[Reply]) -> None:
         """Push messages the customer did not ask for just now (order news, staff answers)."""
@@ -126,12 +137,14 @@ class TelegramChannel:
             log.error("cannot reach customer %s on Telegram: %s", customer.id, error.message)
 
     async def close(self) -> None:
-        """Let the updates being handled finish (for a while), then close the HTTP session."""
+        """Let the updates being handled finish (for a while), then close the HTTP session.
+
+        Webhook updates are handled inside their requests, which the web server lets
+        finish before this is called; these are the updates polling took.
+        """
         try:
             async with asyncio.timeout(DRAIN_SECONDS):
                 await self.in_order.drained()
-                if self._tasks:
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
         except TimeoutError:
             log.warning("shutting down with updates still being handled")
         await self.bot.session.close()
@@ -165,6 +178,9 @@ async def build_telegram(
     secret = settings.payments_secret
     keys = KeyRing(shop.db, secret.get_secret_value() if secret else None)
     buttons = ButtonSigner(await keys.key(KEY_PURPOSE))
+    webhook_secret = config.webhook_secret or SecretStr(
+        secret_token(await keys.key(SECRET_PURPOSE))
+    )
     username = config.bot_username or (await bot.me()).username or ""
     links = ShopLinks(username, shop.attribution)
     renderer = Renderer(bot, buttons)
@@ -180,9 +196,14 @@ async def build_telegram(
     )
     if staff_desk is not None:
         staff_desk.attach(bot)
-    channel = TelegramChannel(bot, dispatcher, renderer, in_order, webhook_url=config.webhook_url)
-    if config.webhook_secret is not None:
-        channel.webhook_secret = config.webhook_secret
+    channel = TelegramChannel(
+        bot, dispatcher, renderer, in_order, webhook_secret, webhook_url=config.webhook_url
+    )
 
     conversations.deliver_with(Channel.TELEGRAM, channel.deliver)
     return channel
+
+
+def secret_token(key: bytes) -> str:
+    """Return `key` as a webhook secret token: Telegram allows 1-256 of ``A-Za-z0-9_-``."""
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode()
