@@ -232,6 +232,10 @@ class UnknownProviderError(PaymentError):
     """A provider name the shop does not have configured."""
 
 
+class ChargeNotRecordedError(Exception):
+    """A charge the provider made that could not be recorded (the database is down): logged in full."""
+
+
 class WebhookError(Exception):
     """A webhook that does not prove it comes from the provider: unsigned, badly signed, stale, malformed."""
 

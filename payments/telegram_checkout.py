@@ -14,11 +14,20 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from payments import records
 from payments.interface import (
     ALREADY_PAID,
     NOT_PAYABLE,
+    ChargeNotRecordedError,
     Confirmation,
     EventType,
     Outcome,
@@ -48,6 +57,10 @@ from shop.pricing import UnknownDeliveryError
 from shop.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# Failures that pass: the database restarting, a connection dropped, a lock held too long.
+TRANSIENT = (DBAPIError, OSError, TimeoutError)
+RECORD_WITHIN = 20.0  # seconds a charge is tried for, within a webhook request Telegram waits on
 
 P = PaymentStatus
 p = t.payment
@@ -183,7 +196,40 @@ class TelegramCheckout:
         return work
 
     async def paid(self, paid: SuccessfulPayment) -> Confirmation:
-        """Settle a Telegram successful_payment: once per charge, and one charge per order."""
+        """Settle a Telegram successful_payment: once per charge, and one charge per order.
+
+        Telegram tells of a charge once (a webhook is sent again only if not answered),
+        so a database that fails for a moment is waited out and tried again; past that,
+        the charge is logged in full for staff and ChargeNotRecordedError raised.
+
+        Raises:
+            ChargeNotRecordedError: the database failed for longer than `RECORD_WITHIN`.
+        """
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(TRANSIENT),
+                wait=wait_exponential(multiplier=0.2, max=3),
+                stop=stop_after_delay(RECORD_WITHIN),
+                before_sleep=_log_retry,
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._settle(paid)
+        except TRANSIENT as error:
+            log.critical(
+                "Telegram charge %s (provider charge %s, %s %s, payload %s) is NOT recorded: %r",
+                paid.telegram_payment_charge_id,
+                paid.provider_payment_charge_id,
+                paid.total_amount,
+                paid.currency,
+                paid.invoice_payload,
+                error,
+            )
+            raise ChargeNotRecordedError(paid.telegram_payment_charge_id) from error
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _settle(self, paid: SuccessfulPayment) -> Confirmation:
+        """Settle one successful_payment (see `paid`)."""
         payment = await self._payment(paid.invoice_payload)
         if payment is None:
             log.error(
@@ -226,6 +272,12 @@ class TelegramCheckout:
         ):
             return None
         return payment
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """Say that recording a charge failed and will be tried again."""
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("recording a Telegram charge failed (%r); trying again", error)
 
 
 def _invoiced(payment: PaymentRecord) -> int:

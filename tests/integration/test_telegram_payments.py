@@ -7,12 +7,18 @@ hears about it once (the order-change push with the timeline).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.handlers.telegram import payments as telegram_payments
 from payments.interface import PaymentStatus
@@ -292,3 +298,63 @@ async def test_without_a_provider_token_or_the_sandbox_nobody_gets_goods_for_not
     assert "/pay/" not in str(answer)
     assert "could not" in alert["text"]
     assert orders == []
+
+
+@asynccontextmanager
+async def database_down(url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Refuse every connection to the database at `url` and drop those open; yield its revival."""
+    name = make_url(url).database
+    admin = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+    async def revive() -> None:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+
+    async with admin.connect() as conn:
+        await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        await conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
+    try:
+        yield revive
+    finally:
+        await revive()
+        await admin.dispose()
+
+
+class Logged(logging.Handler):
+    """Sets `seen` once a log line containing `words` is written."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.seen.set()
+
+
+async def test_a_charge_told_while_the_database_is_down_is_recorded_when_it_is_back(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    # Telegram tells of a charge once: a passing failure of the database must not lose it.
+    retrying = Logged("trying again")
+    logging.getLogger("payments").addHandler(retrying)
+    try:
+        async with telegram_shop(postgres_url, clock) as tg:
+            invoice = await buy(tg)
+            await tg.feed(pre_checkout_query=pre_checkout(invoice))
+            async with database_down(postgres_url) as revive:
+                paying = asyncio.create_task(tg.feed(message=successful_payment(invoice)))
+                async with asyncio.timeout(15):
+                    await retrying.seen.wait()
+                await revive()
+                told = await paying
+            assert (await order_of(tg)).status == "paid"
+    finally:
+        logging.getLogger("payments").removeHandler(retrying)
+    assert "Payment received" in last_message(told)["text"]

@@ -6,12 +6,14 @@ import logging
 from contextlib import suppress
 
 from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.context import who_of
+from payments.interface import ChargeNotRecordedError
 from shop.i18n import N_, Language, pick_locale
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,15 @@ def build_router() -> Router:
     """Return this feature's router: error handlers for every other router."""
     router = Router(name=__name__)
     router.error.register(blocked, ExceptionTypeFilter(TelegramForbiddenError))
+    router.error.register(unrecorded, ExceptionTypeFilter(ChargeNotRecordedError))
     router.error.register(failed)
     return router
+
+
+async def unrecorded(event: ErrorEvent) -> object:
+    """Leave a charge that could not be recorded unhandled: by webhook, Telegram sends it again."""
+    log.error("update %s: the charge is not recorded; not acknowledged", event.update.update_id)
+    return UNHANDLED
 
 
 async def blocked(event: ErrorEvent) -> bool:
