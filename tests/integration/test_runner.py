@@ -10,8 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import select
 
-from bot.runner import run
-from bot.settings import Settings
+from bot.runner import payment_lines, run
+from bot.settings import Settings, StripeSettings, TelegramSettings
 from bot.wiring import build_shop, prepare
 from shop import tables as t
 from shop.types import utcnow
@@ -55,6 +55,37 @@ async def test_the_runner_sweeps_lapsed_holds_and_stops_cleanly(tmp_path: Path) 
         await asyncio.wait_for(running, 30)
 
     printed = out.getvalue()
+    assert "Payments: payment links through sandbox: TEST payments, no money moves." in printed
     assert "No channel is configured yet" in printed
     assert "chatshop demo" in printed
     assert printed.rstrip().endswith("Stopped.")
+
+
+def test_the_runner_says_which_ways_of_paying_take_real_money(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+    live = build_shop(
+        Settings(
+            database_url=url,
+            telegram=TelegramSettings(bot_token="1:x", payment_provider_token="381764678:LIVE:x"),
+            stripe=StripeSettings(api_key="sk_live_x"),
+        )
+    )
+    testing = build_shop(
+        Settings(
+            database_url=url,
+            telegram=TelegramSettings(bot_token="1:x", payment_provider_token="284685063:TEST:x"),
+        )
+    )
+
+    assert payment_lines(live) == [
+        "Payments: digital goods in Telegram (Stars) through stars: REAL money.",
+        "Payments: physical goods in Telegram (card invoices) through telegram: REAL money.",
+        "Payments: payment links through stripe: REAL money.",
+    ]
+    assert payment_lines(testing) == [
+        "Payments: digital goods in Telegram (Stars) through stars: REAL money.",
+        "Payments: physical goods in Telegram (card invoices) through telegram: "
+        "TEST payments, no money moves.",
+        "Payments: no payment links. Customers outside Telegram's payment form cannot pay; "
+        "set STRIPE_API_KEY (or PAYMENTS_SANDBOX=true for test payments).",
+    ]
