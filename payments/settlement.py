@@ -296,7 +296,7 @@ class SettlementService:
             if done is None or not requested or locked is None:
                 return None if done is None else (done, None)
             actor = str(payment.data.get("refund_actor", "staff"))
-            change = order_rules.move(
+            _refunded_order, change = order_rules.move(
                 conn, locked, OrderStatus.REFUNDED, now, actor=actor, note=payment.note
             )
             return done, change

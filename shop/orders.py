@@ -352,7 +352,7 @@ class OrderService:
             order = lock_order(conn, order_id)
             if order is None or (customer_id is not None and order.customer_id != customer_id):
                 raise NotFoundError("order", order_id)
-            change = move(
+            return move(
                 conn,
                 order,
                 to,
@@ -362,12 +362,6 @@ class OrderService:
                 carrier=carrier,
                 tracking_number=tracking_number,
             )
-            values: dict[str, Any] = {"status": to.value, "updated_at": now}
-            if carrier is not None:
-                values["carrier"] = carrier
-            if tracking_number is not None:
-                values["tracking_number"] = tracking_number
-            return replace(order, **values), change
 
         order, change = await self._db.write(work)
         await self.notify([change])
@@ -544,8 +538,11 @@ def move(
     note: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
-) -> OrderChange:
-    """Move a locked order (see `lock_order`) to `to`, or raise IllegalTransitionError saying why not."""
+) -> tuple[OrderView, OrderChange]:
+    """Move a locked order (see `lock_order`) to `to`, or raise IllegalTransitionError saying why not.
+
+    Returns the order as it now is, and the change to tell the customer of.
+    """
     current = OrderStatus(order.status)
     _check_transition(order.id, current, to)
     if to == S.CANCELLED:
@@ -573,9 +570,10 @@ def move(
     if kind is not None:
         visit = Visit(order.customer_id, order.channel, order.source)
         append_event(conn, kind, visit, now, order_id=order.id, value=order.total)
-    return OrderChange(
+    change = OrderChange(
         order.id, order.customer_id, order.channel, to, current, now, carrier, tracking_number
     )
+    return replace(order, **values), change
 
 
 def take_form(

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -24,9 +24,9 @@ from yarl import URL
 from bot.settings import Settings, StripeSettings
 from bot.web import build_web_app, serve
 from bot.wiring import Shop, build_shop
-from payments.interface import PaymentNotice
+from payments.interface import EventType, PaymentNotice, ProviderEvent
 from payments.keys import derive, sign_webhook
-from payments.sandbox import KEY_PURPOSE, SIGNATURE_HEADER
+from payments.sandbox import KEY_PURPOSE, SANDBOX, SIGNATURE_HEADER
 from shop import tables as t
 from shop.migrate import upgrade
 from shop.models import Channel
@@ -111,6 +111,22 @@ async def state(shop: Shop, order_id: int) -> dict[str, Any]:
         }
 
     return await shop.db.read(work)
+
+
+def paid_event(
+    order: OrderView, external_id: str, payment_id: int | None = None, **changes: Any
+) -> ProviderEvent:
+    """A verified sandbox event saying `order` was paid in full (or as `changes` say)."""
+    event = ProviderEvent(
+        provider=SANDBOX,
+        type=EventType.PAID,
+        external_id=external_id,
+        order_id=order.id,
+        amount=order.total,
+        currency=order.currency,
+        payment_id=payment_id,
+    )
+    return replace(event, **changes)
 
 
 def sandbox_event(

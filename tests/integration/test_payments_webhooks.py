@@ -29,25 +29,12 @@ from tests.payment_support import (
     pending_order,
     sandbox_event,
     sandbox_headers,
-    served_shop,
     state,
     status_of,
 )
 
 WEBHOOK = "/payments/sandbox/webhook"
 MEGABYTE = 1024 * 1024
-
-
-@pytest.fixture
-async def served(database_url: str, clock: FakeClock) -> AsyncIterator[Served]:
-    async with served_shop(database_url, clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def link(served: Served, order: OrderView) -> PaymentRecord:

@@ -9,12 +9,11 @@ counts once, and an order is never both paid and refunded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from payments.interface import EventType, PaymentStatus, ProviderEvent
+from payments.interface import PaymentStatus
 from payments.sandbox import SANDBOX
 from shop.models import Channel
 from tests.conftest import FakeClock
@@ -22,6 +21,7 @@ from tests.payment_support import (
     Heard,
     Served,
     fake_stripe,
+    paid_event,
     pending_order,
     sandbox_event,
     sandbox_headers,
@@ -32,18 +32,6 @@ from tests.payment_support import (
 )
 
 WEBHOOK = "/payments/sandbox/webhook"
-
-
-@pytest.fixture
-async def served(database_url: str, clock: FakeClock) -> AsyncIterator[Served]:
-    async with served_shop(database_url, clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _post(http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> str:
@@ -95,15 +83,7 @@ async def test_the_same_late_payment_confirmed_twenty_times_at_once_in_one_proce
     assert payment is not None
     clock.advance(minutes=45)
     await shop.orders.expire_holds()
-    event = ProviderEvent(
-        provider=SANDBOX,
-        type=EventType.PAID,
-        external_id=payment.external_id or "",
-        order_id=order.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        payment_id=payment.id,
-    )
+    event = paid_event(order, payment.external_id or "", payment.id)
 
     results = await asyncio.gather(*(shop.payments.settlement.confirm(event) for _ in range(20)))
 

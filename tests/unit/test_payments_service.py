@@ -13,7 +13,6 @@ from payments.interface import (
     Outcome,
     PaymentError,
     PaymentStatus,
-    ProviderEvent,
     RefundReason,
 )
 from payments.sandbox import SANDBOX
@@ -21,23 +20,7 @@ from shop.migrate import upgrade
 from shop.models import Channel, OrderStatus
 from shop.views import OrderView
 from tests.conftest import FakeClock
-from tests.payment_support import Heard, pending_order, state
-
-
-def paid(
-    order: OrderView, external_id: str, payment_id: int | None = None, **changes: object
-) -> ProviderEvent:
-    values: dict[str, object] = {
-        "provider": SANDBOX,
-        "type": EventType.PAID,
-        "external_id": external_id,
-        "order_id": order.id,
-        "amount": order.total,
-        "currency": order.currency,
-        "payment_id": payment_id,
-    }
-    values.update(changes)
-    return ProviderEvent(**values)  # type: ignore[arg-type]
+from tests.payment_support import Heard, paid_event, pending_order, state
 
 
 async def started(shop: Shop, order: OrderView) -> tuple[int, str]:
@@ -78,7 +61,7 @@ async def test_an_order_that_is_not_waiting_for_payment_gets_no_link(
 ) -> None:
     order = await pending_order(shop)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
     with pytest.raises(PaymentError, match="already paid"):
         await shop.payments.start(order.id)
 
@@ -95,8 +78,8 @@ async def test_a_confirmed_payment_pays_the_order_commits_stock_and_tells_everyo
     heard = Heard().listen(shop)
     payment_id, external_id = await started(shop, order)
 
-    first = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
-    repeat = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    first = await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
+    repeat = await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
 
     assert first.outcome is Outcome.PAID
     assert repeat.outcome is Outcome.DUPLICATE
@@ -128,7 +111,9 @@ async def test_a_payment_of_another_amount_is_refused_recorded_and_refunded(
     payment_id, external_id = await started(shop, order)
     before = await state(shop, order.id)
 
-    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id, **changes))
+    result = await shop.payments.settlement.confirm(
+        paid_event(order, external_id, payment_id, **changes)
+    )
 
     assert (result.outcome, result.reason) == (Outcome.REFUNDED, reason)
     assert await state(shop, order.id) == before
@@ -139,7 +124,7 @@ async def test_a_payment_of_another_amount_is_refused_recorded_and_refunded(
     assert "paid" in payment.note
     # A correct payment afterwards, by a new link, still pays the order.
     again_id, again_external = await started(shop, order)
-    second = await shop.payments.settlement.confirm(paid(order, again_external, again_id))
+    second = await shop.payments.settlement.confirm(paid_event(order, again_external, again_id))
     assert second.outcome is Outcome.PAID
 
 
@@ -147,11 +132,13 @@ async def test_a_second_charge_for_a_paid_order_is_refunded_not_kept(shop: Shop)
     order = await pending_order(shop)
     heard = Heard().listen(shop)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
     after_first = await state(shop, order.id)
 
     # The same link charged twice: the provider reports a charge of its own.
-    second = await shop.payments.settlement.confirm(paid(order, "sbx_other_charge", payment_id))
+    second = await shop.payments.settlement.confirm(
+        paid_event(order, "sbx_other_charge", payment_id)
+    )
 
     assert (second.outcome, second.reason) == (Outcome.REFUNDED, RefundReason.ALREADY_PAID)
     assert await state(shop, order.id) == after_first
@@ -168,7 +155,7 @@ async def test_a_late_payment_takes_the_stock_again_when_it_is_there(
     clock.advance(hours=1)
     await shop.orders.expire_holds()
 
-    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    result = await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
 
     assert result.outcome is Outcome.PAID
     assert (await state(shop, order.id))["stock"] == [("A", 3, 2)]
@@ -186,7 +173,7 @@ async def test_a_late_payment_for_sold_out_goods_is_refunded_never_oversold(
     heard = Heard().listen(shop)
     before = await state(shop, order.id)
 
-    result = await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    result = await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
 
     assert (result.outcome, result.reason) == (Outcome.REFUNDED, RefundReason.CANNOT_FULFIL)
     assert await state(shop, order.id) == before
@@ -199,16 +186,16 @@ async def test_cancel_leaves_the_order_waiting_and_a_late_cancel_changes_nothing
 ) -> None:
     order = await pending_order(shop)
     payment_id, external_id = await started(shop, order)
-    cancel = paid(order, external_id, payment_id, type=EventType.CANCELLED)
+    cancel = paid_event(order, external_id, payment_id, type=EventType.CANCELLED)
 
     assert (await shop.payments.settlement.confirm(cancel)).outcome is Outcome.CANCELLED
     assert (await state(shop, order.id))["order"] == ("pending_payment", "held")
 
     other = await pending_order(shop, sku="B", customer="2")
     other_id, other_external = await started(shop, other)
-    await shop.payments.settlement.confirm(paid(other, other_external, other_id))
+    await shop.payments.settlement.confirm(paid_event(other, other_external, other_id))
     before = await state(shop, other.id)
-    late = paid(other, other_external, other_id, type=EventType.CANCELLED)
+    late = paid_event(other, other_external, other_id, type=EventType.CANCELLED)
     assert (await shop.payments.settlement.confirm(late)).outcome is Outcome.IGNORED
     assert await state(shop, other.id) == before
 
@@ -216,7 +203,7 @@ async def test_cancel_leaves_the_order_waiting_and_a_late_cancel_changes_nothing
 async def test_a_payment_for_an_unknown_order_changes_nothing(shop: Shop) -> None:
     order = await pending_order(shop)
     before = await state(shop, order.id)
-    ghost = paid(order, "sbx_ghost", order_id=order.id + 1000)
+    ghost = paid_event(order, "sbx_ghost", order_id=order.id + 1000)
 
     assert (await shop.payments.settlement.confirm(ghost)).outcome is Outcome.UNKNOWN_ORDER
     assert await state(shop, order.id) == before
@@ -230,7 +217,7 @@ async def test_an_event_naming_another_order_than_its_payment_changes_nothing(sh
     before = (await state(shop, mine.id), await state(shop, other.id))
 
     result = await shop.payments.settlement.confirm(
-        paid(mine, external_id, payment_id, order_id=other.id)
+        paid_event(mine, external_id, payment_id, order_id=other.id)
     )
 
     assert result.outcome is Outcome.UNKNOWN_ORDER
@@ -240,7 +227,7 @@ async def test_an_event_naming_another_order_than_its_payment_changes_nothing(sh
 async def test_a_refund_on_request_gives_the_money_back_and_restocks(shop: Shop) -> None:
     order = await pending_order(shop, stock=5, quantity=2)
     payment_id, external_id = await started(shop, order)
-    await shop.payments.settlement.confirm(paid(order, external_id, payment_id))
+    await shop.payments.settlement.confirm(paid_event(order, external_id, payment_id))
     heard = Heard().listen(shop)
 
     refunded = await shop.payments.settlement.refund(

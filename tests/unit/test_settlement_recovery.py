@@ -12,9 +12,8 @@ told once. Payments an earlier version left `captured` are settled the same way.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -23,11 +22,9 @@ from sqlalchemy.engine import Connection
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
 from payments.interface import (
-    EventType,
     Outcome,
     PaymentRecord,
     PaymentStatus,
-    ProviderEvent,
     RefundDelayedError,
 )
 from payments.sandbox import SANDBOX, SandboxProvider
@@ -36,7 +33,7 @@ from shop.migrate import upgrade
 from shop.models import OrderStatus
 from shop.views import OrderView
 from tests.conftest import FakeClock
-from tests.payment_support import PAYMENTS_SECRET, Heard, pending_order, state
+from tests.payment_support import PAYMENTS_SECRET, Heard, paid_event, pending_order, state
 
 
 class ProcessKilledError(BaseException):
@@ -118,19 +115,6 @@ async def _link(shop: Shop, order: OrderView) -> PaymentRecord:
     return payment
 
 
-def _paid(order: OrderView, payment: PaymentRecord, **changes: Any) -> ProviderEvent:
-    event = ProviderEvent(
-        provider=SANDBOX,
-        type=EventType.PAID,
-        external_id=payment.external_id or "",
-        order_id=order.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        payment_id=payment.id,
-    )
-    return replace(event, **changes)
-
-
 async def _restart_after_the_grace(world: World) -> Run:
     world.clock.advance(minutes=1)  # past the grace a refund in flight gets
     run = await world.start()
@@ -148,7 +132,9 @@ async def test_money_not_kept_is_refunded_once_whenever_the_process_dies(
     before = await state(first.shop, order.id)
 
     with pytest.raises(ProcessKilledError):
-        await first.shop.payments.settlement.confirm(_paid(order, payment, amount=1))
+        await first.shop.payments.settlement.confirm(
+            paid_event(order, payment.external_id or "", payment.id, amount=1)
+        )
     stuck = await first.shop.payments.payment(payment.id)
     assert stuck is not None
     assert stuck.status == PaymentStatus.REFUNDING  # the money is marked to go back, not lost
@@ -172,7 +158,9 @@ async def test_a_refund_staff_asked_for_finishes_once_whenever_the_process_dies(
     first = await world.start()
     order = await pending_order(first.shop, stock=5, quantity=2)
     payment = await _link(first.shop, order)
-    await first.shop.payments.settlement.confirm(_paid(order, payment))
+    await first.shop.payments.settlement.confirm(
+        paid_event(order, payment.external_id or "", payment.id)
+    )
     first.provider.die = die
 
     with pytest.raises(ProcessKilledError):
@@ -198,7 +186,9 @@ async def test_a_second_staff_refund_is_refused_while_the_first_is_under_way(wor
     first = await world.start()
     order = await pending_order(first.shop)
     payment = await _link(first.shop, order)
-    await first.shop.payments.settlement.confirm(_paid(order, payment))
+    await first.shop.payments.settlement.confirm(
+        paid_event(order, payment.external_id or "", payment.id)
+    )
     first.provider.delays = 1
 
     pending = await first.shop.payments.settlement.refund(order.id)
@@ -221,7 +211,9 @@ async def test_a_refund_the_provider_does_not_confirm_is_retried_with_backoff_th
     payment = await _link(run.shop, order)
     run.provider.delays = 1_000  # down for good
 
-    result = await run.shop.payments.settlement.confirm(_paid(order, payment, amount=1))
+    result = await run.shop.payments.settlement.confirm(
+        paid_event(order, payment.external_id or "", payment.id, amount=1)
+    )
 
     assert result.outcome is Outcome.REFUND_PENDING
     waits = []
