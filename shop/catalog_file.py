@@ -20,6 +20,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Final, Literal
 
 from shop.money import MoneyError, check_currency, parse_major, to_major
+from shop.plaintext import CONTROL, control_in
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -54,6 +55,7 @@ _MAX_STOCK: Final = 2**31 - 1  # an INTEGER column
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0", ""})
 _KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, "digital"})
+_CONTROL_NAMES: Final = {"U+000A": "a line break", "U+000D": "a line break", "U+0009": "a tab"}
 _EXCEL_HINT: Final = "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited)'"
 
 
@@ -354,7 +356,19 @@ class _RowChecker:
         """
         report = self.report
         before = report.count
-        self._sku(line, sku)
+        garbled = self._controls(
+            line,
+            (
+                ("sku", sku),
+                ("title", title),
+                ("description", description),
+                ("category", category),
+                ("image_url", image_url),
+            ),
+            {"title": titles, "description": descriptions, "category": categories},
+        )
+        if "sku" not in garbled:
+            self._sku(line, sku)
         if title == "":
             report.add(line, "title is missing")
         if category == "":
@@ -363,7 +377,7 @@ class _RowChecker:
         amount = self._price(line, price, code)
         count = self._stock(line, stock)
         is_digital = self._digital(line, digital)
-        url = self._image_url(line, image_url)
+        url = image_url or None if "image_url" in garbled else self._image_url(line, image_url)
         if report.count != before or sku is None or title is None or category is None:
             return None
         assert code is not None  # an unknown currency is a problem
@@ -382,6 +396,35 @@ class _RowChecker:
             descriptions=descriptions,
             categories=categories,
         )
+
+    def _controls(
+        self,
+        line: int,
+        texts: tuple[tuple[str, str | None], ...],
+        translated: dict[str, dict[str, str]],
+    ) -> set[str]:
+        """Report every text holding a control character; return the columns reported.
+
+        Escape codes and bidi overrides would garble the screens of customers and staff
+        (see shop.plaintext). Only descriptions may span lines. One search over the
+        whole row finds most rows clean, so a big file pays little for this.
+        """
+        values = [value or "" for _, value in texts]
+        for by_locale in translated.values():
+            values.extend(by_locale.values())
+        if CONTROL.search("".join(values)) is None:
+            return set()
+        columns = [*texts]
+        for column, by_locale in translated.items():
+            columns.extend((f"{column}_{locale}", text) for locale, text in by_locale.items())
+        garbled = set()
+        for column, value in columns:
+            found = value and control_in(value, multiline=column.startswith("description"))
+            if found:
+                what = _CONTROL_NAMES.get(found, f"the control character {found}")
+                self.report.add(line, f"{column} {_show(value or '')} contains {what}")
+                garbled.add(column)
+        return garbled
 
     def _sku(self, line: int, sku: str | None) -> None:
         if sku is None:

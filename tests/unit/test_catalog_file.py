@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import gc
+import io
 import json
 from typing import Any, Literal
 
@@ -206,6 +208,63 @@ def test_a_bad_row_is_refused_naming_its_line_and_the_problem(bad_row: str, mess
     assert found[0].line == 3
     assert message in found[0].message
     assert str(found[0]) == f"line 3: {found[0].message}"
+
+
+TEXT_COLUMNS = [
+    "sku",
+    "title",
+    "description",
+    "category",
+    "image_url",
+    "title_ru",
+    "description_ru",
+    "category_ru",
+]
+
+
+def _csv_with(column: str, value: str) -> bytes:
+    """A good file of two products, the second with `value` in `column`."""
+    header = [*HEADER.split(","), "title_ru", "description_ru", "category_ru"]
+    good = [*GOOD.split(","), "Зелёный чай", "Листовой", "Чай"]
+    second = dict(zip(header, good, strict=True)) | {"sku": "TEA-2", column: value}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([header, good, [second[name] for name in header]])
+    return buffer.getvalue().encode()
+
+
+@pytest.mark.parametrize("column", TEXT_COLUMNS)
+@pytest.mark.parametrize("char", ["\x1b", "\x07", "\x7f", "\x9b", "\u202e", "\u2066", "\u2069"])
+def test_a_control_character_in_any_text_is_refused_naming_line_column_and_character(
+    column: str, char: str
+) -> None:
+    value = f"https://example.com/t{char}ea.jpg" if column == "image_url" else f"Gr{char}een"
+
+    [problem] = problems(_csv_with(column, value))
+
+    assert problem.line == 3
+    assert problem.message.startswith(f"{column} ")
+    assert problem.message.endswith(f"contains the control character U+{ord(char):04X}")
+
+
+@pytest.mark.parametrize("column", ["sku", "title", "category", "title_ru", "category_ru"])
+@pytest.mark.parametrize(("char", "name"), [("\n", "a line break"), ("\t", "a tab")])
+def test_only_descriptions_may_have_line_breaks_and_tabs(column: str, char: str, name: str) -> None:
+    value = f"Green{char}tea"
+    [problem] = problems(_csv_with(column, value))
+    assert (problem.line, problem.message) == (3, f"{column} {value!r} contains {name}")
+
+    for description in ("description", "description_ru"):
+        [_, second] = parse_catalog(_csv_with(description, "Loose\r\nleaf\tfrom\nhills"), "csv")
+        assert "Loose\r\nleaf\tfrom\nhills" in (second.description, *second.descriptions.values())
+
+
+def test_a_control_character_in_json_is_refused_naming_its_item() -> None:
+    items = [_json_item(), _json_item(sku="TEA-2", category_ru="Ч\u202eай")]
+
+    assert [str(problem) for problem in problems(json.dumps(items).encode(), "json")] == [
+        "item 2: category_ru 'Ч\\u202eай' contains the control character U+202E"
+    ]
 
 
 def test_every_problem_of_the_file_is_reported_at_once() -> None:
@@ -549,14 +608,17 @@ def test_the_json_is_pretty_keeps_cyrillic_and_writes_prices_as_strings() -> Non
 
 # --- round trip -----------------------------------------------------------------------------
 
-_letters = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
-_tricky = st.sampled_from([",", '"', "'", "\n", "\r", "\r\n", " ", "Ж", "ё", ";", "\t"])
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_letters = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters=_BIDI)
+_tricky = [",", '"', "'", " ", "Ж", "ё", ";"]
+_line_breaks = ["\n", "\r", "\r\n", "\t"]
 
 
-def _text(min_size: int = 0) -> st.SearchStrategy[str]:
-    """Text as a cell holds it after stripping: commas, quotes, newlines, Cyrillic inside."""
+def _text(min_size: int = 0, *, multiline: bool = False) -> st.SearchStrategy[str]:
+    """Text as a cell holds it after stripping: commas, quotes, Cyrillic inside (and newlines)."""
+    tricky = st.sampled_from(_tricky + _line_breaks if multiline else _tricky)
     return (
-        st.lists(st.one_of(_letters, _tricky), max_size=20)
+        st.lists(st.one_of(_letters, tricky), max_size=20)
         .map(lambda parts: "".join(parts).strip())
         .filter(lambda text: len(text) >= min_size)
     )
@@ -564,7 +626,11 @@ def _text(min_size: int = 0) -> st.SearchStrategy[str]:
 
 _skus = st.text(
     st.one_of(
-        st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
+        st.characters(
+            codec="utf-8",
+            exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),
+            exclude_characters=_BIDI,
+        ),
         st.sampled_from([",", '"', "Ж"]),
     ),
     min_size=1,
@@ -572,12 +638,13 @@ _skus = st.text(
 )
 _locales = st.sampled_from(["ru", "en", "uz", "pt_BR"])
 _translations = st.dictionaries(_locales, _text(min_size=1), max_size=3)
+_descriptions = st.dictionaries(_locales, _text(min_size=1, multiline=True), max_size=3)
 _rows = st.builds(
     CatalogRow,
     line=st.just(0),
     sku=_skus,
     title=_text(min_size=1),
-    description=_text(),
+    description=_text(multiline=True),
     price=st.integers(0, 10**12),
     currency=st.sampled_from(["RUB", "USD", "EUR", "JPY", "KWD", "UZS"]),
     stock=st.integers(0, 2**31 - 1),
@@ -586,7 +653,7 @@ _rows = st.builds(
     | _text(min_size=1).map(lambda path: "https://example.com/" + "".join(path.split())),
     digital=st.booleans(),
     titles=_translations,
-    descriptions=_translations,
+    descriptions=_descriptions,
     categories=_translations,
 )
 _catalogs = st.lists(_rows, min_size=1, max_size=8, unique_by=lambda r: r.sku)
