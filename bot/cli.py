@@ -26,6 +26,7 @@ from bot.wiring import Shop, build_shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.errors import ShopError
 from shop.migrate import upgrade
+from shop.plaintext import visible
 from shop.search import SearchResult
 
 app = typer.Typer(
@@ -126,13 +127,13 @@ def _print_search_json(result: SearchResult, elapsed_ms: float, locale: str | No
     line = {"query": result.query, "hits": hits, "ms": round(elapsed_ms, 3)}
     if result.did_you_mean:
         line["did_you_mean"] = result.did_you_mean
-    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.write(visible(json.dumps(line, ensure_ascii=False)) + "\n")
 
 
 def _print_search(result: SearchResult, elapsed_ms: float, locale: str | None) -> None:
     """Print one query's result as a block people read."""
     out.print(
-        f"[bold]{escape(result.query)}[/bold]  ({len(result.hits)} hits, {elapsed_ms:.2f} ms)"
+        f"[bold]{_shown(result.query)}[/bold]  ({len(result.hits)} hits, {elapsed_ms:.2f} ms)"
     )
     for rank, hit in enumerate(result.hits, start=1):
         how = ", ".join(
@@ -141,12 +142,17 @@ def _print_search(result: SearchResult, elapsed_ms: float, locale: str | None) -
         )
         stock = "" if hit.in_stock else "  [yellow]out of stock[/yellow]"
         out.print(
-            f"  {rank:>2}. {escape(hit.product.sku)}  {escape(hit.product.title_for(locale))}{stock}",
+            f"  {rank:>2}. {_shown(hit.product.sku)}  {_shown(hit.product.title_for(locale))}{stock}",
             soft_wrap=True,
         )
-        out.print(f"      [dim]{hit.score:.3f}  {escape(how)}[/dim]", soft_wrap=True)
+        out.print(f"      [dim]{hit.score:.3f}  {_shown(how)}[/dim]", soft_wrap=True)
     if result.did_you_mean:
-        out.print(f"  did you mean: {escape(' | '.join(result.did_you_mean))}")
+        out.print(f"  did you mean: {_shown(' | '.join(result.did_you_mean))}")
+
+
+def _shown(text: str) -> str:
+    """Return stored or typed text for rich markup: escape codes shown, never obeyed."""
+    return escape(visible(text))
 
 
 @db_app.command("upgrade")
@@ -235,32 +241,29 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
-    except CatalogFileError as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        sys.exit(1)
-    except (CommandError, ShopError) as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        sys.exit(1)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]).upper()
-        err.print(f"error: setting {where}: {first['msg']}", highlight=False, markup=False)
-        sys.exit(2)
-    except SQLAlchemyError as error:
-        err.print(
-            f"error: database: {error.__class__.__name__}: {error.args[0] if error.args else ''}",
-            highlight=False,
-            markup=False,
-        )
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
         if os.environ.get("CHATSHOP_DEBUG"):
             raise
-        err.print(
-            f"error: {error.__class__.__name__}: {error} (set CHATSHOP_DEBUG=1 for details)",
-            highlight=False,
-            markup=False,
+        message, status = _explain(error)
+        # A file name or a stored value may hold escape codes: shown, never obeyed.
+        shown = visible(message, multiline=True)
+        err.print(f"error: {shown}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(status)
+
+
+def _explain(error: Exception) -> tuple[str, int]:
+    """Return what to tell staff about a failure, and the exit status."""
+    if isinstance(error, CatalogFileError | CommandError | ShopError):
+        return str(error), 1
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        return f"setting {where}: {first['msg']}", 2
+    if isinstance(error, SQLAlchemyError):
+        return (
+            f"database: {error.__class__.__name__}: {error.args[0] if error.args else ''}",
+            1,
         )
-        sys.exit(1)
+    return f"{error.__class__.__name__}: {error} (set CHATSHOP_DEBUG=1 for details)", 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -10,12 +11,19 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import shop.demo
+from bot.settings import Settings
+from bot.wiring import build_shop
+from shop.analytics import EventKind, Visit
+from shop.migrate import upgrade
+from shop.models import Channel
+from tests.conftest import row
 from tests.payment_support import free_socket
 
 CHATSHOP = [sys.executable, "-m", "bot"]
@@ -239,3 +247,51 @@ def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
     readable = chatshop(tmp_path, "search", "наушники sony", "--locale", "ru", "-n", "2")
     assert readable.returncode == 0, readable.stderr
     assert "Наушники Sony" in readable.stdout
+
+
+HOSTILE = "\x1b[2J\x07\x9b\u202e\u2066"
+
+
+def controls(text: str) -> list[str]:
+    """Return the raw control characters and bidi overrides in `text`, line breaks aside."""
+    return [
+        f"U+{ord(char):04X}"
+        for char in text
+        if char != "\n"
+        and (
+            unicodedata.category(char) == "Cc"
+            or "\u202a" <= char <= "\u202e"
+            or "\u2066" <= char <= "\u2069"
+        )
+    ]
+
+
+def test_staff_output_shows_control_characters_escaped_never_raw(tmp_path: Path) -> None:
+    """A catalog or source stored before the rule, or a hostile file name, never reaches the terminal raw."""
+
+    async def stored_before_the_rule() -> None:
+        shop = build_shop(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"))
+        await upgrade(shop.db)
+        await shop.catalog.import_rows([row(f"TEA{HOSTILE}", title=f"Tea {HOSTILE}tea", price=450)])
+        customer = await shop.customers.touch(Channel.TELEGRAM, "1")
+        await shop.analytics.record(
+            EventKind.SOURCE, Visit(customer.id, "telegram", f"poster{HOSTILE}")
+        )
+        await shop.db.dispose()
+
+    asyncio.run(stored_before_the_rule())
+
+    search = chatshop(tmp_path, "search", "tea")
+    as_json = chatshop(tmp_path, "search", "tea", "--json")
+    report = chatshop(tmp_path, "report", "qr", "--since", "all")
+    report_json = chatshop(tmp_path, "report", "qr", "--since", "all", "--json")
+    error = chatshop(tmp_path, "catalog", "import", f"{HOSTILE}.csv")
+
+    for result in (search, as_json, report, report_json, error):
+        assert controls(result.stdout + result.stderr) == []
+    assert "Tea \\u001b[2J" in search.stdout
+    assert json.loads(as_json.stdout)["hits"][0]["title"] == f"Tea {HOSTILE}tea"
+    assert "poster\\u001b[2J" in report.stdout
+    assert json.loads(report_json.stdout)[0]["source"] == f"poster{HOSTILE}"
+    assert error.returncode == 1
+    assert error.stderr.startswith("error: cannot read \\u001b[2J")
