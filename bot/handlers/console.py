@@ -43,6 +43,9 @@ from shop.views import CustomerView
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
 PAY = "pay"
+# No reply has a thousand buttons; a longer number is typed text (a search), and int()
+# of one of over 4300 digits would raise.
+OPTION_DIGITS = 3
 _COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 
 ReadLine = Callable[[], Awaitable[str]]
@@ -83,7 +86,7 @@ class ConsoleChannel:
 
     def event_for(self, line: str) -> Event | None:
         """Return the event a typed line stands for; None when it only showed a link."""
-        if line.isdecimal():
+        if line.isdecimal() and len(line) <= OPTION_DIGITS:
             number = int(line)
             if not 1 <= number <= len(self._options):
                 return Message(line)

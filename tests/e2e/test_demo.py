@@ -54,19 +54,18 @@ class Terminal:
         raise AssertionError(f"no option {label!r} in:\n{self.screen}")
 
 
-async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
+async def start_demo(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    """Start `chatshop demo` on a database of its own in `tmp_path`."""
+    environ = {
+        **{k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"},
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(port),
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "REDIS_URL": "",
         "LANG": "C.UTF-8",
         "USER": "newcomer",
+        **env,
     }
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -74,8 +73,15 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=environ,
         cwd=tmp_path,
+    )
+
+
+async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
+    port = _free_port()
+    process = await start_demo(
+        tmp_path, HTTP_PORT=str(port), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
     )
     terminal = Terminal(process)
     try:
@@ -117,3 +123,24 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
             await process.wait()
     assert process.stderr is not None
     assert "Traceback" not in (await process.stderr.read()).decode()
+
+
+async def test_a_line_of_five_thousand_digits_is_only_a_search(tmp_path: Path) -> None:
+    process = await start_demo(tmp_path, HTTP_PORT=str(_free_port()))
+    terminal = Terminal(process)
+    try:
+        await terminal.read()
+        screen = await terminal.type("9" * 5000)
+        assert "Nothing found for «999" in screen
+        screen = await terminal.type("/start")
+        assert "Welcome to the shop." in screen
+        assert process.stdin is not None
+        process.stdin.write(b"quit\n")
+        await process.stdin.drain()
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.stderr is not None
+    assert (await process.stderr.read()).decode() == ""
