@@ -159,7 +159,14 @@ def ask_name(ctx: Ctx) -> list[Reply]:
 async def typed_name(ctx: Ctx, text: str) -> list[Reply]:
     """Take the name, if it is one."""
     name = " ".join(text.split())
-    if not any(char.isalpha() for char in name) or len(name) > NAME_WIDTH:
+    if len(name) > NAME_WIDTH:
+        body = ctx.ngettext(
+            "That name is too long. Please keep it to {n} character.",
+            "That name is too long. Please keep it to {n} characters.",
+            NAME_WIDTH,
+        ).format(n=NAME_WIDTH)
+        return [ctx.text(body, [[_cancel(ctx)]])]
+    if not any(char.isalpha() for char in name):
         return [ctx.text(ctx._("Please type your name in letters."), [[_cancel(ctx)]])]
     _answers(ctx)["name"] = name
     return await ask_delivery(ctx)
@@ -225,7 +232,14 @@ async def same_address(ctx: Ctx, _arg: str) -> list[Reply]:
 async def typed_address(ctx: Ctx, text: str) -> list[Reply]:
     """Take a typed address, if it looks like one."""
     address = " ".join(text.split())
-    if len(address) < 5 or len(address) > ADDRESS_WIDTH or not any(c.isalpha() for c in address):
+    if len(address) > ADDRESS_WIDTH:
+        body = ctx.ngettext(
+            "That address is too long. Please keep it to {n} character.",
+            "That address is too long. Please keep it to {n} characters.",
+            ADDRESS_WIDTH,
+        ).format(n=ADDRESS_WIDTH)
+        return [ctx.text(body, [[_cancel(ctx)]])]
+    if len(address) < 5 or not any(c.isalpha() for c in address):
         body = ctx._("Please type the full address: city, street, house, flat.")
         return [ctx.text(body, [[_cancel(ctx)]])]
     _answers(ctx)["address"] = address
