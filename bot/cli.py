@@ -51,11 +51,11 @@ class CommandError(Exception):
     """A failure to report as one line and a non-zero exit."""
 
 
-def _run(work: Callable[[Shop], Awaitable[T]]) -> T:
-    """Build the shop from the environment, run `work`, and close the database."""
+def _run(work: Callable[[Shop], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Build the shop (from the environment by default), run `work`, and close the database."""
 
     async def main() -> T:
-        shop = build_shop(Settings())
+        shop = build_shop(settings or Settings())
         try:
             return await work(shop)
         finally:
@@ -169,8 +169,16 @@ def db_upgrade() -> None:
 @catalog_app.command("import")
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="A .csv or .json catalog file.")],
+    allow_free: Annotated[
+        bool, typer.Option("--allow-free", help="Accept products priced 0 (free on purpose).")
+    ] = False,
 ) -> None:
-    """Create or update products by sku from a file: every row, or nothing if any row is bad."""
+    """Create or update products by sku from a file: every row, or nothing if any row is bad.
+
+    Every price must be in SHOP_CURRENCY, written plainly (1299.90), and above 0
+    unless --allow-free says free products are meant.
+    """
+    settings = Settings()
     fmt = detect_format(file.name)
     try:
         data = file.read_bytes()
@@ -178,7 +186,13 @@ def catalog_import(
         raise CommandError(f"cannot read {file}: {error.strerror}") from None
     with _progress() as progress:
         reading = progress.add_task("Checking", total=len(data))
-        rows = parse_catalog(data, fmt, progress=lambda n: progress.update(reading, completed=n))
+        rows = parse_catalog(
+            data,
+            fmt,
+            currency=settings.shop_currency,
+            allow_free=allow_free,
+            progress=lambda n: progress.update(reading, completed=n),
+        )
         progress.update(reading, completed=len(data))
         writing = progress.add_task("Importing", total=len(rows))
 
@@ -193,7 +207,7 @@ def catalog_import(
                 f"{result.updated} updated, in {result.categories} categories."
             )
 
-        _run(work)
+        _run(work, settings)
 
 
 @catalog_app.command("export")

@@ -30,14 +30,16 @@ CHATSHOP = [sys.executable, "-m", "bot"]
 HEADER = "sku,title,description,price,currency,stock,category,image_url,title_ru,category_ru\n"
 
 
-def chatshop(tmp_path: Path, *args: str, db: str = "shop.db") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}"}
+def chatshop(
+    tmp_path: Path, *args: str, db: str = "shop.db", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}", **(env or {})}
     return subprocess.run(
         [*CHATSHOP, *args],
         check=False,
         capture_output=True,
         text=True,
-        env=env,
+        env=environ,
         cwd=tmp_path,
         timeout=300,
     )
@@ -95,6 +97,10 @@ def test_reimport_updates_by_sku(tmp_path: Path) -> None:
         ("X-2,Not a price,,abc,USD,1,Tea,,,", "not a number"),
         ("X-3,Odd currency,,1.00,XYZ,1,Tea,,,", "XYZ"),
         ("X-4,Negative stock,,1.00,USD,-3,Tea,,,", "stock"),
+        ("X-5,Euro,,1.00,EUR,1,Tea,,,", "currency 'EUR' is not the shop's: it sells in USD"),
+        ("X-6,Exponent,,1e3,USD,1,Tea,,,", "price '1e3' is not a plain number"),
+        ("X-7,Free,,0.00,USD,1,Tea,,,", "import with --allow-free if it is free on purpose"),
+        ("X-8,Escape \x1b[2J,,1.00,USD,1,Tea,,,", "control character U+001B"),
     ],
 )
 def test_a_bad_row_is_reported_by_line_and_nothing_is_written(
@@ -112,6 +118,29 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_written(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert chatshop(tmp_path, "catalog", "export").stdout == before
+
+
+def test_free_products_are_imported_when_the_owner_says_so(tmp_path: Path) -> None:
+    file = write(tmp_path, "in.csv", GOOD + "GUIDE-1,Tea guide,PDF,0,USD,0,Tea,,,\n")
+
+    refused = chatshop(tmp_path, "catalog", "import", str(file))
+    imported = chatshop(tmp_path, "catalog", "import", "--allow-free", str(file))
+
+    assert refused.returncode == 1
+    assert "line 4: price '0' would give the product away" in refused.stderr
+    assert imported.returncode == 0, imported.stderr
+    assert "GUIDE-1,Tea guide,PDF,0.00,USD,0" in chatshop(tmp_path, "catalog", "export").stdout
+
+
+def test_the_shop_s_currency_decides_what_a_catalog_may_be_priced_in(tmp_path: Path) -> None:
+    euros = write(tmp_path, "eur.csv", GOOD.replace("USD", "EUR"))
+
+    in_dollars = chatshop(tmp_path, "catalog", "import", str(euros))
+    in_euros = chatshop(tmp_path, "catalog", "import", str(euros), env={"SHOP_CURRENCY": "EUR"})
+
+    assert in_dollars.returncode == 1
+    assert "line 2: currency 'EUR' is not the shop's: it sells in USD" in in_dollars.stderr
+    assert in_euros.returncode == 0, in_euros.stderr
 
 
 def test_wrong_header_and_broken_utf8_are_refused(tmp_path: Path) -> None:
