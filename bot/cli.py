@@ -24,6 +24,7 @@ from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
+from shop.demo import load_demo_catalog
 from shop.errors import ShopError
 from shop.migrate import upgrade
 from shop.plaintext import visible
@@ -208,6 +209,33 @@ def catalog_import(
             )
 
         _run(work, settings)
+
+
+@catalog_app.command("demo")
+def catalog_demo(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Add the demo products to a catalog that has products (same sku: replaced).",
+        ),
+    ] = False,
+) -> None:
+    """Load the demo catalog (310 products in 8 categories) into an empty shop, to try it."""
+
+    async def work(shop: Shop) -> None:
+        await upgrade(shop.db)
+        count = await shop.catalog.count(active_only=False)
+        if count and not force:
+            products = f"{count} product{'' if count == 1 else 's'}"
+            raise CommandError(
+                f"the catalog already has {products}; the demo catalog goes into an empty shop "
+                "(--force adds the demo products to yours, replacing any with the same sku)"
+            )
+        loaded = await load_demo_catalog(shop.catalog, shop.settings.shop_currency)
+        out.print(f"Loaded the demo catalog: {loaded} products.")
+
+    _run(work)
 
 
 @catalog_app.command("export")

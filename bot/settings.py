@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     payments_secret: SecretStr | None = None
     payment_link_minutes: int = Field(default=60, gt=0)
 
+    @property
+    def messenger_configured(self) -> bool:
+        """Tell whether a messenger channel has its settings: Telegram's token, or all of Twilio's."""
+        twilio = self.twilio
+        whatsapp = twilio.account_sid and twilio.auth_token and twilio.whatsapp_from
+        return self.telegram.bot_token is not None or bool(whatsapp)
+
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

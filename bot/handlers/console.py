@@ -196,7 +196,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
     conversations: Conversations | None = None
     site = None
     try:
-        await prepare(shop)
+        await prepare(shop, demo_catalog=True)
         await shop.search.start()
         site = await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
         who = Who(

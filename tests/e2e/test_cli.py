@@ -237,6 +237,30 @@ def test_run_serves_loads_the_demo_catalog_once_and_stops_cleanly(tmp_path: Path
     assert "Smartphones" in second
 
 
+def test_catalog_demo_loads_into_an_empty_shop_and_adds_to_a_stocked_one_only_when_forced(
+    tmp_path: Path,
+) -> None:
+    loaded = chatshop(tmp_path, "catalog", "demo")
+    again = chatshop(tmp_path, "catalog", "demo")
+    chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)), db="own.db")
+    into_own = chatshop(tmp_path, "catalog", "demo", db="own.db")
+    forced = chatshop(tmp_path, "catalog", "demo", "--force", db="own.db")
+    in_euros = chatshop(tmp_path, "catalog", "demo", db="eur.db", env={"SHOP_CURRENCY": "EUR"})
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Loaded the demo catalog: 310 products." in loaded.stdout
+    assert again.returncode == into_own.returncode == 1
+    assert again.stderr.startswith("error: the catalog already has 310 products;")
+    assert into_own.stderr.startswith("error: the catalog already has 2 products;")
+    assert "--force" in into_own.stderr
+    assert forced.returncode == 0, forced.stderr
+    exported = chatshop(tmp_path, "catalog", "export", db="own.db").stdout
+    assert exported.count("\n") == 1 + 2 + 310
+    assert in_euros.returncode == 1
+    assert in_euros.stderr.startswith("error: the demo catalog is priced in USD")
+    assert in_euros.stderr.count("\n") == 1
+
+
 def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     missing = chatshop(tmp_path, "catalog", "import", "nowhere.csv")
     assert missing.returncode == 1

@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,16 @@ class Running:
         out.close()
         await self.healthy()
         await self.api.wait_for(lambda c: c.method == "getUpdates", since=polled, timeout=60)
+
+    async def staff(self, *args: str) -> str:
+        """Run a staff command (`chatshop catalog demo`) on the shop's database; return its output."""
+        env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp / 'shop.db'}"}
+        command = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, stdout=PIPE, stderr=STDOUT, env=env, cwd=self.tmp
+        )
+        output, _ = await command.communicate()
+        assert command.returncode == 0, output.decode()
+        return output.decode()
 
     async def healthy(self) -> None:
         """Wait (bounded) until the web server answers /healthz."""
@@ -154,6 +165,7 @@ async def shop(tmp_path: Path) -> AsyncIterator[Running]:
         port = sock.getsockname()[1]
         sock.close()
         running = Running(api, tmp_path, port)
+        await running.staff("catalog", "demo")
         await running.start()
         try:
             yield running
@@ -276,3 +288,22 @@ async def test_an_inline_result_opens_the_product_card(shop: Running) -> None:
     card = await shop.reply(since, result["title"])
     assert card.button("add")
     assert card.button("buy")
+
+
+async def test_with_a_channel_an_empty_shop_gets_no_demo_catalog_but_a_word_on_importing(
+    tmp_path: Path,
+) -> None:
+    async with fake_bot_api() as api:
+        sock = free_socket()
+        running = Running(api, tmp_path, sock.getsockname()[1])
+        sock.close()
+        await running.start()
+        assert await running.stop() == 0
+
+    output = running.output()
+    assert "Loaded the demo catalog" not in output
+    assert "The catalog is empty" in output
+    assert "chatshop catalog import" in output
+    assert "chatshop catalog demo" in output
+    exported = await running.staff("catalog", "export")
+    assert exported.splitlines()[1:] == []
