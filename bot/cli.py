@@ -24,6 +24,7 @@ from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
+from shop.db import DatabaseUrlError
 from shop.demo import load_demo_catalog
 from shop.errors import ShopError
 from shop.migrate import upgrade
@@ -299,6 +300,8 @@ def _explain(error: Exception) -> tuple[str, int]:
     """Return what to tell staff about a failure, and the exit status."""
     if isinstance(error, CatalogFileError | CommandError | ShopError):
         return str(error), 1
+    if isinstance(error, DatabaseUrlError):
+        return f"DATABASE_URL: {error}", 2
     if isinstance(error, ValidationError):
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]).upper()

@@ -32,6 +32,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -48,6 +49,10 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]
 
 
+class DatabaseUrlError(ValueError):
+    """A DATABASE_URL that names no database chatshop can open."""
+
+
 class Database:
     """Owns the engine and runs read and write transactions."""
 
@@ -57,6 +62,7 @@ class Database:
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
+            _check_sqlite_folder(self.url)
             # Whatever driver the URL names (aiosqlite by convention), transactions run
             # in our own threads on the standard driver, as explained above.
             sync_url = self.url.set(drivername="sqlite+pysqlite")
@@ -153,6 +159,22 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def _check_sqlite_folder(url: URL) -> None:
+    """Refuse a database file in a folder that does not exist, naming the folder.
+
+    SQLite itself only says "unable to open database file".
+    """
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    folder = Path(database).absolute().parent
+    if not folder.is_dir():
+        raise DatabaseUrlError(
+            f"the folder {folder} of the SQLite database does not exist; create it, "
+            "or set DATABASE_URL to a file in a folder that does"
+        )
 
 
 def _read_transaction(engine: Engine, work: Work[T]) -> T:

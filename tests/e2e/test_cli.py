@@ -31,7 +31,11 @@ HEADER = "sku,title,description,price,currency,stock,category,image_url,title_ru
 
 
 def chatshop(
-    tmp_path: Path, *args: str, db: str = "shop.db", env: dict[str, str] | None = None
+    tmp_path: Path,
+    *args: str,
+    db: str = "shop.db",
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}", **(env or {})}
     return subprocess.run(
@@ -41,7 +45,7 @@ def chatshop(
         text=True,
         env=environ,
         cwd=tmp_path,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -281,6 +285,31 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     assert bad_setting.returncode == 2
     assert "SHOP_CURRENCY" in bad_setting.stderr
     assert "Traceback" not in bad_setting.stderr
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("catalog", "export"), ("search", "tea")])
+def test_a_sqlite_file_in_a_missing_folder_is_named_in_one_line_at_once(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # A hang (the writer thread once swallowed the connect error) fails here by the timeout.
+    result = chatshop(tmp_path, *command, db="nope/x/shop.db", timeout=60)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: DATABASE_URL: the folder {tmp_path / 'nope' / 'x'} of the SQLite database "
+        "does not exist; create it, or set DATABASE_URL to a file in a folder that does\n"
+    )
+
+
+def test_a_sqlite_file_that_cannot_be_opened_fails_in_one_line_at_once(tmp_path: Path) -> None:
+    (tmp_path / "a-folder").mkdir()  # a folder where the database file should be
+
+    result = chatshop(tmp_path, "db", "upgrade", db="a-folder", timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: database: ")
+    assert "unable to open database file" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
