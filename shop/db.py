@@ -37,11 +37,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shop.sqlite_writer import SQLiteWriter
 
 DEFAULT_URL = "sqlite+aiosqlite:///chatshop.db"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+_SPOKEN = (
+    "chatshop runs on SQLite (sqlite+aiosqlite:///chatshop.db) "
+    "or PostgreSQL (postgresql+asyncpg://user:password@host/database)"
+)
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_READERS = 4
 
@@ -57,7 +63,7 @@ class Database:
     """Owns the engine and runs read and write transactions."""
 
     def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False) -> None:
-        self.url = make_url(url)
+        self.url = database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
@@ -159,6 +165,32 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def database_url(url: str | URL) -> URL:
+    """Return the URL to connect with: SQLite, or PostgreSQL through asyncpg.
+
+    Hosting services hand out ``postgres://`` and ``postgresql://`` URLs, with no
+    driver and perhaps libpq's ``sslmode``: they mean asyncpg, whose word for
+    sslmode is ``ssl``.
+
+    Raises:
+        DatabaseUrlError: not a URL, or a database chatshop does not speak to.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # its text may hold a password: not repeated
+        raise DatabaseUrlError(f"not a database URL; {_SPOKEN}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return parsed
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    if parsed.drivername != POSTGRES_DRIVER:
+        raise DatabaseUrlError(f"{_SPOKEN}, not {parsed.drivername}")
+    if "sslmode" in parsed.query:
+        sslmode = parsed.query["sslmode"]
+        parsed = parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
+    return parsed
 
 
 def _check_sqlite_folder(url: URL) -> None:

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 import shop.demo
 from bot.settings import Settings
@@ -309,6 +310,37 @@ def test_a_sqlite_file_that_cannot_be_opened_fails_in_one_line_at_once(tmp_path:
     assert result.returncode == 1
     assert result.stderr.startswith("error: database: ")
     assert "unable to open database file" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgresql_url_as_hosts_hand_it_out_just_works(
+    tmp_path: Path, postgres_url: str, scheme: str
+) -> None:
+    url = make_url(postgres_url).set(drivername=scheme).update_query_dict({"sslmode": "prefer"})
+    env = {"DATABASE_URL": url.render_as_string(hide_password=False)}
+
+    upgraded = chatshop(tmp_path, "db", "upgrade", env=env)
+    imported = chatshop(
+        tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)), env=env
+    )
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 products" in imported.stdout
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://shop:secret@db/shop", "postgresql+psycopg2://shop:secret@db/shop", "nonsense"]
+)
+def test_a_database_chatshop_cannot_speak_to_is_named_in_one_line(tmp_path: Path, url: str) -> None:
+    result = chatshop(tmp_path, "db", "upgrade", env={"DATABASE_URL": url})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DATABASE_URL: ")
+    assert "postgresql+asyncpg://" in result.stderr
+    assert "secret" not in result.stderr
     assert result.stderr.count("\n") == 1
 
 
