@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.handlers.console import run_demo
+from bot.handlers.console import PaymentPagesError, run_demo
 from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
@@ -78,13 +78,11 @@ def run() -> None:
 @app.command()
 def demo() -> None:
     """Shop in the terminal: the same conversations as in Telegram, on the demo catalog, no token needed."""
-    settings = Settings()
     try:
-        asyncio.run(run_demo(settings, sys.stdout))
-    except OSError as error:
+        asyncio.run(run_demo(Settings(), sys.stdout))
+    except PaymentPagesError as error:
         raise CommandError(
-            f"cannot serve the payment pages on {settings.http_host}:{settings.http_port}: "
-            f"{error.strerror or error} (set HTTP_PORT to a free port)"
+            f"cannot serve the payment pages: {error} (set HTTP_PORT to a free port)"
         ) from None
 
 

@@ -714,7 +714,7 @@ class PaymentService:
         kind = EventType.PAID if action == "pay" else EventType.CANCELLED
         status = await self._hosted.deliver(payment, kind)
         if status >= 300:
-            raise PaymentError(f"the sandbox webhook answered {status}")
+            raise PaymentError(f"its webhook answered {status} at {self._hosted.webhook_url}")
 
     async def _by_token(self, token: str) -> PaymentRecord:
         """Return the payment of a page token; refuse unknown tokens and lapsed links."""

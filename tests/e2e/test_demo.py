@@ -9,6 +9,9 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+from aiohttp import web
+
 OPTION = re.compile(r"\[(\d+)\] ([^\n]+?)(?=\s{3}\[|\n|$)")
 PROMPT = "\n> "
 
@@ -80,9 +83,8 @@ async def start_demo(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
 
 async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
     port = _free_port()
-    process = await start_demo(
-        tmp_path, HTTP_PORT=str(port), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
-    )
+    # No PUBLIC_BASE_URL: links and the sandbox's webhook follow HTTP_PORT.
+    process = await start_demo(tmp_path, HTTP_PORT=str(port))
     terminal = Terminal(process)
     try:
         screen = await terminal.read()
@@ -144,3 +146,64 @@ async def test_a_line_of_five_thousand_digits_is_only_a_search(tmp_path: Path) -
             await process.wait()
     assert process.stderr is not None
     assert (await process.stderr.read()).decode() == ""
+
+
+async def test_a_port_taken_by_another_program_is_named_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await start_demo(tmp_path, HTTP_PORT=str(port))
+        _, stderr = await asyncio.wait_for(process.communicate(b"quit\n"), timeout=120)
+
+    assert process.returncode == 1
+    assert stderr.decode() == (
+        f"error: cannot serve the payment pages: 127.0.0.1:{port} is already in use "
+        "(set HTTP_PORT to a free port)\n"
+    )
+
+
+async def _answer_not_found(request: web.Request) -> web.Response:
+    return web.Response(status=404, text="another program")
+
+
+@pytest.mark.parametrize("elsewhere", ["nobody", "another program"])
+async def test_a_payment_webhook_sent_elsewhere_is_named_and_the_demo_goes_on(
+    tmp_path: Path, elsewhere: str
+) -> None:
+    other = web.Application()
+    other.router.add_route("*", "/{tail:.*}", _answer_not_found)
+    runner = web.AppRunner(other)
+    await runner.setup()
+    other_port = _free_port()
+    if elsewhere == "another program":  # as when PUBLIC_BASE_URL names another shop's port
+        await web.TCPSite(runner, "127.0.0.1", other_port).start()
+    wrong = f"http://127.0.0.1:{other_port}"
+    process = await start_demo(tmp_path, HTTP_PORT=str(_free_port()), PUBLIC_BASE_URL=wrong)
+    terminal = Terminal(process)
+    try:
+        await terminal.read()
+        await terminal.type("/start p-STM-GC-20USD")  # digital: no delivery questions
+        await terminal.choose("Buy now")
+        await terminal.type("+1 555 0100 000")
+        screen = await terminal.type("Ann")
+        assert f"{wrong}/pay/" in screen
+
+        screen = await terminal.type("pay")
+
+        assert "The test payment didn't go through" in screen
+        assert f"{wrong}/payments/sandbox/webhook" in screen
+        assert "PUBLIC_BASE_URL" in screen
+        screen = await terminal.type("/orders")
+        assert "#1 · Waiting for payment" in screen
+        assert process.stdin is not None
+        process.stdin.write(b"quit\n")
+        await process.stdin.drain()
+        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await runner.cleanup()
+    assert process.stderr is not None
+    assert "Traceback" not in (await process.stderr.read()).decode()
