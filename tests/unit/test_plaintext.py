@@ -14,7 +14,7 @@ import pytest
 from bot.wiring import Shop
 from payments.telegram import PreCheckout
 from shop.models import PromoKind
-from tests.flow_support import StaffInbox, chat, engine
+from tests.flow_support import Chat, StaffInbox, chat, engine
 
 CLEAR_SCREEN = "\x1b[2J"
 HOSTILE = f"{CLEAR_SCREEN}\x07\x9b\u202e\u2066\x00\x7f"
@@ -44,11 +44,15 @@ async def test_a_messenger_name_is_stored_and_greeted_without_controls(stocked: 
     assert (await ann.customer()).display_name == "Ann[2J Lee"
 
 
-async def test_typed_checkout_answers_are_stored_without_controls(stocked: Shop) -> None:
-    ann = chat(stocked, engine(stocked))
+async def _cart_with_tea(ann: Chat) -> None:
     await ann.command("start", "p-TEA-2")
     await ann.tap("Add to cart")
     await ann.command("cart")
+
+
+async def test_typed_checkout_answers_are_stored_without_controls(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await _cart_with_tea(ann)
     await ann.tap("Checkout")
     await ann.say("+1 555 0100 000")
     await ann.say("Ann\u202e\x1b[31m Lee")
@@ -76,9 +80,7 @@ async def test_a_shared_contact_name_is_stored_without_controls(stocked: Shop) -
 async def test_a_typed_promo_code_applies_without_its_controls(stocked: Shop) -> None:
     await stocked.promos.create("SPRING10", PromoKind.PERCENT, 10)
     ann = chat(stocked, engine(stocked))
-    await ann.command("start", "p-TEA-2")
-    await ann.tap("Add to cart")
-    await ann.command("cart")
+    await _cart_with_tea(ann)
     await ann.tap("Promo code")
 
     await ann.say("\u202espring\x1b10\x00")
