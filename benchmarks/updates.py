@@ -287,7 +287,7 @@ async def main(updates: int, concurrency: int, customers: int, repeat: int, prof
     shop = build_shop(settings)
     rounds: list[tuple[Timing, Timing, Timing, Timing]] = []
     try:
-        await prepare(shop)
+        await prepare(shop, demo_catalog=True)
         await shop.search.start()
         conversations = conversations_for(shop, settings)
         session = WireSession()

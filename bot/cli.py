@@ -19,13 +19,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli_support import with_shop
-from bot.handlers.console import run_demo
+from bot.handlers.console import PaymentPagesError, run_demo
 from bot.orders_cli import orders_app
 from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
 from bot.wiring import Shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
+from shop.db import DatabaseUrlError
+from shop.demo import load_demo_catalog
 from shop.errors import ShopError
+from shop.plaintext import visible
 from shop.search import SearchResult
 
 app = typer.Typer(
@@ -63,13 +66,11 @@ def run() -> None:
 @app.command()
 def demo() -> None:
     """Shop in the terminal: the same conversations as in Telegram, on the demo catalog, no token needed."""
-    settings = Settings()
     try:
-        asyncio.run(run_demo(settings, sys.stdout))
-    except OSError as error:
+        asyncio.run(run_demo(Settings(), sys.stdout))
+    except PaymentPagesError as error:
         raise CommandError(
-            f"cannot serve the payment pages on {settings.http_host}:{settings.http_port}: "
-            f"{error.strerror or error} (set HTTP_PORT to a free port)"
+            f"cannot serve the payment pages: {error} (set HTTP_PORT to a free port)"
         ) from None
 
 
@@ -113,13 +114,13 @@ def _print_search_json(result: SearchResult, elapsed_ms: float, locale: str | No
     line = {"query": result.query, "hits": hits, "ms": round(elapsed_ms, 3)}
     if result.did_you_mean:
         line["did_you_mean"] = result.did_you_mean
-    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.write(visible(json.dumps(line, ensure_ascii=False)) + "\n")
 
 
 def _print_search(result: SearchResult, elapsed_ms: float, locale: str | None) -> None:
     """Print one query's result as a block people read."""
     out.print(
-        f"[bold]{escape(result.query)}[/bold]  ({len(result.hits)} hits, {elapsed_ms:.2f} ms)"
+        f"[bold]{_shown(result.query)}[/bold]  ({len(result.hits)} hits, {elapsed_ms:.2f} ms)"
     )
     for rank, hit in enumerate(result.hits, start=1):
         how = ", ".join(
@@ -128,12 +129,17 @@ def _print_search(result: SearchResult, elapsed_ms: float, locale: str | None) -
         )
         stock = "" if hit.in_stock else "  [yellow]out of stock[/yellow]"
         out.print(
-            f"  {rank:>2}. {escape(hit.product.sku)}  {escape(hit.product.title_for(locale))}{stock}",
+            f"  {rank:>2}. {_shown(hit.product.sku)}  {_shown(hit.product.title_for(locale))}{stock}",
             soft_wrap=True,
         )
-        out.print(f"      [dim]{hit.score:.3f}  {escape(how)}[/dim]", soft_wrap=True)
+        out.print(f"      [dim]{hit.score:.3f}  {_shown(how)}[/dim]", soft_wrap=True)
     if result.did_you_mean:
-        out.print(f"  did you mean: {escape(' | '.join(result.did_you_mean))}")
+        out.print(f"  did you mean: {_shown(' | '.join(result.did_you_mean))}")
+
+
+def _shown(text: str) -> str:
+    """Return stored or typed text for rich markup: escape codes shown, never obeyed."""
+    return escape(visible(text))
 
 
 @db_app.command("upgrade")
@@ -149,8 +155,16 @@ def db_upgrade() -> None:
 @catalog_app.command("import")
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="A .csv or .json catalog file.")],
+    allow_free: Annotated[
+        bool, typer.Option("--allow-free", help="Accept products priced 0 (free on purpose).")
+    ] = False,
 ) -> None:
-    """Create or update products by sku from a file: every row, or nothing if any row is bad."""
+    """Create or update products by sku from a file: every row, or nothing if any row is bad.
+
+    Every price must be in SHOP_CURRENCY, written plainly (1299.90), and above 0
+    unless --allow-free says free products are meant.
+    """
+    settings = Settings()
     fmt = detect_format(file.name)
     try:
         data = file.read_bytes()
@@ -158,7 +172,13 @@ def catalog_import(
         raise CommandError(f"cannot read {file}: {error.strerror}") from None
     with _progress() as progress:
         reading = progress.add_task("Checking", total=len(data))
-        rows = parse_catalog(data, fmt, progress=lambda n: progress.update(reading, completed=n))
+        rows = parse_catalog(
+            data,
+            fmt,
+            currency=settings.shop_currency,
+            allow_free=allow_free,
+            progress=lambda n: progress.update(reading, completed=n),
+        )
         progress.update(reading, completed=len(data))
         writing = progress.add_task("Importing", total=len(rows))
 
@@ -173,6 +193,32 @@ def catalog_import(
             )
 
         with_shop(work)
+
+
+@catalog_app.command("demo")
+def catalog_demo(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Add the demo products to a catalog that has products (same sku: replaced).",
+        ),
+    ] = False,
+) -> None:
+    """Load the demo catalog (310 products in 8 categories) into an empty shop, to try it."""
+
+    async def work(shop: Shop) -> None:
+        count = await shop.catalog.count(active_only=False)
+        if count and not force:
+            products = f"{count} product{'' if count == 1 else 's'}"
+            raise CommandError(
+                f"the catalog already has {products}; the demo catalog goes into an empty shop "
+                "(--force adds the demo products to yours, replacing any with the same sku)"
+            )
+        loaded = await load_demo_catalog(shop.catalog, shop.settings.shop_currency)
+        out.print(f"Loaded the demo catalog: {loaded} products.")
+
+    with_shop(work)
 
 
 @catalog_app.command("export")
@@ -219,32 +265,31 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
-    except CatalogFileError as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        sys.exit(1)
-    except (CommandError, ShopError) as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        sys.exit(1)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]).upper()
-        err.print(f"error: setting {where}: {first['msg']}", highlight=False, markup=False)
-        sys.exit(2)
-    except SQLAlchemyError as error:
-        err.print(
-            f"error: database: {error.__class__.__name__}: {error.args[0] if error.args else ''}",
-            highlight=False,
-            markup=False,
-        )
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
         if os.environ.get("CHATSHOP_DEBUG"):
             raise
-        err.print(
-            f"error: {error.__class__.__name__}: {error} (set CHATSHOP_DEBUG=1 for details)",
-            highlight=False,
-            markup=False,
+        message, status = _explain(error)
+        # A file name or a stored value may hold escape codes: shown, never obeyed.
+        shown = visible(message, multiline=True)
+        err.print(f"error: {shown}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(status)
+
+
+def _explain(error: Exception) -> tuple[str, int]:
+    """Return what to tell staff about a failure, and the exit status."""
+    if isinstance(error, CatalogFileError | CommandError | ShopError):
+        return str(error), 1
+    if isinstance(error, DatabaseUrlError):
+        return f"DATABASE_URL: {error}", 2
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        return f"setting {where}: {first['msg']}", 2
+    if isinstance(error, SQLAlchemyError):
+        return (
+            f"database: {error.__class__.__name__}: {error.args[0] if error.args else ''}",
+            1,
         )
-        sys.exit(1)
+    return f"{error.__class__.__name__}: {error} (set CHATSHOP_DEBUG=1 for details)", 1

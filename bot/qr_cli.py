@@ -34,6 +34,7 @@ from shop.deeplink import PayloadError, Target, TargetKind
 from shop.errors import ShopError
 from shop.models import Channel
 from shop.money import format_money
+from shop.plaintext import visible
 from shop.types import utcnow
 
 qr_app = typer.Typer(
@@ -209,7 +210,7 @@ def _reported() -> Iterator[None]:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    err.print(f"error: {visible(message)}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -282,7 +283,7 @@ def make(
 
     made = _with_maker(work)
     what = f"an {poster.value.upper()} poster" if poster else "a QR code"
-    out.print(f"Wrote {escape(str(made.output))}: {what} at {dpi} dpi.", soft_wrap=True)
+    out.print(f"Wrote {escape(visible(str(made.output)))}: {what} at {dpi} dpi.", soft_wrap=True)
     for chat, link in made.links.items():
         out.print(f"  {chat.value}: {escape(link)}", soft_wrap=True, highlight=False)
 
@@ -339,7 +340,7 @@ def batch(
     if made:
         _write_index(output / "index.csv", made)
     for failure in failures:
-        err.print(f"error: {failure}", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"error: {visible(failure)}", highlight=False, markup=False, soft_wrap=True)
     summary = f"Made {len(made)} of {len(rows)} codes in {output}"
     out.print(escape(summary + (" (index.csv lists their links)." if made else ".")))
     if failures:
@@ -500,7 +501,8 @@ def report_qr(
 
     figures = with_shop(work)
     if as_json:
-        sys.stdout.write(json.dumps([_as_dict(f) for f in figures], ensure_ascii=False) + "\n")
+        figures_json = json.dumps([_as_dict(f) for f in figures], ensure_ascii=False)
+        sys.stdout.write(visible(figures_json) + "\n")
         return
     period = "all time" if start is None else f"since {start:%Y-%m-%d %H:%M} UTC"
     table = Table(title=f"QR codes by source, {period}")
@@ -511,7 +513,7 @@ def report_qr(
             format_money(amount, currency) for currency, amount in sorted(f.revenue.items())
         )
         table.add_row(
-            escape(f.source),
+            escape(visible(f.source)),
             str(f.scans),
             str(f.customers),
             str(f.carts),

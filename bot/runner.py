@@ -1,10 +1,11 @@
 """`chatshop run`: the shop's one long-running process.
 
-It brings the database up to date (the demo catalog into an empty shop), starts
-search, serves the web routes (health, payment pages and webhooks), runs every
-channel whose settings are present — Telegram by long polling, or by webhook on
-the same web server when TELEGRAM_WEBHOOK_URL is set — sweeps unpaid orders
-whose hold ran out, and stops cleanly on SIGTERM or Ctrl-C.
+It brings the database up to date (the demo catalog into an empty shop while no
+messenger channel is configured), starts search, serves the web routes (health,
+payment pages and webhooks), runs every channel whose settings are present —
+Telegram by long polling, or by webhook on the same web server when
+TELEGRAM_WEBHOOK_URL is set — sweeps unpaid orders whose hold ran out, and stops
+cleanly on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ NO_CHANNEL = (
 )
 
 
+EMPTY_CATALOG = (
+    "The catalog is empty: import yours with `chatshop catalog import FILE` (CSV or JSON, "
+    "see README.md), or try the demo catalog with `chatshop catalog demo`."
+)
+
+
 async def run(settings: Settings, out: Console, *, stop: asyncio.Event | None = None) -> None:
     """Run the shop until SIGTERM or Ctrl-C (or `stop` is set), then shut everything down in order."""
     stop = stop or asyncio.Event()
@@ -48,6 +55,8 @@ async def run(settings: Settings, out: Console, *, stop: asyncio.Event | None = 
     shop = build_shop(settings)
     try:
         await _describe(shop, await prepare(shop), out)
+        if await shop.catalog.count(active_only=False) == 0:
+            out.print(EMPTY_CATALOG)
         await shop.search.start()
         desk = None
         if settings.telegram.bot_token is not None and settings.admin_telegram_ids:

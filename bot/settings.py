@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shop.db import DEFAULT_URL
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_URL
     redis_url: str | None = None
-    public_base_url: str = "http://127.0.0.1:8080"
+    public_base_url: str = ""  # unset: http://{HTTP_HOST}:{HTTP_PORT} (_reached_where_it_listens)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -131,3 +131,13 @@ class Settings(BaseSettings):
         if value not in ("en", "ru"):
             raise ValueError("DEFAULT_LOCALE is en or ru")
         return value
+
+    @model_validator(mode="after")
+    def _reached_where_it_listens(self) -> Self:
+        """Without PUBLIC_BASE_URL, links and webhooks go to where the web server listens."""
+        # A fixed default once sent the demo's webhooks to port 8080 while it listened on
+        # HTTP_PORT: to whatever other program had 8080, or to nobody.
+        if not self.public_base_url:
+            host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+            self.public_base_url = f"http://{host}:{self.http_port}"
+        return self

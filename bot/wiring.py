@@ -19,7 +19,7 @@ from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
-from shop.demo import load_demo_catalog
+from shop.demo import DEMO_CURRENCY, load_demo_catalog
 from shop.migrate import upgrade
 from shop.money import parse_major
 from shop.orders import OrderService
@@ -156,12 +156,18 @@ def delivery_rules(settings: Settings) -> DeliveryRules:
     return replace(rules, pickup_address=settings.delivery.pickup_address)
 
 
-async def prepare(shop: Shop) -> int:
-    """Bring the schema up to date and load the demo catalog into an empty shop.
+async def prepare(shop: Shop, *, demo_catalog: bool | None = None) -> int:
+    """Bring the schema up to date and, if wanted, load the demo catalog into an empty shop.
 
-    Returns how many demo products were loaded (0 when the catalog had products).
+    By default it is wanted only while no messenger channel is configured (and the shop
+    sells in the demo's currency): a shop selling for real never gets the demo products
+    just because its catalog is empty. `chatshop demo` asks for it in any case.
+    Returns how many demo products were loaded (0 when none were).
     """
     await upgrade(shop.db)
-    if await shop.catalog.count(active_only=False) == 0:
-        return await load_demo_catalog(shop.catalog)
+    settings = shop.settings
+    if demo_catalog is None:
+        demo_catalog = not settings.messenger_configured and settings.shop_currency == DEMO_CURRENCY
+    if demo_catalog and await shop.catalog.count(active_only=False) == 0:
+        return await load_demo_catalog(shop.catalog, settings.shop_currency)
     return 0

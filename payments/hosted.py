@@ -122,7 +122,7 @@ class HostedPages:
         kind = EventType.PAID if action == "pay" else EventType.CANCELLED
         status = await self._sandbox.deliver(payment, kind)
         if status >= 300:
-            raise PaymentError(f"the sandbox webhook answered {status}")
+            raise PaymentError(f"its webhook answered {status} at {self._sandbox.webhook_url}")
         if kind is EventType.CANCELLED:
             # Paid, expired or cancelled meanwhile, it stays: the page shows how it stands.
             with contextlib.suppress(IllegalTransitionError):

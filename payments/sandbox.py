@@ -22,6 +22,7 @@ import aiohttp
 
 from payments.interface import (
     EventType,
+    PaymentError,
     PaymentRecord,
     ProviderEvent,
     Started,
@@ -110,9 +111,18 @@ class SandboxCheckout:
         self._send = send or post
 
     async def deliver(self, payment: PaymentRecord, kind: EventType) -> int:
-        """Sign the event for `payment` and send it to the shop's webhook; return the HTTP status."""
+        """Sign the event for `payment` and send it to the shop's webhook; return the HTTP status.
+
+        Raises:
+            PaymentError: the webhook's address could not be reached (it is named).
+        """
         body, headers = await self.signed(event_body(payment, kind))
-        return await self._send(self.webhook_url, body, headers)
+        try:
+            return await self._send(self.webhook_url, body, headers)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise PaymentError(
+                f"its webhook could not reach {self.webhook_url} ({error})"
+            ) from error
 
     async def signed(self, event: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         """Return `event` as a body and the headers that sign it now."""

@@ -34,6 +34,7 @@ from payments.keys import KeyRing
 from shop.i18n import Language
 from shop.models import OrderLine
 from shop.money import minor_digits
+from shop.plaintext import clean
 from shop.views import OrderView
 
 STARS = "XTR"
@@ -63,6 +64,13 @@ class PreCheckout:
     name: str | None = None
     phone: str | None = None
     address: str | None = None
+
+    def __post_init__(self) -> None:
+        # Typed by the customer into Telegram's form: kept without control characters.
+        for field in ("name", "phone", "address"):
+            value = getattr(self, field)
+            if value is not None:
+                object.__setattr__(self, field, clean(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
 from shop.models import Channel
+from shop.plaintext import clean
 from shop.recent import Recent
 from shop.sql import insert_for
 from shop.types import utcnow
@@ -187,6 +188,7 @@ def touch_customer(
     inbound: bool = True,
 ) -> CustomerView:
     """Find or create a customer inside the caller's transaction (see `CustomerService.touch`)."""
+    display_name = clean(display_name)
     statement = insert_for(conn, t.customer).values(
         channel=channel.value,
         external_id=external_id,

@@ -32,15 +32,22 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shop.sqlite_writer import SQLiteWriter
 
 DEFAULT_URL = "sqlite+aiosqlite:///chatshop.db"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+_SPOKEN = (
+    "chatshop runs on SQLite (sqlite+aiosqlite:///chatshop.db) "
+    "or PostgreSQL (postgresql+asyncpg://user:password@host/database)"
+)
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_READERS = 4
 
@@ -48,15 +55,20 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]
 
 
+class DatabaseUrlError(ValueError):
+    """A DATABASE_URL that names no database chatshop can open."""
+
+
 class Database:
     """Owns the engine and runs read and write transactions."""
 
     def __init__(self, url: str | URL = DEFAULT_URL, *, echo: bool = False) -> None:
-        self.url = make_url(url)
+        self.url = database_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         if self.is_sqlite:
+            _check_sqlite_folder(self.url)
             # Whatever driver the URL names (aiosqlite by convention), transactions run
             # in our own threads on the standard driver, as explained above.
             sync_url = self.url.set(drivername="sqlite+pysqlite")
@@ -153,6 +165,48 @@ class Database:
             self._sync.dispose()
         if self._async is not None:
             await self._async.dispose()
+
+
+def database_url(url: str | URL) -> URL:
+    """Return the URL to connect with: SQLite, or PostgreSQL through asyncpg.
+
+    Hosting services hand out ``postgres://`` and ``postgresql://`` URLs, with no
+    driver and perhaps libpq's ``sslmode``: they mean asyncpg, whose word for
+    sslmode is ``ssl``.
+
+    Raises:
+        DatabaseUrlError: not a URL, or a database chatshop does not speak to.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # its text may hold a password: not repeated
+        raise DatabaseUrlError(f"not a database URL; {_SPOKEN}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return parsed
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    if parsed.drivername != POSTGRES_DRIVER:
+        raise DatabaseUrlError(f"{_SPOKEN}, not {parsed.drivername}")
+    if "sslmode" in parsed.query:
+        sslmode = parsed.query["sslmode"]
+        parsed = parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
+    return parsed
+
+
+def _check_sqlite_folder(url: URL) -> None:
+    """Refuse a database file in a folder that does not exist, naming the folder.
+
+    SQLite itself only says "unable to open database file".
+    """
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    folder = Path(database).absolute().parent
+    if not folder.is_dir():
+        raise DatabaseUrlError(
+            f"the folder {folder} of the SQLite database does not exist; create it, "
+            "or set DATABASE_URL to a file in a folder that does"
+        )
 
 
 def _read_transaction(engine: Engine, work: Work[T]) -> T:

@@ -37,6 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shop.plaintext import control_in
 from shop.promos import normalize_code
 
 TELEGRAM_LIMIT = 64  # Telegram's limit on the start parameter
@@ -233,5 +234,5 @@ def _check_text(what: str, text: str, limit: int) -> None:
         raise PayloadError(f"{what} {text!r}: leading or trailing spaces")
     if len(text) > limit:
         raise PayloadError(f"{what} {text!r}: longer than {limit} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
+    if control_in(text) is not None or any(unicodedata.category(c) == "Cs" for c in text):
         raise PayloadError(f"{what} {text!r}: control characters")

@@ -12,13 +12,14 @@ from shop import tables as t
 from shop.db import Database
 from shop.errors import PromoProblem, PromoRejectedError
 from shop.models import PromoCode, PromoKind
+from shop.plaintext import clean, control_in
 from shop.pricing import promo_discount
 from shop.types import utcnow
 
 
 def normalize_code(code: str) -> str:
-    """Return a promo code as stored: trimmed and upper-case."""
-    return code.strip().upper()
+    """Return a promo code as stored: without control characters, trimmed and upper-case."""
+    return clean(code).strip().upper()
 
 
 def discount_for(
@@ -133,6 +134,9 @@ class PromoService:
             raise ValueError("a percent discount is between 1 and 100")
         if kind == PromoKind.FIXED and currency is None:
             raise ValueError("a fixed discount needs a currency")
+        control = control_in(code)
+        if control is not None:
+            raise ValueError(f"a promo code cannot hold a control character ({control})")
         promo = PromoCode(
             code=normalize_code(code),
             kind=kind.value,

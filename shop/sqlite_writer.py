@@ -18,6 +18,7 @@ takes the checkpoints of what the loop commits, whenever it has nothing queued.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -63,10 +64,12 @@ class SQLiteWriter:
         """Run `work` in a write transaction and return what it returns, once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._start()
         self._waiting += 1
         try:
+            # Queued before the thread is looked for: a thread giving up (see _give_up)
+            # either still answers this job, or has already left and a new one starts.
             self._queue.put(_Job(work, future, loop))
+            self._start()
             return await future
         finally:
             self._waiting -= 1
@@ -93,29 +96,56 @@ class SQLiteWriter:
                 self._thread.start()
 
     def _serve(self) -> None:
-        with self._engine.connect() as conn:
-            while True:
-                try:
-                    first = self._queue.get(timeout=CHECKPOINT_AFTER)
-                except queue.Empty:
-                    self._checkpoint(conn)
-                    continue
-                if first is None:
-                    self._checkpoint(conn)
-                    return
-                group = [first]
-                while len(group) < MAX_GROUP:
+        group: list[_Job] = []
+        try:
+            with self._engine.connect() as conn:
+                while True:
                     try:
-                        job = self._queue.get_nowait()
+                        first = self._queue.get(timeout=CHECKPOINT_AFTER)
                     except queue.Empty:
-                        break
-                    if job is None:
-                        self._queue.put(None)  # stop after this group
-                        break
-                    group.append(job)
-                self._commit_group(conn, group)
-                for job in group:
-                    job.loop.call_soon_threadsafe(_settle, job)
+                        self._checkpoint(conn)
+                        continue
+                    if first is None:
+                        self._checkpoint(conn)
+                        return
+                    group = [first]
+                    while len(group) < MAX_GROUP:
+                        try:
+                            job = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if job is None:
+                            self._queue.put(None)  # stop after this group
+                            break
+                        group.append(job)
+                    self._commit_group(conn, group)
+                    for job in group:
+                        _answer(job)
+                    group = []
+        except Exception as error:  # the database cannot be opened, or the connection broke
+            self._give_up(group, error)
+
+    def _give_up(self, group: list[_Job], error: Exception) -> None:
+        """Stop this thread, failing its group and every queued job with `error`.
+
+        Nothing may be left waiting for an answer that never comes: a file that
+        cannot be opened once made `chatshop db upgrade` hang. The next `run` starts
+        a new thread, which tries to connect again.
+        """
+        with self._lock:
+            if self._thread is threading.current_thread():
+                self._thread = None
+        _fail(group, error)
+        for job in group:
+            _answer(job)
+        while True:
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if queued is not None:  # a stop request needs no answer: this thread stops
+                _fail([queued], error)
+                _answer(queued)
 
     def _checkpoint(self, conn: Connection) -> None:
         """Copy what other connections committed from the WAL into the database file."""
@@ -164,6 +194,13 @@ def _attempt(job: _Job, conn: Connection) -> bool:
 def _fail(jobs: list[_Job], error: Exception) -> None:
     for job in jobs:
         job.result, job.error = None, error
+
+
+def _answer(job: _Job) -> None:
+    """Hand a finished job back to its caller's event loop."""
+    # A caller whose loop has closed meanwhile waits for nothing; the writer carries on.
+    with contextlib.suppress(RuntimeError):
+        job.loop.call_soon_threadsafe(_settle, job)
 
 
 def _settle(job: _Job) -> None:

@@ -369,7 +369,7 @@ async def telegram_shop(
         ),
     )
     shop = build_shop(settings, clock=clock)
-    await prepare(shop)
+    await prepare(shop, demo_catalog=True)
     if rows:
         await shop.catalog.import_rows(rows)
     await shop.search.start()

@@ -131,7 +131,7 @@ async def typed_phone(ctx: Ctx, text: str) -> list[Reply]:
         body = ctx._(
             "That doesn't look like a phone number. Please type it with the country code, e.g. +44 20 7946 0000."
         )
-        return [ctx.text(body, [[_cancel(ctx)]])]
+        return _ask_again(ctx, body)
     _answers(ctx).update(phone=phone, name=None)
     return ask_name(ctx)
 
@@ -158,8 +158,17 @@ def ask_name(ctx: Ctx) -> list[Reply]:
 async def typed_name(ctx: Ctx, text: str) -> list[Reply]:
     """Take the name, if it is one."""
     name = " ".join(text.split())
-    if not any(char.isalpha() for char in name) or len(name) > NAME_WIDTH:
-        return [ctx.text(ctx._("Please type your name in letters."), [[_cancel(ctx)]])]
+    if len(name) > NAME_WIDTH:
+        return _ask_again(
+            ctx,
+            ctx.ngettext(
+                "That name is too long. Please keep it to {n} character.",
+                "That name is too long. Please keep it to {n} characters.",
+                NAME_WIDTH,
+            ).format(n=NAME_WIDTH),
+        )
+    if not any(char.isalpha() for char in name):
+        return _ask_again(ctx, ctx._("Please type your name in letters."))
     _answers(ctx)["name"] = name
     return await ask_delivery(ctx)
 
@@ -226,9 +235,17 @@ async def same_address(ctx: Ctx, _arg: str) -> list[Reply]:
 async def typed_address(ctx: Ctx, text: str) -> list[Reply]:
     """Take a typed address, if it looks like one."""
     address = " ".join(text.split())
-    if len(address) < 5 or len(address) > ADDRESS_WIDTH or not any(c.isalpha() for c in address):
-        body = ctx._("Please type the full address: city, street, house, flat.")
-        return [ctx.text(body, [[_cancel(ctx)]])]
+    if len(address) > ADDRESS_WIDTH:
+        return _ask_again(
+            ctx,
+            ctx.ngettext(
+                "That address is too long. Please keep it to {n} character.",
+                "That address is too long. Please keep it to {n} characters.",
+                ADDRESS_WIDTH,
+            ).format(n=ADDRESS_WIDTH),
+        )
+    if len(address) < 5 or not any(c.isalpha() for c in address):
+        return _ask_again(ctx, ctx._("Please type the full address: city, street, house, flat."))
     _answers(ctx)["address"] = address
     return await finish(ctx)
 
@@ -282,6 +299,11 @@ def _only(answers: dict[str, Any]) -> tuple[int, int] | None:
         return None
     product_id, quantity = only
     return int(product_id), int(quantity)
+
+
+def _ask_again(ctx: Ctx, body: str) -> list[Reply]:
+    """Say what is wrong with a typed answer; the question stays, with a way out."""
+    return [ctx.text(body, [[_cancel(ctx)]])]
 
 
 def _cancel(ctx: Ctx) -> Button:

@@ -11,6 +11,7 @@ from bot.flows.types import Button, ConversationState, Text
 from shop.analytics import EventKind, Visit
 from shop.i18n import Language
 from shop.models import Channel
+from shop.plaintext import clean
 from shop.views import CustomerView
 
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ class Who:
     external_id: str  # Telegram user id as str, WhatsApp E.164, "console"
     display_name: str = ""
     language_code: str | None = None  # the messenger's hint, used until the customer picks one
+
+    def __post_init__(self) -> None:
+        # A messenger name is whatever its owner typed; escape codes in it must reach
+        # neither the database nor the greeting nor the staff.
+        object.__setattr__(self, "display_name", clean(self.display_name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from payments.interface import Outcome, PaymentNotice, RefundReason
 from shop.i18n import Language, pick_locale
 from shop.models import Channel, OrderStatus
 from shop.orders import OrderChange
+from shop.plaintext import clean
 from shop.views import CustomerView
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ class Conversations:
             contact = self._routes.contacts.get(ctx.state.step)
             if contact is None:
                 return [ctx.text(ctx._("Thank you, but I don't need a phone number right now."))]
-            return await contact(ctx, event)
+            return await contact(ctx, SharedContact(clean(event.phone), clean(event.name)))
         return await self._message(ctx, event)
 
     async def _command(self, ctx: Ctx, event: Command) -> list[Reply]:
@@ -136,7 +137,7 @@ class Conversations:
             intro = ctx._("Sorry, I don't know that command. Here is the menu.")
             return [await main_menu(ctx, intro)]
         ctx.state.step = ""
-        return await command(ctx, event.arg[:TEXT_WIDTH])
+        return await command(ctx, clean(event.arg[:TEXT_WIDTH], multiline=True))
 
     async def _press(self, ctx: Ctx, event: Press) -> list[Reply]:
         """Run a button's handler, if the button still fits where the conversation is."""
@@ -152,7 +153,7 @@ class Conversations:
 
     async def _message(self, ctx: Ctx, event: Message) -> list[Reply]:
         """Take typed text as the answer the shop waits for, or else as a search."""
-        text = event.text.strip()[:TEXT_WIDTH]
+        text = clean(event.text[:TEXT_WIDTH], multiline=True).strip()
         if not text:
             return []
         step = self._routes.steps.get(ctx.state.step)

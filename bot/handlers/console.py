@@ -9,12 +9,15 @@ own signed webhook, exactly as the Pay button on the payment page does.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
+
+from aiohttp import web
 
 from bot.flows import actions as a
 from bot.flows.engine import Conversations, StaffQuestion, Who, conversations_for
@@ -33,7 +36,8 @@ from bot.flows.types import (
 )
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import build_shop, prepare
+from bot.wiring import Shop, build_shop, prepare
+from payments.hosted import LinkExpiredError, LinkNotFoundError
 from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
 from shop.i18n import Language
@@ -43,6 +47,9 @@ from shop.views import CustomerView
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
 PAY = "pay"
+# No reply has a thousand buttons; a longer number is typed text (a search), and int()
+# of one of over 4300 digits would raise.
+OPTION_DIGITS = 3
 _COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 
 ReadLine = Callable[[], Awaitable[str]]
@@ -83,7 +90,7 @@ class ConsoleChannel:
 
     def event_for(self, line: str) -> Event | None:
         """Return the event a typed line stands for; None when it only showed a link."""
-        if line.isdecimal():
+        if line.isdecimal() and len(line) <= OPTION_DIGITS:
             number = int(line)
             if not 1 <= number <= len(self._options):
                 return Message(line)
@@ -181,10 +188,19 @@ async def _pay(channel: ConsoleChannel, pay: Pay) -> None:
     """Pay the last sandbox link; the shop's answer arrives as a pushed message."""
     token = channel.sandbox_token
     assert token is not None
+    _ = channel.language._
     try:
         await pay(token)
-    except PaymentError:
-        channel.say(channel.language._("That payment link can't be paid any more."))
+    except (LinkNotFoundError, LinkExpiredError):
+        channel.say(_("That payment link can't be paid any more."))
+    except PaymentError as error:  # the webhook went astray: the link stands, "pay" may retry
+        channel.say(
+            _(
+                "The test payment didn't go through: {reason}. Check that PUBLIC_BASE_URL "
+                "leads to this demo's web server, then type “pay” again."
+            ).format(reason=error)
+        )
+        return
     channel.sandbox_token = None
 
 
@@ -197,9 +213,9 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
     conversations: Conversations | None = None
     site = None
     try:
-        await prepare(shop)
+        await prepare(shop, demo_catalog=True)
         await shop.search.start()
-        site = await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
+        site = await _serve_pages(shop, settings)
         who = Who(
             Channel.CONSOLE,
             "console",
@@ -228,6 +244,21 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
         if site is not None:
             await site.cleanup()
         await shop.db.dispose()
+
+
+class PaymentPagesError(Exception):
+    """The demo's web server (payment pages and the sandbox's webhook) could not start."""
+
+
+async def _serve_pages(shop: Shop, settings: Settings) -> web.AppRunner:
+    """Serve the payment pages on HTTP_HOST:HTTP_PORT, or say in words why not."""
+    where = f"{settings.http_host}:{settings.http_port}"
+    try:
+        return await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PaymentPagesError(f"{where} is already in use") from None
+        raise PaymentPagesError(f"{where}: {error.strerror or error}") from None
 
 
 def stdin_lines() -> ReadLine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -10,28 +11,42 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 import shop.demo
+from bot.settings import Settings
+from bot.wiring import build_shop
+from shop.analytics import EventKind, Visit
+from shop.migrate import upgrade
+from shop.models import Channel
+from tests.conftest import row
 from tests.payment_support import free_socket
 
 CHATSHOP = [sys.executable, "-m", "bot"]
 HEADER = "sku,title,description,price,currency,stock,category,image_url,title_ru,category_ru\n"
 
 
-def chatshop(tmp_path: Path, *args: str, db: str = "shop.db") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}"}
+def chatshop(
+    tmp_path: Path,
+    *args: str,
+    db: str = "shop.db",
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / db}", **(env or {})}
     return subprocess.run(
         [*CHATSHOP, *args],
         check=False,
         capture_output=True,
         text=True,
-        env=env,
+        env=environ,
         cwd=tmp_path,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -87,6 +102,10 @@ def test_reimport_updates_by_sku(tmp_path: Path) -> None:
         ("X-2,Not a price,,abc,USD,1,Tea,,,", "not a number"),
         ("X-3,Odd currency,,1.00,XYZ,1,Tea,,,", "XYZ"),
         ("X-4,Negative stock,,1.00,USD,-3,Tea,,,", "stock"),
+        ("X-5,Euro,,1.00,EUR,1,Tea,,,", "currency 'EUR' is not the shop's: it sells in USD"),
+        ("X-6,Exponent,,1e3,USD,1,Tea,,,", "price '1e3' is not a plain number"),
+        ("X-7,Free,,0.00,USD,1,Tea,,,", "import with --allow-free if it is free on purpose"),
+        ("X-8,Escape \x1b[2J,,1.00,USD,1,Tea,,,", "control character U+001B"),
     ],
 )
 def test_a_bad_row_is_reported_by_line_and_nothing_is_written(
@@ -104,6 +123,29 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_written(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert chatshop(tmp_path, "catalog", "export").stdout == before
+
+
+def test_free_products_are_imported_when_the_owner_says_so(tmp_path: Path) -> None:
+    file = write(tmp_path, "in.csv", GOOD + "GUIDE-1,Tea guide,PDF,0,USD,0,Tea,,,\n")
+
+    refused = chatshop(tmp_path, "catalog", "import", str(file))
+    imported = chatshop(tmp_path, "catalog", "import", "--allow-free", str(file))
+
+    assert refused.returncode == 1
+    assert "line 4: price '0' would give the product away" in refused.stderr
+    assert imported.returncode == 0, imported.stderr
+    assert "GUIDE-1,Tea guide,PDF,0.00,USD,0" in chatshop(tmp_path, "catalog", "export").stdout
+
+
+def test_the_shop_s_currency_decides_what_a_catalog_may_be_priced_in(tmp_path: Path) -> None:
+    euros = write(tmp_path, "eur.csv", GOOD.replace("USD", "EUR"))
+
+    in_dollars = chatshop(tmp_path, "catalog", "import", str(euros))
+    in_euros = chatshop(tmp_path, "catalog", "import", str(euros), env={"SHOP_CURRENCY": "EUR"})
+
+    assert in_dollars.returncode == 1
+    assert "line 2: currency 'EUR' is not the shop's: it sells in USD" in in_dollars.stderr
+    assert in_euros.returncode == 0, in_euros.stderr
 
 
 def test_wrong_header_and_broken_utf8_are_refused(tmp_path: Path) -> None:
@@ -200,6 +242,30 @@ def test_run_serves_loads_the_demo_catalog_once_and_stops_cleanly(tmp_path: Path
     assert "Smartphones" in second
 
 
+def test_catalog_demo_loads_into_an_empty_shop_and_adds_to_a_stocked_one_only_when_forced(
+    tmp_path: Path,
+) -> None:
+    loaded = chatshop(tmp_path, "catalog", "demo")
+    again = chatshop(tmp_path, "catalog", "demo")
+    chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)), db="own.db")
+    into_own = chatshop(tmp_path, "catalog", "demo", db="own.db")
+    forced = chatshop(tmp_path, "catalog", "demo", "--force", db="own.db")
+    in_euros = chatshop(tmp_path, "catalog", "demo", db="eur.db", env={"SHOP_CURRENCY": "EUR"})
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Loaded the demo catalog: 310 products." in loaded.stdout
+    assert again.returncode == into_own.returncode == 1
+    assert again.stderr.startswith("error: the catalog already has 310 products;")
+    assert into_own.stderr.startswith("error: the catalog already has 2 products;")
+    assert "--force" in into_own.stderr
+    assert forced.returncode == 0, forced.stderr
+    exported = chatshop(tmp_path, "catalog", "export", db="own.db").stdout
+    assert exported.count("\n") == 1 + 2 + 310
+    assert in_euros.returncode == 1
+    assert in_euros.stderr.startswith("error: the demo catalog is priced in USD")
+    assert in_euros.stderr.count("\n") == 1
+
+
 def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     missing = chatshop(tmp_path, "catalog", "import", "nowhere.csv")
     assert missing.returncode == 1
@@ -222,6 +288,62 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in bad_setting.stderr
 
 
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("catalog", "export"), ("search", "tea")])
+def test_a_sqlite_file_in_a_missing_folder_is_named_in_one_line_at_once(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # A hang (the writer thread once swallowed the connect error) fails here by the timeout.
+    result = chatshop(tmp_path, *command, db="nope/x/shop.db", timeout=60)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: DATABASE_URL: the folder {tmp_path / 'nope' / 'x'} of the SQLite database "
+        "does not exist; create it, or set DATABASE_URL to a file in a folder that does\n"
+    )
+
+
+def test_a_sqlite_file_that_cannot_be_opened_fails_in_one_line_at_once(tmp_path: Path) -> None:
+    (tmp_path / "a-folder").mkdir()  # a folder where the database file should be
+
+    result = chatshop(tmp_path, "db", "upgrade", db="a-folder", timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: database: ")
+    assert "unable to open database file" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgresql_url_as_hosts_hand_it_out_just_works(
+    tmp_path: Path, postgres_url: str, scheme: str
+) -> None:
+    url = make_url(postgres_url).set(drivername=scheme).update_query_dict({"sslmode": "prefer"})
+    env = {"DATABASE_URL": url.render_as_string(hide_password=False)}
+
+    upgraded = chatshop(tmp_path, "db", "upgrade", env=env)
+    imported = chatshop(
+        tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)), env=env
+    )
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 products" in imported.stdout
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://shop:secret@db/shop", "postgresql+psycopg2://shop:secret@db/shop", "nonsense"]
+)
+def test_a_database_chatshop_cannot_speak_to_is_named_in_one_line(tmp_path: Path, url: str) -> None:
+    result = chatshop(tmp_path, "db", "upgrade", env={"DATABASE_URL": url})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DATABASE_URL: ")
+    assert "postgresql+asyncpg://" in result.stderr
+    assert "secret" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
     demo = Path(shop.demo.__file__).parent / "catalog.csv"
     assert chatshop(tmp_path, "catalog", "import", str(demo)).returncode == 0
@@ -239,3 +361,51 @@ def test_search_shows_what_customers_would_find(tmp_path: Path) -> None:
     readable = chatshop(tmp_path, "search", "наушники sony", "--locale", "ru", "-n", "2")
     assert readable.returncode == 0, readable.stderr
     assert "Наушники Sony" in readable.stdout
+
+
+HOSTILE = "\x1b[2J\x07\x9b\u202e\u2066"
+
+
+def controls(text: str) -> list[str]:
+    """Return the raw control characters and bidi overrides in `text`, line breaks aside."""
+    return [
+        f"U+{ord(char):04X}"
+        for char in text
+        if char != "\n"
+        and (
+            unicodedata.category(char) == "Cc"
+            or "\u202a" <= char <= "\u202e"
+            or "\u2066" <= char <= "\u2069"
+        )
+    ]
+
+
+def test_staff_output_shows_control_characters_escaped_never_raw(tmp_path: Path) -> None:
+    """A catalog or source stored before the rule, or a hostile file name, never reaches the terminal raw."""
+
+    async def stored_before_the_rule() -> None:
+        shop = build_shop(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"))
+        await upgrade(shop.db)
+        await shop.catalog.import_rows([row(f"TEA{HOSTILE}", title=f"Tea {HOSTILE}tea", price=450)])
+        customer = await shop.customers.touch(Channel.TELEGRAM, "1")
+        await shop.analytics.record(
+            EventKind.SOURCE, Visit(customer.id, "telegram", f"poster{HOSTILE}")
+        )
+        await shop.db.dispose()
+
+    asyncio.run(stored_before_the_rule())
+
+    search = chatshop(tmp_path, "search", "tea")
+    as_json = chatshop(tmp_path, "search", "tea", "--json")
+    report = chatshop(tmp_path, "report", "qr", "--since", "all")
+    report_json = chatshop(tmp_path, "report", "qr", "--since", "all", "--json")
+    error = chatshop(tmp_path, "catalog", "import", f"{HOSTILE}.csv")
+
+    for result in (search, as_json, report, report_json, error):
+        assert controls(result.stdout + result.stderr) == []
+    assert "Tea \\u001b[2J" in search.stdout
+    assert json.loads(as_json.stdout)["hits"][0]["title"] == f"Tea {HOSTILE}tea"
+    assert "poster\\u001b[2J" in report.stdout
+    assert json.loads(report_json.stdout)[0]["source"] == f"poster{HOSTILE}"
+    assert error.returncode == 1
+    assert error.stderr.startswith("error: cannot read \\u001b[2J")

@@ -7,7 +7,12 @@ import os
 import re
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import pytest
+from aiohttp import web
 
 OPTION = re.compile(r"\[(\d+)\] ([^\n]+?)(?=\s{3}\[|\n|$)")
 PROMPT = "\n> "
@@ -53,20 +58,26 @@ class Terminal:
                 return await self.type(number)
         raise AssertionError(f"no option {label!r} in:\n{self.screen}")
 
+    async def quit(self) -> None:
+        """Type "quit"; the demo must end cleanly."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"quit\n")
+        await self.process.stdin.drain()
+        assert await asyncio.wait_for(self.process.wait(), timeout=60) == 0
 
-async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
+
+async def start_demo(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    """Start `chatshop demo` on a database of its own in `tmp_path`."""
+    environ = {
+        **{k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"},
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(port),
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "REDIS_URL": "",
         "LANG": "C.UTF-8",
         "USER": "newcomer",
+        **env,
     }
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -74,11 +85,29 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=environ,
         cwd=tmp_path,
     )
-    terminal = Terminal(process)
+
+
+@asynccontextmanager
+async def demo(tmp_path: Path, **env: str) -> AsyncIterator[Terminal]:
+    """Run `chatshop demo` for the test's typing; it must never print a traceback."""
+    process = await start_demo(tmp_path, **env)
     try:
+        yield Terminal(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.stderr is not None
+    assert "Traceback" not in (await process.stderr.read()).decode()
+
+
+async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
+    port = _free_port()
+    # No PUBLIC_BASE_URL: links and the sandbox's webhook follow HTTP_PORT.
+    async with demo(tmp_path, HTTP_PORT=str(port)) as terminal:
         screen = await terminal.read()
         assert "Hello, newcomer! Welcome to the shop." in screen
         await terminal.choose("Catalog")
@@ -107,13 +136,66 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
         screen = await terminal.choose("#1")
         assert title in screen
         assert "— Paid" in screen
-        assert process.stdin is not None
-        process.stdin.write(b"quit\n")
-        await process.stdin.drain()
-        assert await asyncio.wait_for(process.wait(), timeout=60) == 0
+        await terminal.quit()
+
+
+async def test_a_line_of_five_thousand_digits_is_only_a_search(tmp_path: Path) -> None:
+    async with demo(tmp_path, HTTP_PORT=str(_free_port())) as terminal:
+        await terminal.read()
+        screen = await terminal.type("9" * 5000)
+        assert "Nothing found for «999" in screen
+        screen = await terminal.type("/start")
+        assert "Welcome to the shop." in screen
+        await terminal.quit()
+
+
+async def test_a_port_taken_by_another_program_is_named_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await start_demo(tmp_path, HTTP_PORT=str(port))
+        _, stderr = await asyncio.wait_for(process.communicate(b"quit\n"), timeout=120)
+
+    assert process.returncode == 1
+    assert stderr.decode() == (
+        f"error: cannot serve the payment pages: 127.0.0.1:{port} is already in use "
+        "(set HTTP_PORT to a free port)\n"
+    )
+
+
+async def _answer_not_found(request: web.Request) -> web.Response:
+    return web.Response(status=404, text="another program")
+
+
+@pytest.mark.parametrize("elsewhere", ["nobody", "another program"])
+async def test_a_payment_webhook_sent_elsewhere_is_named_and_the_demo_goes_on(
+    tmp_path: Path, elsewhere: str
+) -> None:
+    other = web.Application()
+    other.router.add_route("*", "/{tail:.*}", _answer_not_found)
+    runner = web.AppRunner(other)
+    await runner.setup()
+    other_port = _free_port()
+    if elsewhere == "another program":  # as when PUBLIC_BASE_URL names another shop's port
+        await web.TCPSite(runner, "127.0.0.1", other_port).start()
+    wrong = f"http://127.0.0.1:{other_port}"
+    try:
+        async with demo(tmp_path, HTTP_PORT=str(_free_port()), PUBLIC_BASE_URL=wrong) as terminal:
+            await terminal.read()
+            await terminal.type("/start p-STM-GC-20USD")  # digital: no delivery questions
+            await terminal.choose("Buy now")
+            await terminal.type("+1 555 0100 000")
+            screen = await terminal.type("Ann")
+            assert f"{wrong}/pay/" in screen
+
+            screen = await terminal.type("pay")
+
+            assert "The test payment didn't go through" in screen
+            assert f"{wrong}/payments/sandbox/webhook" in screen
+            assert "PUBLIC_BASE_URL" in screen
+            screen = await terminal.type("/orders")
+            assert "#1 · Waiting for payment" in screen
+            await terminal.quit()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.stderr is not None
-    assert "Traceback" not in (await process.stderr.read()).decode()
+        await runner.cleanup()

@@ -14,6 +14,7 @@ import asyncio
 import os
 import signal
 import sys
+from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -89,6 +90,16 @@ class Running:
         await self.healthy()
         asks = "setWebhook" if self.webhook else "getUpdates"
         await self.api.wait_for(lambda c: c.method == asks, since=polled, timeout=60)
+
+    async def staff(self, *args: str) -> str:
+        """Run a staff command (`chatshop catalog demo`) on the shop's database; return its output."""
+        env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp / 'shop.db'}"}
+        command = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, stdout=PIPE, stderr=STDOUT, env=env, cwd=self.tmp
+        )
+        output, _ = await command.communicate()
+        assert command.returncode == 0, output.decode()
+        return output.decode()
 
     async def healthy(self) -> None:
         """Wait (bounded) until the web server answers /healthz."""
@@ -194,6 +205,7 @@ async def running(tmp_path: Path, *, webhook: bool) -> AsyncIterator[Running]:
         port = sock.getsockname()[1]
         sock.close()
         shop = Running(api, tmp_path, port, webhook=webhook)
+        await shop.staff("catalog", "demo")
         await shop.start()
         try:
             yield shop
@@ -388,3 +400,22 @@ async def test_a_stop_lets_the_update_in_hand_finish_and_acknowledges_it(hooked:
     async with asyncio.timeout(30):
         assert await hooked.process.wait() == 0
     assert "Traceback" not in hooked.output()
+
+
+async def test_with_a_channel_an_empty_shop_gets_no_demo_catalog_but_a_word_on_importing(
+    tmp_path: Path,
+) -> None:
+    async with fake_bot_api() as api:
+        sock = free_socket()
+        running = Running(api, tmp_path, sock.getsockname()[1])
+        sock.close()
+        await running.start()
+        assert await running.stop() == 0
+
+    output = running.output()
+    assert "Loaded the demo catalog" not in output
+    assert "The catalog is empty" in output
+    assert "chatshop catalog import" in output
+    assert "chatshop catalog demo" in output
+    exported = await running.staff("catalog", "export")
+    assert exported.splitlines()[1:] == []

@@ -405,3 +405,28 @@ async def test_the_sandbox_beside_a_channel_takes_payments_only_when_asked_and_s
     finally:
         await shop.payments.close()
         await shop.db.dispose()
+
+
+async def test_a_name_or_address_too_long_is_answered_as_too_long(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked))
+    await _cart_of_tea(ann)
+    await ann.tap("Checkout")
+    await ann.say("+1 555 0100 000")
+    await ann.say("Ann " * 1250)
+    assert ann.text == "That name is too long. Please keep it to 100 characters."
+    await ann.say("Ann Lee")
+    await ann.tap("Courier")
+    await ann.say("1 Main St, Springfield " * 200)
+    assert ann.text == "That address is too long. Please keep it to 300 characters."
+    await ann.say("1 Main St, Springfield")
+    order = (await stocked.orders.get(ann.payment.start.order_id)).order
+    assert (order.contact_name, order.delivery_address) == ("Ann Lee", "1 Main St, Springfield")
+
+
+async def test_too_long_is_said_in_russian_with_the_right_plural(stocked: Shop) -> None:
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100", language_code="ru")
+    await ann.command("start", "p-TEA-2")
+    await ann.tap("Купить сейчас")
+    await ann.say("+1 555 0100 000")
+    await ann.say("Аня" * 2000)
+    assert ann.text == "Имя слишком длинное. Пожалуйста, уложитесь в 100 символов."

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shop.sqlite_writer import SQLiteWriter
 
@@ -95,3 +96,56 @@ def test_what_other_connections_commit_is_checkpointed_by_the_writer(tmp_path: P
     assert path.stat().st_size > before + 500 * 1000
     loop_side.close()
     keeper.close()
+
+
+def _counter(conn: Connection) -> int:
+    conn.execute(note.insert().values(text="x"))
+    return len(conn.execute(select(note.c.id)).all())
+
+
+async def test_a_database_that_cannot_be_opened_fails_every_waiting_transaction(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "not-yet"
+    engine = create_engine(f"sqlite:///{folder / 'w.db'}")
+    writer = SQLiteWriter(engine)
+
+    async with asyncio.timeout(60):  # the writer used to leave its callers waiting forever
+        outcomes = await asyncio.gather(
+            *(writer.run(_counter) for _ in range(5)), return_exceptions=True
+        )
+    assert [type(outcome) for outcome in outcomes] == [OperationalError] * 5
+
+    folder.mkdir()
+    metadata.create_all(engine)
+    async with asyncio.timeout(60):
+        assert await writer.run(_counter) == 1  # once it can be opened, the writer works
+    writer.close()
+
+
+def test_a_caller_gone_with_its_event_loop_leaves_the_writer_working(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata.create_all(engine)
+    writer = SQLiteWriter(engine)
+    running = threading.Event()
+    release = threading.Event()
+
+    def slow(conn: Connection) -> int:
+        running.set()
+        release.wait()
+        return _counter(conn)
+
+    async def give_up() -> None:
+        waiting = asyncio.ensure_future(writer.run(slow))
+        await asyncio.to_thread(running.wait)
+        waiting.cancel()
+
+    asyncio.run(give_up())  # its loop is closed while the writer still runs `slow`
+    release.set()
+
+    async def write_again() -> int:
+        async with asyncio.timeout(60):
+            return int(await writer.run(_counter))
+
+    assert asyncio.run(write_again()) == 2
+    writer.close()
