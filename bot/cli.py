@@ -19,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli_support import with_shop
-from bot.handlers.console import PaymentPagesError, run_demo
+from bot.handlers.console import run_demo
 from bot.orders_cli import orders_app
 from bot.qr_cli import qr_app, report_app
 from bot.settings import Settings
+from bot.web import ListenError
 from bot.wiring import Shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.db import DatabaseUrlError
@@ -60,7 +61,12 @@ def run() -> None:
     # aiogram takes seconds to import: only the command that runs the channels pays for it.
     from bot import runner  # noqa: PLC0415
 
-    asyncio.run(runner.run(Settings(), out))
+    try:
+        asyncio.run(runner.run(Settings(), out))
+    except ListenError as error:
+        raise CommandError(
+            f"cannot serve the web routes: {error} (set HTTP_PORT to a free port)"
+        ) from None
 
 
 @app.command()
@@ -68,7 +74,7 @@ def demo() -> None:
     """Shop in the terminal: the same conversations as in Telegram, on the demo catalog, no token needed."""
     try:
         asyncio.run(run_demo(Settings(), sys.stdout))
-    except PaymentPagesError as error:
+    except ListenError as error:
         raise CommandError(
             f"cannot serve the payment pages: {error} (set HTTP_PORT to a free port)"
         ) from None

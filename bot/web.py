@@ -12,6 +12,7 @@ up to its provider's limit, and only so many are handled at once.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import Iterable
@@ -72,14 +73,27 @@ def build_web_app(
     return app
 
 
+class ListenError(Exception):
+    """The web server cannot listen where it is told; the message says why, in words."""
+
+
 async def serve(
     app: web.Application, *, host: str, port: int, sock: socket.socket | None = None
 ) -> web.AppRunner:
-    """Start serving `app` on `host`:`port` (or on `sock`); the caller cleans the runner up."""
+    """Start serving `app` on `host`:`port` (or on `sock`); the caller cleans the runner up.
+
+    Raises:
+        ListenError: the address is taken by another program, or cannot be listened on.
+    """
+    if sock is None:
+        try:
+            sock = await _listening(host, port)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ListenError(f"{host}:{port} is already in use") from None
+            raise ListenError(f"{host}:{port}: {error.strerror or error}") from None
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    if sock is None:
-        sock = await _listening(host, port)
     # Set on the listening socket, it is every accepted connection's from its first byte.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
     await web.SockSite(runner, sock).start()

@@ -9,15 +9,12 @@ own signed webhook, exactly as the Pay button on the payment page does.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
-
-from aiohttp import web
 
 from bot.flows import actions as a
 from bot.flows.engine import Conversations, StaffQuestion, Who, conversations_for
@@ -36,7 +33,7 @@ from bot.flows.types import (
 )
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import Shop, build_shop, prepare
+from bot.wiring import build_shop, prepare
 from payments.hosted import LinkExpiredError, LinkNotFoundError
 from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
@@ -215,7 +212,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
     try:
         await prepare(shop, demo_catalog=True)
         await shop.search.start()
-        site = await _serve_pages(shop, settings)
+        site = await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
         who = Who(
             Channel.CONSOLE,
             "console",
@@ -244,21 +241,6 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
         if site is not None:
             await site.cleanup()
         await shop.db.dispose()
-
-
-class PaymentPagesError(Exception):
-    """The demo's web server (payment pages and the sandbox's webhook) could not start."""
-
-
-async def _serve_pages(shop: Shop, settings: Settings) -> web.AppRunner:
-    """Serve the payment pages on HTTP_HOST:HTTP_PORT, or say in words why not."""
-    where = f"{settings.http_host}:{settings.http_port}"
-    try:
-        return await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            raise PaymentPagesError(f"{where} is already in use") from None
-        raise PaymentPagesError(f"{where}: {error.strerror or error}") from None
 
 
 def stdin_lines() -> ReadLine:

@@ -288,6 +288,24 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in bad_setting.stderr
 
 
+def test_run_on_a_port_another_program_holds_says_so_in_one_line(tmp_path: Path) -> None:
+    with free_socket() as taken:
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = chatshop(tmp_path, "run", env={"HTTP_PORT": str(port)})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: cannot serve the web routes: 127.0.0.1:{port} is already in use "
+        "(set HTTP_PORT to a free port)\n"
+    )
+
+
+def test_orders_refund_refuses_what_cannot_be_refunded_in_one_line(tmp_path: Path) -> None:
+    missing = chatshop(tmp_path, "orders", "refund", "7")
+    assert (missing.returncode, missing.stderr) == (1, "error: order 7 not found\n")
+
+
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("catalog", "export"), ("search", "tea")])
 def test_a_sqlite_file_in_a_missing_folder_is_named_in_one_line_at_once(
     tmp_path: Path, command: tuple[str, ...]
