@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import subprocess
 import sys
 from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
@@ -197,15 +199,30 @@ class Running:
         )
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shop's database with the demo catalog, loaded once the staff's way (`catalog demo`)."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'shop.db'}"}
+    subprocess.run(
+        [sys.executable, "-m", "bot", "catalog", "demo"],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=folder,
+    )
+    return folder / "shop.db"
+
+
 @asynccontextmanager
-async def running(tmp_path: Path, *, webhook: bool) -> AsyncIterator[Running]:
-    """Run `chatshop run` against a fake Bot API; stop it cleanly (no traceback) afterwards."""
+async def running(tmp_path: Path, demo: Path, *, webhook: bool) -> AsyncIterator[Running]:
+    """Run `chatshop run` on a copy of `demo` against a fake Bot API; stop it cleanly afterwards."""
+    shutil.copy(demo, tmp_path / "shop.db")  # the staff command closed it: no WAL is left
     async with fake_bot_api() as api:
         sock = free_socket()
         port = sock.getsockname()[1]
         sock.close()
         shop = Running(api, tmp_path, port, webhook=webhook)
-        await shop.staff("catalog", "demo")
         await shop.start()
         try:
             yield shop
@@ -217,16 +234,19 @@ async def running(tmp_path: Path, *, webhook: bool) -> AsyncIterator[Running]:
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Running]:
+async def shop(
+    tmp_path: Path, demo_database: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Running]:
     """The shop receiving updates by long polling, and (where a test asks) by webhook."""
-    async with running(tmp_path, webhook=getattr(request, "param", False)) as started:
+    webhook = getattr(request, "param", False)
+    async with running(tmp_path, demo_database, webhook=webhook) as started:
         yield started
 
 
 @pytest.fixture
-async def hooked(tmp_path: Path) -> AsyncIterator[Running]:
+async def hooked(tmp_path: Path, demo_database: Path) -> AsyncIterator[Running]:
     """The shop receiving updates by webhook."""
-    async with running(tmp_path, webhook=True) as started:
+    async with running(tmp_path, demo_database, webhook=True) as started:
         yield started
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,20 +28,31 @@ from tests.conftest import FakeClock, row
 from tests.flow_support import Chat, StaffInbox, chat, engine, stock_the_shop
 
 
+@asynccontextmanager
+async def shop_with(
+    tmp_path: Path, clock: FakeClock, *, stocked: bool = True, **settings: Any
+) -> AsyncIterator[Shop]:
+    """A migrated shop set up by `settings`, with the test catalog on sale unless not `stocked`."""
+    shop = build_shop(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'own.db'}", **settings),
+        clock=clock,
+    )
+    try:
+        await upgrade(shop.db)
+        if stocked:
+            await stock_the_shop(shop)
+        yield shop
+    finally:
+        await shop.payments.close()
+        await shop.db.dispose()
+
+
 @pytest.fixture
 async def card_shop(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Shop]:
     """A shop whose Telegram bot takes card payments (a BotFather provider token is set)."""
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'card.db'}",
-        telegram=TelegramSettings(
-            bot_token="1:offline", payment_provider_token="284685063:TEST:token"
-        ),
-    )
-    shop = build_shop(settings, clock=clock)
-    await upgrade(shop.db)
-    await stock_the_shop(shop)
-    yield shop
-    await shop.db.dispose()
+    telegram = TelegramSettings(bot_token="1:offline", payment_provider_token="284685063:TEST:t")
+    async with shop_with(tmp_path, clock, telegram=telegram) as shop:
+        yield shop
 
 
 async def _cart_of_tea(customer: Chat) -> None:
@@ -245,14 +258,11 @@ async def test_an_order_whose_payment_cannot_start_is_kept_and_can_be_paid_later
     with socket.socket() as closed:  # a payment provider nobody answers at
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'stripe.db'}",
+    async with shop_with(
+        tmp_path,
+        clock,
         stripe=StripeSettings(api_key="sk_test_unreachable", api_base=nowhere),
-    )
-    shop = build_shop(settings, clock=clock)
-    try:
-        await upgrade(shop.db)
-        await stock_the_shop(shop)
+    ) as shop:
         ann = chat(shop, engine(shop), Channel.WHATSAPP, "+15550100")
         await _cart_of_tea(ann)
         await ann.answer_checkout()
@@ -261,9 +271,6 @@ async def test_an_order_whose_payment_cannot_start_is_kept_and_can_be_paid_later
         assert any("Pay" in label for label in ann.labels)
         await ann.command("orders")
         assert ann.labels[0] == "#1 · Waiting for payment · $37.50"
-    finally:
-        await shop.payments.close()
-        await shop.db.dispose()
 
 
 async def test_buy_now_with_a_promo_code_is_charged_what_the_delivery_options_said(
@@ -291,8 +298,10 @@ async def test_buy_now_with_a_promo_code_is_charged_what_the_delivery_options_sa
 async def test_delivery_is_priced_as_the_owner_set_it_in_the_shops_currency(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'rub.db'}",
+    async with shop_with(
+        tmp_path,
+        clock,
+        stocked=False,
         shop_currency="RUB",
         delivery=DeliverySettings(
             options=[
@@ -306,10 +315,7 @@ async def test_delivery_is_priced_as_the_owner_set_it_in_the_shops_currency(
             ],
             pickup_address="Москва, Тверская, 1",
         ),
-    )
-    shop = build_shop(settings, clock=clock)
-    try:
-        await upgrade(shop.db)
+    ) as shop:
         await shop.catalog.import_rows([row("KOFE", title="Кофе", price=45_000, currency="RUB")])
         ann = chat(shop, engine(shop), Channel.WHATSAPP, "+79990001122", language_code="ru")
         await ann.command("start", "p-KOFE")
@@ -326,9 +332,6 @@ async def test_delivery_is_priced_as_the_owner_set_it_in_the_shops_currency(
         await ann.tap("СДЭК")
         await ann.say("Москва, Арбат, 2")
         assert ann.payment.start.amount == 45_000 + 24_990
-    finally:
-        await shop.payments.close()
-        await shop.db.dispose()
 
 
 async def test_a_shop_in_another_currency_that_set_no_delivery_offers_pickup_only(
@@ -351,15 +354,12 @@ async def test_a_shop_in_another_currency_that_set_no_delivery_offers_pickup_onl
 async def test_with_a_channel_and_no_real_provider_nobody_pays_through_the_sandbox(
     tmp_path: Path, clock: FakeClock, sandbox: bool | None
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}",
+    async with shop_with(
+        tmp_path,
+        clock,
         telegram=TelegramSettings(bot_token="1:offline"),
         payments_sandbox=sandbox,
-    )
-    shop = build_shop(settings, clock=clock)
-    try:
-        await upgrade(shop.db)
-        await stock_the_shop(shop)
+    ) as shop:
         staff = StaffInbox()
         ann = chat(shop, engine(shop, staff=staff))
         await _cart_of_tea(ann)
@@ -378,23 +378,17 @@ async def test_with_a_channel_and_no_real_provider_nobody_pays_through_the_sandb
         assert SANDBOX not in shop.payments.providers
         await ann.command("cart")
         assert "Black tea × 3" in ann.text
-    finally:
-        await shop.payments.close()
-        await shop.db.dispose()
 
 
 async def test_the_sandbox_beside_a_channel_takes_payments_only_when_asked_and_says_so(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}",
+    async with shop_with(
+        tmp_path,
+        clock,
         telegram=TelegramSettings(bot_token="1:offline"),
         payments_sandbox=True,
-    )
-    shop = build_shop(settings, clock=clock)
-    try:
-        await upgrade(shop.db)
-        await stock_the_shop(shop)
+    ) as shop:
         ann = chat(shop, engine(shop))
         await _cart_of_tea(ann)
         await ann.answer_checkout()
@@ -402,9 +396,6 @@ async def test_the_sandbox_beside_a_channel_takes_payments_only_when_asked_and_s
 
         assert ann.payment.start.provider == SANDBOX
         assert "This is a test payment: no real money is charged." in ann.payment.text
-    finally:
-        await shop.payments.close()
-        await shop.db.dispose()
 
 
 async def test_a_name_or_address_too_long_is_answered_as_too_long(stocked: Shop) -> None:
