@@ -113,6 +113,7 @@ class StripeProvider:
 
     async def verify(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
         """Verify the Stripe-Signature header and read the Checkout Session's event."""
+        self.screen(headers)  # the SDK itself raises TypeError on a signature it cannot compare
         secret = self._secret()
         try:
             event = stripe.Webhook.construct_event(body, headers.get(SIGNATURE_HEADER), secret)

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from payments.interface import PaymentError
+from payments.interface import PaymentError, WebhookError
 from payments.stripe_checkout import STRIPE
 from shop.models import Channel
 from shop.views import OrderView
@@ -368,3 +368,17 @@ async def test_a_link_shorter_than_stripes_minimum_lasts_stripes_minimum(
         lasts = int(form["expires_at"]) - int(clock.now.timestamp())
         assert 30 * 60 <= lasts <= 32 * 60  # not 24 hours
         assert start.expires_at == clock.now + timedelta(seconds=lasts)
+
+
+async def test_a_stripe_signature_of_non_ascii_characters_is_refused_whoever_asks(
+    world: World,
+) -> None:
+    shop = world.served.shop
+    order = await pending_order(shop, channel=Channel.WHATSAPP)
+    session = world.stripe.pay(str((await world.checkout(order))["id"]))
+    event = world.stripe.event("checkout.session.completed", session)
+    forged = f"t={int(time.time())},v1=подпись"
+
+    with pytest.raises(WebhookError):
+        await shop.payments.settlement.handle_webhook("stripe", event, {"Stripe-Signature": forged})
+    assert (await state(shop, order.id))["order"][0] == "pending_payment"
