@@ -15,18 +15,20 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
 
+from bot.delivery import Deliverer, DeliveryWorker
 from bot.flows.engine import Conversations, conversations_for
 from bot.handlers.telegram.channel import WEBHOOK_PATH, build_telegram
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.settings import Settings
 from bot.web import build_web_app, serve
 from bot.wiring import Shop, build_shop, prepare
+from shop.models import Channel
 from shop.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -94,10 +96,8 @@ async def _serve(
         f"Serving on http://{settings.http_host}:{settings.http_port} "
         "(GET /healthz; payment pages and webhooks)."
     )
-    background = [
-        _forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds"),
-        _forever(shop.payments.settlement.recover, SWEEP_EVERY, "recovering payments"),
-    ]
+    deliverers = {Channel.TELEGRAM.value: telegram} if telegram is not None else {}
+    background = background_work(shop, conversations, settings, deliverers)
     try:
         if telegram is None:
             out.print(NO_CHANNEL)
@@ -122,6 +122,26 @@ async def _serve(
         await site.cleanup()  # no new webhooks or payments
         if telegram is not None:
             await telegram.close()
+
+
+def background_work(
+    shop: Shop,
+    conversations: Conversations,
+    settings: Settings,
+    deliverers: Mapping[str, Deliverer],
+) -> list[asyncio.Task[None]]:
+    """Start the shop's background work: sending what it says unasked, lapsed holds, payments.
+
+    Any number of processes may run it at once on one database (`chatshop run`, `chatshop
+    worker`): each piece takes what it does in a way that shares it out.
+    """
+    staff = [(Channel.TELEGRAM.value, str(staff_id)) for staff_id in settings.admin_telegram_ids]
+    worker = DeliveryWorker(shop, conversations, deliverers, staff=staff)
+    return [
+        asyncio.create_task(worker.run()),
+        _forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds"),
+        _forever(shop.payments.settlement.recover, SWEEP_EVERY, "recovering payments"),
+    ]
 
 
 def freeze_startup_objects() -> None:

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     payments_secret: SecretStr | None = None
     payment_link_minutes: int = Field(default=60, gt=0)
     stock_hold_minutes: int = Field(default=30, gt=0)
+    # Carriers' tracking pages, "{number}" standing for the tracking number: JSON, e.g.
+    # {"DHL": "https://www.dhl.com/track?id={number}"}. A shipped order links to its parcel.
+    tracking_urls: dict[str, str] = Field(default_factory=dict)
+    # How many messages the delivery worker sends to Telegram per second, all chats together
+    # (Telegram's limit is 30) and to one chat (1).
+    telegram_send_rate: int = Field(default=30, gt=0, le=30)
     # The built-in sandbox checkout takes test payments; unset: only while no messenger
     # channel is configured, so a shop selling in a messenger never gives goods away.
     payments_sandbox: bool | None = None

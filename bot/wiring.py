@@ -23,6 +23,7 @@ from shop.demo import DEMO_CURRENCY, load_demo_catalog
 from shop.migrate import upgrade
 from shop.money import parse_major
 from shop.orders import OrderService
+from shop.outbox import OutboxService
 from shop.pricing import DeliveryOption, DeliveryRules, example_rules
 from shop.promos import PromoService
 from shop.search import SearchService
@@ -46,6 +47,7 @@ class Shop:
     payments: PaymentService
     search: SearchService
     attribution: AttributionService
+    outbox: OutboxService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
@@ -60,7 +62,6 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     # Without Redis one process serves customers, and may keep them in memory; workers
     # sharing customers through Redis read them every time (see CustomerService).
     customers = CustomerService(db, clock, remember=0 if settings.redis_url else KEPT_CUSTOMERS)
-    orders.subscribe(customers.order_changed)
     return Shop(
         settings=settings,
         db=db,
@@ -73,6 +74,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         payments=build_payments(settings, db, orders, clock),
         search=SearchService(db),
         attribution=AttributionService(db, clock),
+        outbox=OutboxService(db, clock),
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -35,7 +35,6 @@ from payments.interface import (
     EventType,
     Outcome,
     PaymentError,
-    PaymentNotice,
     PaymentProvider,
     PaymentRecord,
     PaymentStatus,
@@ -48,12 +47,13 @@ from payments.interface import (
     WebhookVerifier,
 )
 from shop import orders as order_rules
+from shop import outbox
 from shop import tables as t
 from shop.db import Database
 from shop.errors import IllegalTransitionError, NotFoundError
 from shop.models import OrderStatus
 from shop.money import format_money
-from shop.orders import NEXT, OrderChange, OrderService, Settlement
+from shop.orders import NEXT, OrderService, Settlement
 from shop.types import utcnow
 from shop.views import OrderView
 
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 
 P = PaymentStatus
 p = t.payment
-PaymentListener = Callable[[PaymentNotice], Awaitable[None]]
 
 REFUND_TIMEOUT = 10.0  # seconds a provider has to answer a refund before we try again later
 # A refund in flight is left to its own process this long before another one retries it.
@@ -84,7 +83,6 @@ class _Decision:
     action: _Action
     payment: PaymentRecord | None = None
     order: OrderView | None = None
-    change: OrderChange | None = None
 
 
 class SettlementService:
@@ -102,11 +100,6 @@ class SettlementService:
         self._orders = orders
         self._providers = providers
         self._clock = clock
-        self._listeners: list[PaymentListener] = []
-
-    def subscribe(self, listener: PaymentListener) -> None:
-        """Call `listener` once a payment settles: the order paid, or the money given back."""
-        self._listeners.append(listener)
 
     async def handle_webhook(
         self, provider: str, body: bytes, headers: Mapping[str, str]
@@ -141,8 +134,6 @@ class SettlementService:
             )
             return Confirmation(Outcome.UNKNOWN_ORDER, event.order_id)
         if decision.action is _Action.PAID:
-            await self._orders.notify([decision.change] if decision.change else [])
-            await self._notify(payment, order, Outcome.PAID)
             return Confirmation(Outcome.PAID, order.id, payment.id)
         if decision.action is _Action.REFUND:
             outcome = await self._give_back(payment, order)
@@ -172,9 +163,8 @@ class SettlementService:
             reason, note = _mismatch(event, payment, order)
             if reason is None:
                 reason, note = _second_charge(conn, payment, order)
-            change = None
             if reason is None:
-                settled, change = order_rules.settle(
+                settled = order_rules.settle(
                     conn, order.id, now, actor=f"payment:{payment.provider}"
                 )
                 if settled is Settlement.PAID:
@@ -189,7 +179,7 @@ class SettlementService:
             stored = records.change(conn, payment.id, (payment.status,), **values)
             assert stored is not None  # decided under the order's lock
             action = _Action.PAID if reason is None else _Action.REFUND
-            return _Decision(action, stored, order, change)
+            return _Decision(action, stored, order)
 
         return work
 
@@ -277,11 +267,15 @@ class SettlementService:
         return await self._refunded(payment, order, refund_id)
 
     async def _refunded(self, payment: PaymentRecord, order: OrderView, refund_id: str) -> Outcome:
-        """Record a refund the provider made; a refund staff asked for refunds the order with it."""
+        """Record a refund the provider made, and tell the customer, in one transaction.
+
+        A refund staff asked for refunds the order with it (the customer is told of the
+        order's new status); money not kept is told as such.
+        """
         now = self._clock()
         requested = payment.reason == RefundReason.REQUESTED
 
-        def work(conn: Connection) -> tuple[PaymentRecord, OrderChange | None] | None:
+        def work(conn: Connection) -> bool:
             locked = order_rules.lock_order(conn, order.id) if requested else order
             done = records.change(
                 conn,
@@ -293,44 +287,49 @@ class SettlementService:
                 retry_at=None,
                 updated_at=now,
             )
-            if done is None or not requested or locked is None:
-                return None if done is None else (done, None)
-            actor = str(payment.data.get("refund_actor", "staff"))
-            _refunded_order, change = order_rules.move(
-                conn, locked, OrderStatus.REFUNDED, now, actor=actor, note=payment.note
-            )
-            return done, change
+            if done is None or locked is None:
+                return False  # another process recorded this refund first
+            if requested:
+                actor = str(payment.data.get("refund_actor", "staff"))
+                order_rules.move(
+                    conn, locked, OrderStatus.REFUNDED, now, actor=actor, note=payment.note
+                )
+            else:
+                _tell_money(conn, done, order, now, returned=True)
+            return True
 
-        recorded = await self._db.write(work)
-        if recorded is None:  # another process recorded this refund first
-            return Outcome.DUPLICATE
-        done, change = recorded
-        await self._orders.notify([change] if change else [])
-        await self._notify(done, order, Outcome.REFUNDED)
-        return Outcome.REFUNDED
+        return Outcome.REFUNDED if await self._db.write(work) else Outcome.DUPLICATE
 
     async def _refund_failed(self, payment: PaymentRecord, order: OrderView, why: str) -> Outcome:
-        """Record that the provider will not refund: staff must; a refund staff asked for leaves the order paid."""
-        now = self._clock()
-        if payment.reason == RefundReason.REQUESTED:
-            values: dict[str, Any] = {"status": P.SUCCEEDED, "reason": None}
-        else:
-            values = {"status": P.REFUND_FAILED}
+        """Record that the provider will not refund, and alert staff, who must.
 
-        def work(conn: Connection) -> PaymentRecord | None:
-            return records.change(
+        A refund staff asked for leaves the order paid; money the shop did not keep is
+        promised back to the customer by the staff.
+        """
+        now = self._clock()
+        requested = payment.reason == RefundReason.REQUESTED
+        status = P.SUCCEEDED if requested else P.REFUND_FAILED
+        reason = None if requested else payment.reason
+
+        def work(conn: Connection) -> None:
+            failed = records.change(
                 conn,
                 payment.id,
                 (P.REFUNDING,),
+                status=status,
+                reason=reason,
                 note=why[:500],
                 retry_at=None,
                 updated_at=now,
-                **values,
             )
+            if failed is None:
+                return
+            alert = {"event": "refund_failed", "order_id": order.id, "note": why[:500]}
+            outbox.to_staff(conn, outbox.Kind.STAFF_ALERT, alert, now)
+            if not requested:
+                _tell_money(conn, failed, order, now, returned=False)
 
-        failed = await self._db.write(work)
-        if failed is not None and failed.status == P.REFUND_FAILED:
-            await self._notify(failed, order, Outcome.REFUND_FAILED)
+        await self._db.write(work)
         return Outcome.REFUND_FAILED
 
     async def _retry_later(self, payment: PaymentRecord, order: OrderView, why: str) -> Outcome:
@@ -426,9 +425,7 @@ class SettlementService:
             fresh = records.load(conn, p.c.id == payment.id)
             if order is None or fresh is None or fresh.status != P.CAPTURED:
                 return _Decision(_Action.DUPLICATE)
-            settled, change = order_rules.settle(
-                conn, order.id, now, actor=f"payment:{fresh.provider}"
-            )
+            settled = order_rules.settle(conn, order.id, now, actor=f"payment:{fresh.provider}")
             if settled is Settlement.REFUND:
                 note = "recovered: the order can no longer take this payment"
                 values = _refunding(RefundReason.CANNOT_FULFIL, note, now)
@@ -437,7 +434,7 @@ class SettlementService:
                 values = {"status": P.SUCCEEDED, "paid_at": fresh.paid_at or now, "updated_at": now}
                 action = _Action.PAID
             stored = records.change(conn, fresh.id, (P.CAPTURED,), **values)
-            return _Decision(action, stored, order, change)
+            return _Decision(action, stored, order)
 
         decision = await self._db.write(work)
         if decision.payment is None or decision.order is None:
@@ -445,9 +442,6 @@ class SettlementService:
         log.info("recovered payment %s: %s", payment.id, decision.action.value)
         if decision.action is _Action.REFUND:
             await self._give_back(decision.payment, decision.order)
-        elif decision.change is not None:
-            await self._orders.notify([decision.change])
-            await self._notify(decision.payment, decision.order, Outcome.PAID)
 
     # Helpers ----------------------------------------------------------------------------
 
@@ -464,25 +458,6 @@ class SettlementService:
         payment = await self._db.read(work)
         assert payment is not None
         return payment
-
-    async def _notify(self, payment: PaymentRecord, order: OrderView, outcome: Outcome) -> None:
-        """Tell listeners a payment settled; a failing listener never undoes anything."""
-        notice = PaymentNotice(
-            order_id=payment.order_id,
-            customer_id=order.customer_id,
-            channel=order.channel,
-            payment_id=payment.id,
-            provider=payment.provider,
-            outcome=outcome,
-            amount=payment.amount,
-            currency=payment.currency,
-            reason=_reason(payment),
-        )
-        for listener in self._listeners:
-            try:
-                await listener(notice)
-            except Exception:
-                log.exception("payment listener failed for payment %s", payment.id)
 
 
 def _find(conn: Connection, event: ProviderEvent) -> PaymentRecord | None:
@@ -529,6 +504,19 @@ def _bind(
         currency=payment.currency,
         expires_at=now,
     )
+
+
+def _tell_money(
+    conn: Connection, payment: PaymentRecord, order: OrderView, now: datetime, *, returned: bool
+) -> None:
+    """Queue the message telling a customer that a payment of theirs was not kept."""
+    payload = {
+        "order_id": order.id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "returned": returned,
+    }
+    outbox.to_customer(conn, order.customer_id, outbox.Kind.MONEY_RETURNED, payload, now)
 
 
 def _due(now: datetime) -> Any:

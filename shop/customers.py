@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -18,9 +18,6 @@ from shop.recent import Recent
 from shop.sql import insert_for
 from shop.types import utcnow
 from shop.views import CustomerView
-
-if TYPE_CHECKING:
-    from shop.orders import OrderChange
 
 # WhatsApp lets a business write freely only within 24 hours of the customer's last message.
 SESSION_WINDOW = timedelta(hours=24)
@@ -134,10 +131,6 @@ class CustomerService:
         last = customer.last_inbound_at
         return last is not None and self._clock() - last < SESSION_WINDOW
 
-    async def order_changed(self, change: OrderChange) -> None:
-        """Forget what is kept of a customer whose order changed (a checkout saves contacts)."""
-        self.forget(change.customer_id)
-
     def forget(self, customer_id: int) -> None:
         """Drop what is kept in memory of a customer: the next touch reads them again."""
         key = self._identity.pop(customer_id, None)
@@ -173,6 +166,8 @@ def _up_to_date(
         return False
     if source is not None and customer.first_source is None:
         return False
+    if inbound and customer.unreachable_at is not None:
+        return False  # they write again: reachable again
     seen = customer.last_inbound_at
     return not inbound or (seen is not None and now - seen < SEEN_PRECISION)
 
@@ -199,13 +194,14 @@ def touch_customer(
         marketing_consent=False,
     )
     excluded = statement.excluded
-    changes = {
+    changes: dict[str, Any] = {
         "first_source": func.coalesce(t.customer.c.first_source, excluded.first_source),
     }
     if display_name:
         changes["display_name"] = excluded.display_name
     if inbound:
         changes["last_inbound_at"] = excluded.last_inbound_at
+        changes["unreachable_at"] = None
     row = conn.execute(
         statement.on_conflict_do_update(
             index_elements=["channel", "external_id"], set_=changes

@@ -138,6 +138,8 @@ class Customer(SQLModel, table=True):
     delivery_address: str | None = None
     first_seen_at: datetime = _utc()
     last_inbound_at: datetime | None = _utc(nullable=True)
+    # Since when the channel refuses to reach them (they blocked the bot); cleared when they write.
+    unreachable_at: datetime | None = _utc(nullable=True)
 
 
 class Cart(SQLModel, table=True):
@@ -361,3 +363,30 @@ class QrCode(SQLModel, table=True):
     value: str = Field(max_length=200)
     source: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc()
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A message the shop sends unasked, written in the transaction of the change that causes it.
+
+    The delivery worker (bot/delivery.py) composes it in the recipient's language when it
+    sends it. `channel` "staff" stands for every staff member: the worker gives each one
+    a message of their own before any is sent.
+    """
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", ondelete="CASCADE")
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=64)  # the chat id, phone number or staff id on `channel`
+    payload: dict[str, Any] = _json()
+    priority: int = 1
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    due_at: datetime = _utc()  # not before then: a retry's backoff, or a message for later
+    lease_until: datetime | None = _utc(nullable=True)  # a worker is sending it until then
+    error: str | None = None
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)

@@ -9,7 +9,7 @@ The rules that change an order are functions over the caller's transaction
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from shop import promos, stock
+from shop import outbox, promos, stock
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.carts import CartView, load_cart
@@ -58,7 +58,7 @@ DEFAULT_HOLD = timedelta(minutes=30)
 # The checkout's statements, built once (see shop/carts.py on why).
 _INSERT_ORDER = t.order.insert().returning(t.order.c.id)
 _INSERT_LINE = t.order_line.insert()
-_INSERT_EVENT = t.order_event.insert()
+_INSERT_EVENT = t.order_event.insert().returning(t.order_event.c.id)
 _EMPTY_CART = t.cart_item.delete().where(t.cart_item.c.customer_id == bindparam("customer_id"))
 _DROP_CART_PROMO = (
     update(t.cart).where(t.cart.c.customer_id == bindparam("owner")).values(promo_code=None)
@@ -71,20 +71,6 @@ class Contact:
 
     name: str | None = None
     phone: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderChange:
-    """A status change, as channels need it to tell the customer."""
-
-    order_id: int
-    customer_id: int
-    channel: str
-    status: OrderStatus
-    previous: OrderStatus | None
-    at: datetime
-    carrier: str | None = None
-    tracking_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +99,6 @@ class Settlement(StrEnum):
     REFUND = "refund"  # the order cannot take this payment: give the money back
 
 
-Listener = Callable[[OrderChange], Awaitable[None]]
-
-
 class OrderService:
     """Turns carts into orders and moves orders through their life."""
 
@@ -131,11 +114,6 @@ class OrderService:
         self._delivery = delivery or example_rules("USD")
         self._hold = hold
         self._clock = clock
-        self._listeners: list[Listener] = []
-
-    def subscribe(self, listener: Listener) -> None:
-        """Call `listener` after every committed status change (to push it to the customer)."""
-        self._listeners.append(listener)
 
     @property
     def delivery(self) -> DeliveryRules:
@@ -189,7 +167,7 @@ class OrderService:
         now = self._clock()
         contact = contact or Contact()
 
-        def work(conn: Connection) -> tuple[OrderView, OrderChange]:
+        def work(conn: Connection) -> OrderView:
             cart = load_cart(conn, customer_id, now, only=only)
             if not cart.lines:
                 raise CartEmptyError
@@ -264,12 +242,9 @@ class OrderService:
                 order_id=order.id,
                 value=order.total,
             )
-            change = OrderChange(order_id, customer_id, channel, S.PENDING_PAYMENT, None, now)
-            return order, change
+            return order
 
-        order, change = await self._db.write(work)
-        await self.notify([change])
-        return order
+        return await self._db.write(work)
 
     async def get(self, order_id: int, *, customer_id: int | None = None) -> OrderDetails:
         """Return an order with lines and timeline; with `customer_id`, only if it is theirs."""
@@ -323,12 +298,10 @@ class OrderService:
         """Settle a verified payment for an order in a transaction of its own (see `settle`)."""
         now = self._clock()
 
-        def work(conn: Connection) -> tuple[Settlement, OrderChange | None]:
+        def work(conn: Connection) -> Settlement:
             return settle(conn, order_id, now, actor=actor)
 
-        outcome, change = await self._db.write(work)
-        await self.notify([change] if change else [])
-        return outcome
+        return await self._db.write(work)
 
     async def transition(
         self,
@@ -340,15 +313,17 @@ class OrderService:
         carrier: str | None = None,
         tracking_number: str | None = None,
         customer_id: int | None = None,
+        tell: bool = True,
     ) -> OrderView:
         """Move an order to `to`, or raise IllegalTransitionError saying why not.
 
         Payment is not a transition anyone may ask for: it comes through `settle`.
-        With `customer_id`, the order must be theirs.
+        With `customer_id`, the order must be theirs. The customer is told of the change
+        in their chat unless `tell` is false (they made it there and saw the answer).
         """
         now = self._clock()
 
-        def work(conn: Connection) -> tuple[OrderView, OrderChange]:
+        def work(conn: Connection) -> OrderView:
             order = lock_order(conn, order_id)
             if order is None or (customer_id is not None and order.customer_id != customer_id):
                 raise NotFoundError("order", order_id)
@@ -361,17 +336,16 @@ class OrderService:
                 note=note,
                 carrier=carrier,
                 tracking_number=tracking_number,
+                tell=tell,
             )
 
-        order, change = await self._db.write(work)
-        await self.notify([change])
-        return order
+        return await self._db.write(work)
 
     async def expire_holds(self) -> list[int]:
         """Cancel unpaid orders whose hold ran out and give their stock back, exactly once."""
         now = self._clock()
 
-        def work(conn: Connection) -> list[OrderChange]:
+        def work(conn: Connection) -> list[int]:
             candidates = (
                 select(t.order.c.id)
                 .where(
@@ -405,9 +379,10 @@ class OrderService:
                 )
             ).all()
             stock.release(conn, [r.id for r in expired], Reservation.EXPIRED)
-            changes: list[OrderChange] = []
             for r in expired:
-                _add_event(conn, r.id, OrderStatus.CANCELLED, now, note="payment time ran out")
+                event_id = _add_event(
+                    conn, r.id, OrderStatus.CANCELLED, now, note="payment time ran out"
+                )
                 append_event(
                     conn,
                     EventKind.EXPIRED,
@@ -416,23 +391,10 @@ class OrderService:
                     order_id=r.id,
                     value=r.total,
                 )
-                changes.append(
-                    OrderChange(r.id, r.customer_id, r.channel, S.CANCELLED, S.PENDING_PAYMENT, now)
-                )
-            return changes
+                _tell(conn, r.customer_id, r.id, S.CANCELLED, S.PENDING_PAYMENT, event_id, now)
+            return [r.id for r in expired]
 
-        changes = await self._db.write(work)
-        await self.notify(changes)
-        return [change.order_id for change in changes]
-
-    async def notify(self, changes: Sequence[OrderChange]) -> None:
-        """Tell listeners about committed changes; a failing listener never undoes one."""
-        for change in changes:
-            for listener in self._listeners:
-                try:
-                    await listener(change)
-                except Exception:  # the change is committed; report and go on
-                    log.exception("order listener failed for order %s", change.order_id)
+        return await self._db.write(work)
 
 
 def lock_order(conn: Connection, order_id: int | None) -> OrderView | None:
@@ -447,9 +409,7 @@ def lock_order(conn: Connection, order_id: int | None) -> OrderView | None:
     return None if row is None else OrderView.from_row(row)
 
 
-def settle(
-    conn: Connection, order_id: int, now: datetime, *, actor: str
-) -> tuple[Settlement, OrderChange | None]:
+def settle(conn: Connection, order_id: int, now: datetime, *, actor: str) -> Settlement:
     """Mark an order paid by a verified payment: exactly once, never overselling.
 
     The order's row is held while it is decided, and every update re-checks the
@@ -457,7 +417,8 @@ def settle(
     once and the rest see it already paid. A payment for an order whose hold ran
     out takes the stock, and the promo code's use, again if they are still
     there; otherwise, and for an order cancelled or refunded on purpose, the
-    answer is REFUND and nothing changes.
+    answer is REFUND and nothing changes. A paid order is pushed to its customer and
+    announced to the staff in the same transaction.
 
     Raises:
         NotFoundError: no such order.
@@ -466,16 +427,16 @@ def settle(
     if order is None:
         raise NotFoundError("order", order_id)
     if order.status in PAID_STATUSES:
-        return Settlement.ALREADY_PAID, None
+        return Settlement.ALREADY_PAID
     if order.status == S.PENDING_PAYMENT and order.reservation == Reservation.HELD:
         previous, note = S.PENDING_PAYMENT, None
     elif order.status == S.CANCELLED and order.reservation == Reservation.EXPIRED:
         if not _retake(conn, order, now):
-            return Settlement.REFUND, None
+            return Settlement.REFUND
         previous, note = S.CANCELLED, "hold expired before payment; stock reserved again"
         log.info("order %s paid after its hold expired; stock reserved again (%s)", order_id, actor)
     else:
-        return Settlement.REFUND, None
+        return Settlement.REFUND
     paid = conn.execute(
         update(t.order)
         .where(
@@ -488,12 +449,12 @@ def settle(
     if paid.rowcount != 1:  # only a caller that skipped the lock could get here
         raise RuntimeError(f"order {order_id} changed while it was being settled")
     stock.count_sold(conn, order_id, +1)
-    _add_event(conn, order_id, S.PAID, now, actor=actor, note=note)
+    event_id = _add_event(conn, order_id, S.PAID, now, actor=actor, note=note)
     visit = Visit(order.customer_id, order.channel, order.source)
     append_event(conn, EventKind.PAID, visit, now, order_id=order_id, value=order.total)
-    return Settlement.PAID, OrderChange(
-        order_id, order.customer_id, order.channel, S.PAID, previous, now
-    )
+    _tell(conn, order.customer_id, order_id, S.PAID, previous, event_id, now)
+    outbox.to_staff(conn, outbox.Kind.STAFF_ALERT, {"event": "paid", "order_id": order_id}, now)
+    return Settlement.PAID
 
 
 def _retake(conn: Connection, order: OrderView, now: datetime) -> bool:
@@ -538,10 +499,11 @@ def move(
     note: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
-) -> tuple[OrderView, OrderChange]:
+    tell: bool = True,
+) -> OrderView:
     """Move a locked order (see `lock_order`) to `to`, or raise IllegalTransitionError saying why not.
 
-    Returns the order as it now is, and the change to tell the customer of.
+    Returns the order as it now is. With `tell`, its customer is told in the same transaction.
     """
     current = OrderStatus(order.status)
     _check_transition(order.id, current, to)
@@ -556,7 +518,7 @@ def move(
     if tracking_number is not None:
         values["tracking_number"] = tracking_number
     conn.execute(update(t.order).where(t.order.c.id == order.id).values(**values))
-    _add_event(
+    event_id = _add_event(
         conn,
         order.id,
         to,
@@ -570,10 +532,9 @@ def move(
     if kind is not None:
         visit = Visit(order.customer_id, order.channel, order.source)
         append_event(conn, kind, visit, now, order_id=order.id, value=order.total)
-    change = OrderChange(
-        order.id, order.customer_id, order.channel, to, current, now, carrier, tracking_number
-    )
-    return replace(order, **values), change
+    if tell:
+        _tell(conn, order.customer_id, order.id, to, current, event_id, now)
+    return replace(order, **values)
 
 
 def take_form(
@@ -641,6 +602,20 @@ def _remember_contact(
     )
 
 
+def _tell(
+    conn: Connection,
+    customer_id: int,
+    order_id: int,
+    status: OrderStatus,
+    previous: OrderStatus,
+    event_id: int,
+    now: datetime,
+) -> None:
+    """Queue the message telling a customer their order's new status, with the timeline so far."""
+    payload = {"order_id": order_id, "status": status, "previous": previous, "event_id": event_id}
+    outbox.to_customer(conn, customer_id, outbox.Kind.ORDER_STATUS, payload, now)
+
+
 def _add_event(
     conn: Connection,
     order_id: int,
@@ -651,9 +626,9 @@ def _add_event(
     note: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
-) -> None:
-    """Append a step to the order's timeline."""
-    conn.execute(
+) -> int:
+    """Append a step to the order's timeline; return its id."""
+    event_id: int = conn.execute(
         _INSERT_EVENT,
         {
             "order_id": order_id,
@@ -664,4 +639,5 @@ def _add_event(
             "tracking_number": tracking_number,
             "actor": actor,
         },
-    )
+    ).scalar_one()
+    return event_id

@@ -18,6 +18,7 @@ from shop.models import (
     Order,
     OrderEvent,
     OrderLine,
+    OutboundMessage,
     Payment,
     Product,
     PromoCode,
@@ -41,6 +42,7 @@ customer = _table(Customer)
 order = _table(Order)
 order_event = _table(OrderEvent)
 order_line = _table(OrderLine)
+outbound_message = _table(OutboundMessage)
 product = _table(Product)
 promo_code = _table(PromoCode)
 promo_redemption = _table(PromoRedemption)

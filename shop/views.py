@@ -115,6 +115,7 @@ class CustomerView:
     delivery_address: str | None
     first_seen_at: datetime
     last_inbound_at: datetime | None
+    unreachable_at: datetime | None
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerView:

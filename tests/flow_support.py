@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.delivery import DeliveryWorker
 from bot.flows.engine import Conversations, StaffDesk, StaffQuestion, Who
 from bot.flows.types import (
     Button,
@@ -152,16 +153,29 @@ class PressableButton:
 
 @dataclass
 class Pushed:
-    """Messages the shop pushed unasked, per customer, as a channel's deliverer got them."""
+    """What the shop says unasked to one channel's customers, as the delivery worker sends it."""
 
-    messages: list[tuple[CustomerView, list[Reply]]] = field(default_factory=list)
+    shop: Shop
+    conversations: Conversations
+    channel: Channel
+    staff: tuple[str, ...] = ()  # staff members' addresses on this channel
+    messages: list[tuple[str, list[Reply]]] = field(default_factory=list)
 
-    async def deliver(self, customer: CustomerView, replies: list[Reply]) -> None:
-        self.messages.append((customer, replies))
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        self.messages.append((address, replies))
 
-    @property
-    def texts(self) -> list[str]:
-        return [texts_of(replies) for _, replies in self.messages]
+    async def texts(self, to: str | None = None) -> list[str]:
+        """Deliver what is queued by now (a worker of this channel), then return what it sent.
+
+        With `to`, only what went to that address.
+        """
+        staff = [(self.channel.value, address) for address in self.staff]
+        worker = DeliveryWorker(
+            self.shop, self.conversations, {self.channel.value: self}, staff=staff
+        )
+        while await worker.drain():
+            pass
+        return [texts_of(r) for address, r in self.messages if to is None or address == to]
 
 
 @dataclass
@@ -169,13 +183,9 @@ class StaffInbox:
     """The staff's side of the help desk: questions as they arrive."""
 
     questions: list[StaffQuestion] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
 
     async def forward(self, question: StaffQuestion) -> None:
         self.questions.append(question)
-
-    async def alert(self, text: str) -> None:
-        self.alerts.append(text)
 
 
 def engine(shop: Shop, *, staff: StaffDesk | None = None) -> Conversations:

@@ -24,13 +24,13 @@ from yarl import URL
 from bot.settings import Settings, StripeSettings
 from bot.web import build_web_app, serve
 from bot.wiring import Shop, build_shop
-from payments.interface import EventType, PaymentNotice, ProviderEvent
+from payments.interface import EventType, ProviderEvent
 from payments.keys import derive, sign_webhook
 from payments.sandbox import KEY_PURPOSE, SANDBOX, SIGNATURE_HEADER
 from shop import tables as t
 from shop.migrate import upgrade
 from shop.models import Channel
-from shop.orders import OrderChange
+from shop.outbox import Kind
 from shop.views import OrderView
 from tests.conftest import FakeClock, row
 
@@ -64,25 +64,42 @@ async def pending_order(
 
 @dataclass
 class Heard:
-    """What the shop told its listeners."""
+    """What the shop queued to say unasked after a point: its outbox, read back in order."""
 
-    changes: list[OrderChange] = field(default_factory=list)
-    notices: list[PaymentNotice] = field(default_factory=list)
+    shop: Shop
+    since: int
 
-    def listen(self, shop: Shop) -> Heard:
-        async def on_change(change: OrderChange) -> None:
-            self.changes.append(change)
+    @classmethod
+    async def start(cls, shop: Shop) -> Heard:
+        """Listen from now on."""
 
-        async def on_notice(notice: PaymentNotice) -> None:
-            self.notices.append(notice)
+        def work(conn: Connection) -> int:
+            return int(conn.execute(select(func.max(t.outbound_message.c.id))).scalar() or 0)
 
-        shop.orders.subscribe(on_change)
-        shop.payments.settlement.subscribe(on_notice)
-        return self
+        return cls(shop, await shop.db.read(work))
 
-    @property
-    def paid(self) -> list[OrderChange]:
-        return [c for c in self.changes if c.status == "paid"]
+    async def said(self) -> list[str]:
+        """One word a message: the order's new status ("paid", "refunded"), "returned" or
+        "not kept" for money, "answer", or "staff:<event>" for an alert to the staff."""
+
+        def work(conn: Connection) -> list[tuple[str, dict[str, Any]]]:
+            o = t.outbound_message
+            rows = conn.execute(
+                select(o.c.kind, o.c.payload).where(o.c.id > self.since).order_by(o.c.id)
+            )
+            return [(str(kind), dict(payload)) for kind, payload in rows]
+
+        words = []
+        for kind, payload in await self.shop.db.read(work):
+            if kind == Kind.ORDER_STATUS:
+                words.append(str(payload["status"]))
+            elif kind == Kind.MONEY_RETURNED:
+                words.append("returned" if payload["returned"] else "not kept")
+            elif kind == Kind.STAFF_ANSWER:
+                words.append("answer")
+            else:
+                words.append(f"staff:{payload['event']}")
+        return words
 
 
 async def state(shop: Shop, order_id: int) -> dict[str, Any]:

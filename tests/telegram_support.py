@@ -29,6 +29,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 from pydantic import SecretStr
 
+from bot.delivery import DeliveryWorker
 from bot.flows.engine import Conversations, conversations_for
 from bot.handlers.telegram.channel import TelegramChannel, build_telegram
 from bot.handlers.telegram.staff import TelegramStaffDesk
@@ -285,10 +286,22 @@ class Harness:
     channel: TelegramChannel
     session: RecordingSession
     waits: list[float]
+    staff_ids: tuple[int, ...] = ()
 
     @property
     def bot(self) -> Bot:
         return self.channel.bot
+
+    async def delivered(self) -> list[Sent]:
+        """Send what the shop queued to say unasked, as the delivery worker does; return the requests."""
+        before = len(self.session.sent)
+        staff = [("telegram", str(staff_id)) for staff_id in self.staff_ids]
+        worker = DeliveryWorker(
+            self.shop, self.conversations, {"telegram": self.channel}, staff=staff
+        )
+        while await worker.drain():
+            pass
+        return self.session.sent[before:]
 
     async def feed(self, **event: Any) -> list[Sent]:
         """Feed one update through the dispatcher; return the requests it made."""
@@ -385,7 +398,7 @@ async def telegram_shop(
         shop, conversations, settings, session=session, sleep=wait, staff_desk=desk
     )
     try:
-        yield Harness(shop, conversations, channel, session, waits)
+        yield Harness(shop, conversations, channel, session, waits, staff_ids)
     finally:
         await channel.close()
         await conversations.close()

@@ -265,6 +265,7 @@ async def finish(ctx: Ctx) -> list[Reply]:
         address=answers.get("address"),
         only=only,
     )
+    ctx.shop.customers.forget(ctx.customer_id)  # the order kept their details: read them anew
     ctx.state.step = ""
     ctx.state.data.pop(FLOW, None)
     try:

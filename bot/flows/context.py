@@ -51,10 +51,6 @@ class StaffDesk(Protocol):
         """Hand a question to the staff."""
         ...
 
-    async def alert(self, text: str) -> None:
-        """Tell the staff of something that needs them (in English, the staff's language here)."""
-        ...
-
 
 @dataclass(frozen=True, slots=True)
 class DeepLink:

@@ -4,15 +4,14 @@ For each event it finds or creates the customer, holds that customer's lock (in
 this process, and across processes when the store can), loads the conversation
 state, runs the flow that answers the event, and saves the state if the flow
 changed it. A refused or failing event changes no state and gets a polite reply.
-It also pushes what the shop has to say unasked (order status changes, refunds,
-staff answers) through each channel's deliverer.
+What the shop says unasked is queued in the shop's outbox and sent by the
+delivery worker (bot/delivery.py), in the language `language_for` gives.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.flows.common import main_menu
@@ -20,15 +19,11 @@ from bot.flows.context import Ctx, DeepLink, PayloadDecoder, StaffDesk, StaffQue
 from bot.flows.deeplink import poster_codes
 from bot.flows.errors import StaleInputError, explain
 from bot.flows.locks import KeyedLocks
-from bot.flows.notices import order_changed, payment_refunded, staff_answer
 from bot.flows.routes import all_routes
 from bot.flows.store import ConversationStore, StaleStateError
 from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
 from bot.stores import store_for
-from payments.interface import Outcome, PaymentNotice, RefundReason
 from shop.i18n import Language, pick_locale
-from shop.models import Channel, OrderStatus
-from shop.orders import OrderChange
 from shop.plaintext import clean
 from shop.views import CustomerView
 
@@ -39,32 +34,24 @@ if TYPE_CHECKING:
 __all__ = [
     "Conversations",
     "DeepLink",
-    "Deliver",
     "PayloadDecoder",
     "StaffDesk",
     "StaffQuestion",
-    "UndeliverableError",
     "Who",
     "conversations_for",
 ]
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[CustomerView, list[Reply]], Awaitable[None]]
 TEXT_WIDTH = 4096  # no messenger sends more in one message
 ARG_WIDTH = 256
 HINT = "hint_locale"  # the messenger's language, kept for messages pushed unasked
 
 
-class UndeliverableError(Exception):
-    """A message for a customer on a channel that has no deliverer running here."""
-
-
 class Conversations:
     """Runs the flows for every channel, one event of a customer at a time.
 
-    Build one per process (`conversations_for`): each subscribes to the shop's order
-    and payment news and pushes it through the deliverers registered with it.
+    Build one per process (`conversations_for`); every channel of the process uses it.
     """
 
     def __init__(
@@ -81,9 +68,6 @@ class Conversations:
         self._decode = decode_payload or poster_codes(shop.attribution)
         self._routes = all_routes()
         self._locks = KeyedLocks()
-        self._deliverers: dict[Channel, Deliver] = {}
-        shop.orders.subscribe(self._order_changed)
-        shop.payments.settlement.subscribe(self._payment_settled)
 
     async def handle(self, who: Who, event: Event) -> list[Reply]:
         """Answer one inbound event: touch the customer, run the flow under their lock, keep the state."""
@@ -164,19 +148,25 @@ class Conversations:
             raise StaleInputError(text)
         return await self._routes.fallback(ctx, text)
 
-    def deliver_with(self, channel: Channel, deliver: Deliver) -> None:
-        """Push messages to customers of `channel` through `deliver` (one per channel)."""
-        self._deliverers[channel] = deliver
-
     async def answer_from_staff(self, customer_id: int, text: str) -> None:
-        """Send the staff's answer to a customer's question on the customer's channel.
+        """Queue the staff's answer to a customer's question, for their own channel.
 
         Raises:
             NotFoundError: no such customer.
-            UndeliverableError: the customer's channel is not running here.
         """
-        customer = await self._shop.customers.get(customer_id)
-        await self._push(customer, lambda lang: staff_answer(lang, text), strict=True)
+        await self._shop.outbox.staff_answer(customer_id, text)
+
+    async def language_for(self, customer: CustomerView) -> Language:
+        """Return the language a customer reads the shop in, for a message they did not ask for.
+
+        Their own choice, else their messenger's language as last seen, else the shop's.
+        """
+        hint = (await self._store.load(customer.id)).data.get(HINT)
+        default = self._shop.settings.default_locale
+        chosen = pick_locale(
+            customer.locale, hint if isinstance(hint, str) else None, default=default
+        )
+        return Language(chosen)
 
     async def locale_of(self, who: Who) -> str:
         """Return the language the customer sees the shop in ("en" or "ru")."""
@@ -191,45 +181,6 @@ class Conversations:
         """Return the customer's chosen language, else the messenger's, else the shop's default."""
         chosen = customer.locale if customer is not None else None
         return pick_locale(chosen, who.language_code, default=self._shop.settings.default_locale)
-
-    async def _order_changed(self, change: OrderChange) -> None:
-        """Tell the customer their order's new status (a new order needs no telling)."""
-        if change.status == OrderStatus.PENDING_PAYMENT:
-            return
-        customer = await self._shop.customers.get(change.customer_id)
-        details = await self._shop.orders.get(change.order_id)
-        await self._push(customer, lambda lang: order_changed(lang, change, details))
-
-    async def _payment_settled(self, notice: PaymentNotice) -> None:
-        """Tell the customer about money given back (refunds asked for show as a status change)."""
-        if notice.outcome not in (Outcome.REFUNDED, Outcome.REFUND_FAILED):
-            return
-        if notice.outcome == Outcome.REFUNDED and notice.reason == RefundReason.REQUESTED:
-            return
-        customer = await self._shop.customers.get(notice.customer_id)
-        await self._push(customer, lambda lang: payment_refunded(lang, notice))
-
-    async def _push(
-        self,
-        customer: CustomerView,
-        compose: Callable[[Language], list[Reply]],
-        *,
-        strict: bool = False,
-    ) -> None:
-        """Compose a message in the customer's language and deliver it on their channel."""
-        channel = Channel(customer.channel)
-        deliver = self._deliverers.get(channel)
-        if deliver is None:
-            if strict:
-                raise UndeliverableError(f"no {channel.value} channel runs here")
-            log.info("no %s deliverer: customer %s not told", channel.value, customer.id)
-            return
-        hint = (await self._store.load(customer.id)).data.get(HINT)
-        default = self._shop.settings.default_locale
-        lang = Language(
-            pick_locale(customer.locale, hint if isinstance(hint, str) else None, default=default)
-        )
-        await deliver(customer, compose(lang))
 
 
 def conversations_for(

@@ -1,53 +1,106 @@
-"""What the shop tells a customer unasked: order status changes, refunds, staff answers."""
+"""What the shop says unasked, composed when it is sent: order news, money returned, staff answers and alerts.
+
+The shop queues a message with the facts (shop/outbox.py); the delivery worker
+composes it here in the recipient's language just before sending, reading the
+order as it is then, its timeline up to the change being told.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from bot.flows import actions as a
 from bot.flows.orders import status_name, timeline, tracking_line
 from bot.flows.types import Button, Reply, Text
-from payments.interface import Outcome, PaymentNotice
 from shop.i18n import Language
 from shop.models import OrderStatus
-from shop.orders import OrderChange, OrderDetails
+from shop.money import format_money
+from shop.orders import OrderDetails
+from shop.outbox import Kind, Outbound
+
+if TYPE_CHECKING:
+    from bot.wiring import Shop
+
+STAFF_LANGUAGE = Language("en")  # staff read English here (design.md: staff commands)
 
 
-def order_changed(lang: Language, change: OrderChange, details: OrderDetails) -> list[Reply]:
-    """Return the message about an order's new status, with its timeline."""
+class NothingToSayError(Exception):
+    """A message that can no longer be composed (its order is gone): it is not sent."""
+
+
+async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
+    """Return the replies that say `message` in `lang` (staff alerts in the staff's language).
+
+    Raises:
+        NothingToSayError: the message is of a kind this version does not know, or its order is gone.
+    """
+    payload = message.payload
+    if message.kind == Kind.ORDER_STATUS:
+        details = await shop.orders.get(int(payload["order_id"]))
+        return order_changed(lang, details, payload, shop.settings.tracking_urls)
+    if message.kind == Kind.MONEY_RETURNED:
+        return money_returned(lang, payload)
+    if message.kind == Kind.STAFF_ANSWER:
+        return staff_answer(lang, str(payload["text"]))
+    if message.kind == Kind.STAFF_ALERT:
+        return await staff_alert(shop, payload)
+    raise NothingToSayError(f"unknown kind of message {message.kind!r}")
+
+
+def order_changed(
+    lang: Language, details: OrderDetails, change: dict[str, Any], tracking_urls: dict[str, str]
+) -> list[Reply]:
+    """Return the message about an order's new status, with its timeline up to that change."""
     _ = lang._
     number = details.order.id
-    if change.status == OrderStatus.PAID:
+    status, previous = change["status"], change["previous"]
+    if status == OrderStatus.PAID:
         head = _("Payment received, thank you! Order #{number} is paid.").format(number=number)
-    elif change.status == OrderStatus.CANCELLED and change.previous == OrderStatus.PENDING_PAYMENT:
+    elif status == OrderStatus.CANCELLED and previous == OrderStatus.PENDING_PAYMENT:
         head = _("Order #{number} is cancelled: it wasn't paid in time.").format(number=number)
     else:
         head = _("Order #{number}: {status}.").format(
-            number=number, status=status_name(lang, change.status)
+            number=number, status=status_name(lang, status)
         )
+    upto = int(change["event_id"])
+    events = [event for event in details.events if (event.id or 0) <= upto]
+    told = next((e for e in reversed(events) if e.status == status), None)
+    carrier = told.carrier if told else None
+    number_sent = told.tracking_number if told else None
     lines = [head]
-    tracking = tracking_line(lang, change.carrier, change.tracking_number)
+    tracking = tracking_line(lang, carrier, number_sent)
     if tracking:
         lines.append(tracking)
-    lines.extend(["", _("Timeline:"), *timeline(lang, details)])
-    return [Text("\n".join(lines), _order_buttons(lang, number))]
+    lines.extend(["", _("Timeline:"), *timeline(lang, OrderDetails(details.order, [], events))])
+    rows = _order_buttons(lang, number)
+    link = tracking_link(tracking_urls, carrier, number_sent)
+    if link:
+        rows.insert(0, [Button("🚚 " + _("Track the parcel"), url=link)])
+    return [Text("\n".join(lines), rows)]
 
 
-def payment_refunded(lang: Language, notice: PaymentNotice) -> list[Reply]:
+def tracking_link(urls: dict[str, str], carrier: str | None, number: str | None) -> str | None:
+    """Return the carrier's tracking page for `number`, from the owner's templates, if there is one."""
+    if not carrier or not number:
+        return None
+    template = {name.casefold(): url for name, url in urls.items()}.get(carrier.casefold())
+    return template.replace("{number}", quote(number, safe="")) if template else None
+
+
+def money_returned(lang: Language, payload: dict[str, Any]) -> list[Reply]:
     """Return the message about money the shop did not keep."""
     _ = lang._
-    amount = lang.money(notice.amount, notice.currency)
-    if notice.outcome == Outcome.REFUND_FAILED:
+    amount = lang.money(int(payload["amount"]), str(payload["currency"]))
+    if payload["returned"]:
+        body = _("Your payment of {amount} for order #{number} has been returned to you.")
+    else:
         body = _(
             "We couldn't keep your payment of {amount} for order #{number}. "
             "Our team will return it to you shortly."
         )
-    else:
-        body = _("Your payment of {amount} for order #{number} has been returned to you.")
-    return [
-        Text(
-            body.format(amount=amount, number=notice.order_id),
-            _order_buttons(lang, notice.order_id),
-        )
-    ]
+    order_id = int(payload["order_id"])
+    return [Text(body.format(amount=amount, number=order_id), _order_buttons(lang, order_id))]
 
 
 def staff_answer(lang: Language, text: str) -> list[Reply]:
@@ -58,6 +111,25 @@ def staff_answer(lang: Language, text: str) -> list[Reply]:
         [Button("🏠 " + lang._("Menu"), a.MENU)],
     ]
     return [Text(body, rows)]
+
+
+async def staff_alert(shop: Shop, payload: dict[str, Any]) -> list[Reply]:
+    """Return an alert for the staff, in their language: a paid order, a refund to make by hand."""
+    event = payload.get("event")
+    if event == "paid":
+        details = await shop.orders.get(int(payload["order_id"]))
+        order = details.order
+        items = [f"• {line.title} × {line.quantity}" for line in details.lines]
+        total = format_money(order.total, order.currency, STAFF_LANGUAGE.locale)
+        head = f"💰 New paid order #{order.id}: {total}"
+        return [Text("\n".join([head, *items]))]
+    if event == "refund_failed":
+        body = (
+            f"⚠️ The refund for order #{payload['order_id']} failed: {payload['note']}\n"
+            "Give the money back at the payment provider."
+        )
+        return [Text(body)]
+    return [Text(f"⚠️ {payload['text']}")]
 
 
 def _order_buttons(lang: Language, order_id: int) -> list[list[Button]]:

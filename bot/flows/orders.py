@@ -85,7 +85,11 @@ async def cancel_order(ctx: Ctx, arg: str) -> list[Reply]:
         yes = Button("✕ " + ctx._("Yes, cancel it"), a.ORDER_CANCEL, f"{order.id}:1")
         return [ctx.text(body, [[yes], [back]])]
     await ctx.shop.orders.transition(
-        order.id, OrderStatus.CANCELLED, actor="customer", customer_id=ctx.customer_id
+        order.id,
+        OrderStatus.CANCELLED,
+        actor="customer",
+        customer_id=ctx.customer_id,
+        tell=False,  # the answer below tells them
     )
     body = ctx._("Order #{number} is cancelled.").format(number=order.id)
     return [ctx.text(body, [[Button("📦 " + ctx._("My orders"), a.ORDERS), menu_button(ctx)]])]

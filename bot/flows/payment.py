@@ -44,12 +44,11 @@ async def cannot_pay(ctx: Ctx) -> list[Reply]:
         ctx.customer_id,
         ctx.who.channel.value,
     )
-    if ctx.staff is not None:
-        await ctx.staff.alert(
-            f"Customer #{ctx.customer_id} ({ctx.who.channel.value}) wanted to pay and could not: "
-            "no payment provider takes this payment. Set TELEGRAM_PAYMENT_PROVIDER_TOKEN "
-            "or STRIPE_API_KEY (or PAYMENTS_SANDBOX=true for test payments)."
-        )
+    await ctx.shop.outbox.alert_staff(
+        f"Customer #{ctx.customer_id} ({ctx.who.channel.value}) wanted to pay and could not: "
+        "no payment provider takes this payment. Set TELEGRAM_PAYMENT_PROVIDER_TOKEN "
+        "or STRIPE_API_KEY (or PAYMENTS_SANDBOX=true for test payments)."
+    )
     body = ctx._(
         "Sorry, we can't take payments here right now. Our team has been told; "
         "your cart is kept, so please try again later."

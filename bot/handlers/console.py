@@ -16,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from bot.delivery import DeliveryWorker
 from bot.flows import actions as a
 from bot.flows.engine import Conversations, StaffQuestion, Who, conversations_for
 from bot.flows.types import (
@@ -39,7 +40,6 @@ from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
 from shop.i18n import Language
 from shop.models import Channel
-from shop.views import CustomerView
 
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
@@ -71,8 +71,8 @@ class ConsoleChannel:
             self._out.write(self._render(reply) + "\n")
         self._out.flush()
 
-    async def deliver(self, _customer: CustomerView, replies: list[Reply]) -> None:
-        """Print what the shop says unasked (a paid order, a staff answer)."""
+    async def send(self, _address: str, replies: list[Reply]) -> None:
+        """Print what the shop says unasked (a paid order): the delivery worker's deliverer here."""
         self.show(replies)
 
     def prompt(self) -> None:
@@ -147,10 +147,6 @@ class ConsoleStaffDesk:
         """Print the question as the shop's team would receive it."""
         self._channel.say(f"(to the shop's team) {question.name or '—'}: {question.text}")
 
-    async def alert(self, text: str) -> None:
-        """Print the alert as the shop's team would receive it."""
-        self._channel.say(f"(to the shop's team) {text}")
-
 
 async def converse(
     conversations: Conversations,
@@ -221,7 +217,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
         )
         channel = ConsoleChannel(out, Language(settings.default_locale))
         conversations = conversations_for(shop, settings, staff=ConsoleStaffDesk(channel))
-        conversations.deliver_with(Channel.CONSOLE, channel.deliver)
+        worker = DeliveryWorker(shop, conversations, {Channel.CONSOLE: channel})
         channel.language = Language(await conversations.locale_of(who))
         _ = channel.language._
         channel.say(
@@ -233,6 +229,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
 
         async def pay(token: str) -> None:
             await shop.payments.pages.sandbox_act(token, PAY)
+            await worker.drain()  # what the payment changed is said before the next prompt
 
         await converse(conversations, channel, who, read_line or stdin_lines(), pay)
     finally:

@@ -13,6 +13,7 @@ from shop.errors import OutOfStockError
 from shop.models import Channel, OrderStatus
 from shop.orders import Settlement
 from tests.conftest import FakeClock, row
+from tests.payment_support import Heard
 
 
 async def _buyers(shop: Shop, sku: str, count: int, quantity: int = 1) -> list[int]:
@@ -132,17 +133,13 @@ async def test_the_same_confirmation_twenty_times_at_once_pays_once(any_shop: Sh
     await shop.catalog.import_rows([row("A", stock=3)])
     (buyer,) = await _buyers(shop, "A", 1, quantity=3)
     order = await shop.orders.checkout(buyer, channel="telegram")
-    heard: list[object] = []
+    heard = await Heard.start(shop)
 
-    async def listener(change: object) -> None:
-        heard.append(change)
-
-    shop.orders.subscribe(listener)
     results = await asyncio.gather(*(shop.orders.confirm_payment(order.id) for _ in range(20)))
 
     assert results.count(Settlement.PAID) == 1
     assert results.count(Settlement.ALREADY_PAID) == 19
-    assert len(heard) == 1
+    assert await heard.said() == ["paid", "staff:paid"]
     product = await shop.catalog.product_by_sku("A")
     assert product is not None
     assert (product.stock, product.sold) == (0, 3)

@@ -113,15 +113,16 @@ async def test_an_invoice_is_paid_once_and_the_customer_told_once(tg: Harness) -
     answer = await tg.feed(pre_checkout_query=pre_checkout(invoice))
     assert [(s.method, s["ok"]) for s in answer] == [("answerPreCheckoutQuery", "true")]
 
-    told = await tg.feed(message=successful_payment(invoice))
+    assert await tg.feed(message=successful_payment(invoice)) == []
+    told = await tg.delivered()  # the push, sent by the delivery worker
     assert [s.method for s in told] == ["sendMessage"]
     assert "Payment received" in told[0]["text"]
     assert "Timeline" in told[0]["text"]
     order = await order_of(tg)
     assert order.status == "paid"
 
-    again = await tg.feed(message=successful_payment(invoice))
-    assert again == []  # nothing to say: it was paid, and said, already
+    await tg.feed(message=successful_payment(invoice))
+    assert await tg.delivered() == []  # nothing to say: it was paid, and said, already
     payments = await tg.shop.payments.payments_for(order.id)
     assert [p.status for p in payments] == [PaymentStatus.SUCCEEDED]
     assert (await order_of(tg)).status == "paid"
@@ -289,10 +290,9 @@ async def test_without_a_provider_token_or_the_sandbox_nobody_gets_goods_for_not
 ) -> None:
     async with telegram_shop(sqlite_url, clock, provider_token=None, staff_ids=(77,)) as tg:
         answer = await buy(tg)
-        alert = next(
-            s for s in tg.session.sent if s.method == "sendMessage" and s["chat_id"] == "77"
-        )
+        (alert,) = await tg.delivered()
         orders = await tg.shop.orders.list_orders()
+    assert alert["chat_id"] == "77"
     assert answer.method == "sendMessage"
     assert "Sorry, we can't take payments here right now." in answer["text"]
     assert "/pay/" not in str(answer)
@@ -353,8 +353,9 @@ async def test_a_charge_told_while_the_database_is_down_is_recorded_when_it_is_b
                 async with asyncio.timeout(15):
                     await retrying.seen.wait()
                 await revive()
-                told = await paying
+                await paying
             assert (await order_of(tg)).status == "paid"
+            told = await tg.delivered()
     finally:
         logging.getLogger("payments").removeHandler(retrying)
     assert "Payment received" in last_message(told)["text"]

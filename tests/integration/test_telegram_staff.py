@@ -41,12 +41,12 @@ async def test_a_question_reaches_the_staff_and_the_reply_reaches_the_customer(
         reply_to_message=question.answer["result"],
     )
     answered = await tg.feed(message=reply)
+    assert to(answered, STAFF)[0]["text"].startswith("Sent to customer #")
 
-    told = to(answered, USER_ID)
+    told = to(await tg.delivered(), USER_ID)
     assert len(told) == 1
     assert "Answer from our team" in told[0]["text"]
     assert "Yes, in 3 days." in told[0]["text"]
-    assert to(answered, STAFF)[0]["text"].startswith("Sent to customer #")
 
 
 async def test_only_staff_replies_to_the_bots_questions_answer_customers(tg: Harness) -> None:

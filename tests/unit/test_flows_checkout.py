@@ -25,7 +25,7 @@ from payments.telegram import TELEGRAM, TELEGRAM_STARS
 from shop.migrate import upgrade
 from shop.models import Channel, PromoKind
 from tests.conftest import FakeClock, row
-from tests.flow_support import Chat, StaffInbox, chat, engine, stock_the_shop
+from tests.flow_support import Chat, Pushed, chat, engine, stock_the_shop
 
 
 @asynccontextmanager
@@ -360,17 +360,18 @@ async def test_with_a_channel_and_no_real_provider_nobody_pays_through_the_sandb
         telegram=TelegramSettings(bot_token="1:offline"),
         payments_sandbox=sandbox,
     ) as shop:
-        staff = StaffInbox()
-        ann = chat(shop, engine(shop, staff=staff))
+        conversations = engine(shop)
+        ann = chat(shop, conversations)
         await _cart_of_tea(ann)
+        staff = Pushed(shop, conversations, Channel.TELEGRAM, staff=("77",))
 
         await ann.tap("Checkout")
 
         assert "Sorry, we can't take payments here right now." in ann.text
         assert "your cart is kept" in ann.text
-        assert len(staff.alerts) == 1
-        assert "could not" in staff.alerts[0]
-        assert "TELEGRAM_PAYMENT_PROVIDER_TOKEN" in staff.alerts[0]
+        (alert,) = await staff.texts(to="77")
+        assert "could not" in alert
+        assert "TELEGRAM_PAYMENT_PROVIDER_TOKEN" in alert
         assert await shop.orders.list_orders() == []  # no stock held for an order nobody can pay
         await ann.command("start", "p-CUP")
         await ann.tap("Buy now")

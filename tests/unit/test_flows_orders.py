@@ -38,11 +38,10 @@ async def test_paid_shipped_delivered_are_pushed_with_the_timeline(
     stocked: Shop, clock: FakeClock
 ) -> None:
     conversations = engine(stocked)
-    pushed = Pushed()
-    conversations.deliver_with(Channel.WHATSAPP, pushed.deliver)
+    pushed = Pushed(stocked, conversations, Channel.WHATSAPP)
     ann = chat(stocked, conversations, Channel.WHATSAPP, "+15550100")
     order_id = await _ordered(ann)
-    assert pushed.messages == []  # placing the order is answered in the chat, not pushed
+    assert await pushed.texts() == []  # placing the order is answered in the chat, not pushed
 
     clock.advance(minutes=3)
     await stocked.orders.confirm_payment(order_id)
@@ -52,7 +51,7 @@ async def test_paid_shipped_delivered_are_pushed_with_the_timeline(
         order_id, OrderStatus.SHIPPED, carrier="DHL", tracking_number="JD0146"
     )
 
-    paid, packed, shipped = pushed.texts
+    paid, packed, shipped = await pushed.texts()
     assert paid.splitlines() == [
         f"Payment received, thank you! Order #{order_id} is paid.",
         "",
@@ -69,22 +68,22 @@ async def test_paid_shipped_delivered_are_pushed_with_the_timeline(
         shipped.splitlines()[-1]
         == "Nov 27, 2026, 12:03 UTC — Shipped (DHL, tracking number JD0146)"
     )
-    customer, _ = pushed.messages[0]
-    assert customer.external_id == "+15550100"
+    address, _ = pushed.messages[0]
+    assert address == "+15550100"
 
 
 async def test_pushes_speak_the_customer_s_language(stocked: Shop) -> None:
     conversations = engine(stocked)
-    pushed = Pushed()
-    conversations.deliver_with(Channel.TELEGRAM, pushed.deliver)
+    pushed = Pushed(stocked, conversations, Channel.TELEGRAM)
     olga = chat(stocked, conversations, user="2002", language_code="ru")
     order_id = await _ordered(
         olga, add="В корзину", checkout="Оформить заказ", pickup="Самовывоз", name="Ольга"
     )
     assert "Заказ №1: 2 товара, итого 25,00\xa0$." in olga.payment.text
     await stocked.orders.confirm_payment(order_id)
-    assert pushed.texts[0].startswith(f"Оплата получена, спасибо! Заказ №{order_id} оплачен.")
-    assert "26 нояб. 2026\u202fг., 12:00 UTC — Ожидает оплаты" in pushed.texts[0]
+    (paid,) = await pushed.texts()
+    assert paid.startswith(f"Оплата получена, спасибо! Заказ №{order_id} оплачен.")
+    assert "26 нояб. 2026\u202fг., 12:00 UTC — Ожидает оплаты" in paid
 
 
 async def test_my_orders_lists_them_and_shows_each_timeline(stocked: Shop) -> None:
@@ -125,8 +124,7 @@ async def test_another_customer_s_order_is_never_shown(stocked: Shop) -> None:
 
 async def test_money_that_cannot_be_kept_is_announced_as_returned(stocked: Shop) -> None:
     conversations = engine(stocked)
-    pushed = Pushed()
-    conversations.deliver_with(Channel.WHATSAPP, pushed.deliver)
+    pushed = Pushed(stocked, conversations, Channel.WHATSAPP)
     ann = chat(stocked, conversations, Channel.WHATSAPP, "+15550100")
     await _ordered(ann)
     start = ann.payment.start
@@ -143,7 +141,7 @@ async def test_money_that_cannot_be_kept_is_announced_as_returned(stocked: Shop)
         payment_id=payment.id,
     )
     await stocked.payments.settlement.confirm(wrong)
-    assert pushed.texts == [
+    assert await pushed.texts() == [
         f"Your payment of $25.00 for order #{start.order_id} has been returned to you."
     ]
 

@@ -21,9 +21,10 @@ from shop.errors import (
 )
 from shop.migrate import upgrade
 from shop.models import Channel, OrderStatus, PromoKind
-from shop.orders import Contact, OrderChange, Settlement
+from shop.orders import Contact, Settlement
 from shop.views import OrderView, ProductView
 from tests.conftest import FakeClock, row
+from tests.payment_support import Heard
 
 
 async def _customer(shop: Shop, external_id: str = "1") -> int:
@@ -250,29 +251,20 @@ async def test_refund_before_shipping_puts_goods_back_on_the_shelf(shop: Shop) -
     assert (b.stock, b.sold) == (2, 1)  # shipped: the unit is with the customer
 
 
-async def test_listeners_hear_each_committed_change_once(shop: Shop) -> None:
-    heard: list[OrderChange] = []
-
-    async def listener(change: OrderChange) -> None:
-        heard.append(change)
-
-    async def broken(change: OrderChange) -> None:
-        raise RuntimeError("push failed")
-
-    shop.orders.subscribe(broken)
-    shop.orders.subscribe(listener)
+async def test_each_change_queues_one_message_in_its_own_transaction(shop: Shop) -> None:
     await shop.catalog.import_rows([row("A")])
     buyer = await _customer(shop)
     await shop.carts.add(buyer, (await _product(shop, "A")).id)
+    heard = await Heard.start(shop)
     order = await shop.orders.checkout(buyer, channel="telegram")
+    assert await heard.said() == []  # placing an order is answered in the chat
     await shop.orders.confirm_payment(order.id)
-    await shop.orders.confirm_payment(order.id)
+    await shop.orders.confirm_payment(order.id)  # a repeat says nothing more
+    await shop.orders.transition(order.id, OrderStatus.PACKED)
+    with pytest.raises(IllegalTransitionError):
+        await shop.orders.transition(order.id, OrderStatus.DELIVERED)  # refused: nothing said
 
-    assert [(c.status, c.previous) for c in heard] == [
-        (OrderStatus.PENDING_PAYMENT, None),
-        (OrderStatus.PAID, OrderStatus.PENDING_PAYMENT),
-    ]
-    assert (await shop.orders.get(order.id)).order.status == OrderStatus.PAID
+    assert await heard.said() == ["paid", "staff:paid", "packed"]
 
 
 async def test_a_customer_sees_only_their_own_orders(shop: Shop) -> None:

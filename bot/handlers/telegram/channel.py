@@ -16,11 +16,18 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BotCommandScopeDefault, Update
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
+from bot.delivery import RefusedError, RetryLaterError, UnreachableError
 from bot.flows.engine import Conversations
 from bot.flows.types import Reply
 from bot.handlers.telegram import build_dispatcher
@@ -33,12 +40,11 @@ from bot.handlers.telegram.retry import RetryAfter, Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.handlers.telegram.wire import hold_answer_types
 from bot.limits import Gate, limited
+from bot.pace import Pace
 from bot.settings import Settings
 from bot.wiring import Shop
 from payments.keys import KeyRing, same
 from shop.i18n import LOCALES
-from shop.models import Channel
-from shop.views import CustomerView
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,7 @@ class TelegramChannel:
     in_order: InOrder
     # Telegram sends it back in every webhook request; every worker behind the URL knows it.
     webhook_secret: SecretStr
+    pace: Pace
     webhook_url: str | None = None
     _in_hand: Gate = field(default_factory=lambda: Gate("telegram webhook", MAX_CONNECTIONS))
 
@@ -126,15 +133,29 @@ class TelegramChannel:
                 raise web.HTTPInternalServerError(text="not handled; send it again") from None
         return web.json_response({"ok": True})
 
-    async def deliver(self, customer: CustomerView, replies: list[Reply]) -> None:
-        """Push messages the customer did not ask for just now (order news, staff answers)."""
-        chat = int(customer.external_id)
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        """Send what the shop says unasked to a chat, one message at a time within Telegram's limits.
+
+        Raises:
+            UnreachableError: the customer blocked the bot, or the chat is gone.
+            RefusedError: Telegram refuses the message itself (it will not go as it is).
+            RetryLaterError: Telegram asked to wait, or could not be reached.
+        """
+        chat = int(address)
         try:
-            await self.renderer.send(chat, chat, replies)
-        except TelegramForbiddenError:
-            log.info("customer %s blocked the bot; the news stays in their orders", customer.id)
-        except TelegramAPIError as error:
-            log.error("cannot reach customer %s on Telegram: %s", customer.id, error.message)
+            for reply in replies:
+                await self.pace.turn(address)
+                await self.renderer.send(chat, chat, [reply])
+        except TelegramForbiddenError as error:
+            raise UnreachableError(error.message) from error
+        except TelegramRetryAfter as error:
+            raise RetryLaterError(error.message, error.retry_after) from error
+        except TelegramBadRequest as error:
+            if "chat not found" in error.message.lower():
+                raise UnreachableError(error.message) from error
+            raise RefusedError(error.message) from error
+        except (TelegramNetworkError, TelegramServerError) as error:
+            raise RetryLaterError(error.message) from error
 
     async def close(self) -> None:
         """Let the updates being handled finish (for a while), then close the HTTP session.
@@ -196,12 +217,15 @@ async def build_telegram(
     )
     if staff_desk is not None:
         staff_desk.attach(bot)
-    channel = TelegramChannel(
-        bot, dispatcher, renderer, in_order, webhook_secret, webhook_url=config.webhook_url
+    pace = Pace(
+        f"telegram:{bot.id}",
+        overall=settings.telegram_send_rate,
+        per_chat=1,
+        redis_url=settings.redis_url,
     )
-
-    conversations.deliver_with(Channel.TELEGRAM, channel.deliver)
-    return channel
+    return TelegramChannel(
+        bot, dispatcher, renderer, in_order, webhook_secret, pace, webhook_url=config.webhook_url
+    )
 
 
 def secret_token(key: bytes) -> str:

@@ -17,7 +17,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
-from bot.flows.engine import Conversations, StaffQuestion, UndeliverableError
+from bot.flows.engine import Conversations, StaffQuestion
 from shop.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,6 @@ class TelegramStaffDesk:
             f"{question.text}\n\nReply to this message to answer."
         )
         await self._send(body)
-
-    async def alert(self, text: str) -> None:
-        """Send an alert to every staff member's chat."""
-        await self._send(f"⚠️ {text}")
 
     async def _send(self, body: str) -> None:
         """Send `body` to every staff chat; a chat that cannot be reached is logged."""
@@ -89,7 +85,7 @@ async def answer(message: Message, customer_id: int, conversations: Conversation
     assert message.text is not None
     try:
         await conversations.answer_from_staff(customer_id, message.text)
-    except (NotFoundError, UndeliverableError) as error:
+    except NotFoundError as error:
         await message.reply(f"Not delivered: {error}")
         return
     await message.reply(f"Sent to customer #{customer_id}.")

@@ -1,0 +1,255 @@
+"""Outbound messages: what the shop says unasked, queued in the transaction of the change that causes it.
+
+A status change, a refund, a staff answer or a staff alert is written here by the
+same transaction that makes the change, so neither can exist without the other:
+a crash loses no message and sends none for a change that did not happen. The
+delivery worker (bot/delivery.py) claims due messages, composes each in its
+recipient's language and sends it; several workers share the queue (PostgreSQL's
+FOR UPDATE SKIP LOCKED), and a claim is a lease, so a worker killed while sending
+leaves its messages to be sent again once the lease runs out: only a message in
+flight at that very moment may go out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.db import Database
+from shop.errors import NotFoundError
+from shop.types import utcnow
+
+o = t.outbound_message
+STAFF = "staff"  # the channel of a message for every staff member
+PUSH = 1  # the priority of messages about a customer's own order; larger is later
+
+
+class Kind(StrEnum):
+    """What a message is about; the worker composes each kind in its own words."""
+
+    ORDER_STATUS = "order_status"  # payload: order_id, status, previous, event_id
+    MONEY_RETURNED = "money_returned"  # payload: order_id, amount, currency, returned
+    STAFF_ANSWER = "staff_answer"  # payload: text
+    STAFF_ALERT = "staff_alert"  # payload: event ("paid", "refund_failed", "text"), ...
+
+
+class Status(StrEnum):
+    """Where a message is on its way."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # a worker holds it until its lease runs out
+    SENT = "sent"
+    FAILED = "failed"  # the platform refused it for good; `error` says why
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message as the worker claims it."""
+
+    id: int
+    kind: str
+    customer_id: int | None
+    channel: str
+    address: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Outbound:
+        """Build from a row with at least these columns."""
+        return cls(
+            row.id,
+            row.kind,
+            row.customer_id,
+            row.channel,
+            row.address,
+            row.payload,
+            row.attempts,
+            row.created_at,
+        )
+
+
+def to_customer(
+    conn: Connection, customer_id: int, kind: Kind, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue a message for a customer, on the channel and at the address they use."""
+    who = conn.execute(
+        select(t.customer.c.channel, t.customer.c.external_id).where(t.customer.c.id == customer_id)
+    ).first()
+    if who is None:
+        raise NotFoundError("customer", customer_id)
+    _insert(
+        conn,
+        now,
+        kind=kind,
+        customer_id=customer_id,
+        channel=who.channel,
+        address=who.external_id,
+        payload=payload,
+    )
+
+
+def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:
+    """Queue a message for every staff member (the worker knows who they are)."""
+    _insert(conn, now, kind=kind, customer_id=None, channel=STAFF, address="", payload=payload)
+
+
+def _insert(conn: Connection, now: datetime, **values: Any) -> None:
+    conn.execute(
+        o.insert().values(
+            priority=PUSH,
+            status=Status.PENDING,
+            attempts=0,
+            due_at=now,
+            created_at=now,
+            **values,
+        )
+    )
+
+
+class OutboxService:
+    """The delivery worker's side of the queue: claim, then sent, retry later, or failed."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def staff_answer(self, customer_id: int, text: str) -> None:
+        """Queue the staff's answer to a customer's question.
+
+        Raises:
+            NotFoundError: no such customer.
+        """
+        now = self._clock()
+
+        def work(conn: Connection) -> None:
+            to_customer(conn, customer_id, Kind.STAFF_ANSWER, {"text": text}, now)
+
+        await self._db.write(work)
+
+    async def alert_staff(self, text: str) -> None:
+        """Queue an alert for every staff member."""
+        now = self._clock()
+
+        def work(conn: Connection) -> None:
+            to_staff(conn, Kind.STAFF_ALERT, {"event": "text", "text": text}, now)
+
+        await self._db.write(work)
+
+    async def claim(
+        self, channels: Iterable[str], *, limit: int, lease: timedelta
+    ) -> list[Outbound]:
+        """Take up to `limit` due messages for `channels`, most urgent first, for `lease`.
+
+        Due: waiting and due now, or claimed by a worker whose lease ran out (it died).
+        Concurrent workers on PostgreSQL skip each other's rows instead of waiting.
+        """
+        now = self._clock()
+        wanted = sorted(set(channels))
+
+        def work(conn: Connection) -> list[Outbound]:
+            due = (
+                select(o.c.id)
+                .where(
+                    o.c.channel.in_(wanted),
+                    ((o.c.status == Status.PENDING) & (o.c.due_at <= now))
+                    | ((o.c.status == Status.SENDING) & (o.c.lease_until <= now)),
+                )
+                .order_by(o.c.priority, o.c.due_at, o.c.id)
+                .limit(limit)
+            )
+            if conn.dialect.name != "sqlite":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(conn.execute(due).scalars())
+            if not ids:
+                return []
+            rows = conn.execute(
+                update(o)
+                .where(o.c.id.in_(ids))
+                .values(status=Status.SENDING, lease_until=now + lease, attempts=o.c.attempts + 1)
+                .returning(*o.c)
+            ).all()
+            return sorted((Outbound.from_row(row) for row in rows), key=lambda m: ids.index(m.id))
+
+        return await self._db.write(work)
+
+    async def fan_out(self, message: Outbound, recipients: Sequence[tuple[str, str]]) -> None:
+        """Turn a message for every staff member into one per (channel, address), in one step."""
+        now = self._clock()
+
+        def work(conn: Connection) -> None:
+            for channel, address in recipients:
+                _insert(
+                    conn,
+                    now,
+                    kind=message.kind,
+                    customer_id=None,
+                    channel=channel,
+                    address=address,
+                    payload=message.payload,
+                )
+            conn.execute(
+                update(o)
+                .where(o.c.id == message.id, o.c.status == Status.SENDING)
+                .values(status=Status.SENT, sent_at=now, lease_until=None)
+            )
+
+        await self._db.write(work)
+
+    async def sent(self, message_id: int) -> None:
+        """Record a message as sent: it never goes again."""
+        now = self._clock()
+        await self._set(message_id, status=Status.SENT, sent_at=now, lease_until=None, error=None)
+
+    async def retry(self, message_id: int, after: timedelta, error: str) -> None:
+        """Put a message back in the queue, due again after `after`."""
+        now = self._clock()
+        await self._set(
+            message_id,
+            status=Status.PENDING,
+            due_at=now + after,
+            lease_until=None,
+            error=error[:500],
+        )
+
+    async def failed(self, message: Outbound, error: str, *, unreachable: bool = False) -> None:
+        """Record that the platform refused a message for good; with `unreachable`, its customer too."""
+        now = self._clock()
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(o)
+                .where(o.c.id == message.id)
+                .values(status=Status.FAILED, lease_until=None, error=error[:500])
+            )
+            if unreachable and message.customer_id is not None:
+                conn.execute(
+                    update(t.customer)
+                    .where(t.customer.c.id == message.customer_id)
+                    .values(unreachable_at=now)
+                )
+
+        await self._db.write(work)
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many messages are in each status."""
+
+        def work(conn: Connection) -> dict[str, int]:
+            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
+            return {str(status): int(count) for status, count in rows}
+
+        return await self._db.read(work)
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        def work(conn: Connection) -> None:
+            conn.execute(update(o).where(o.c.id == message_id).values(**values))
+
+        await self._db.write(work)
