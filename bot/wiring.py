@@ -26,6 +26,7 @@ from shop.orders import OrderService
 from shop.pricing import DeliveryOption, DeliveryRules, example_rules
 from shop.promos import PromoService
 from shop.search import SearchService
+from shop.tickets import TicketService
 from shop.types import utcnow
 
 KEPT_CUSTOMERS = 50_000  # customers a process serving alone keeps in memory
@@ -46,6 +47,7 @@ class Shop:
     payments: PaymentService
     search: SearchService
     attribution: AttributionService
+    tickets: TicketService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
@@ -73,6 +75,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         payments=build_payments(settings, db, orders, clock),
         search=SearchService(db),
         attribution=AttributionService(db, clock),
+        tickets=TicketService(db, clock),
     )
 
 

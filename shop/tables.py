@@ -24,6 +24,8 @@ from shop.models import (
     PromoRedemption,
     QrCode,
     ServerSecret,
+    Ticket,
+    TicketMessage,
 )
 
 
@@ -47,3 +49,5 @@ promo_redemption = _table(PromoRedemption)
 payment = _table(Payment)
 server_secret = _table(ServerSecret)
 qr_code = _table(QrCode)
+ticket = _table(Ticket)
+ticket_message = _table(TicketMessage)
