@@ -1,4 +1,4 @@
-"""Staff on Telegram: customers' questions as tickets answered by reply, /admin, order cards.
+"""Staff on Telegram: customers' questions as tickets answered by reply, /admin and order cards.
 
 One router per feature, combined in one visible order under a router whose
 filters let in only ADMIN_TELEGRAM_IDS in their private chats with the bot: no
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers.telegram.staff import tickets
+from bot.handlers.telegram.staff import orders, tickets
 from bot.handlers.telegram.staff.access import from_staff, pressed_by_staff
 from bot.handlers.telegram.staff.desk import TelegramStaffDesk
 
@@ -25,5 +25,6 @@ def build_router() -> Router:
     router.callback_query.filter(pressed_by_staff)
     router.include_routers(
         tickets.build_router(),  # a reply to a ticket, before anything reads the text
+        orders.build_router(),  # /admin, the order list and the cards' buttons
     )
     return router
