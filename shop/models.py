@@ -337,6 +337,22 @@ class ConversationRecord(SQLModel, table=True):
     updated_at: datetime = _utc()
 
 
+class StaffConversation(SQLModel, table=True):
+    """Where a staff member is in a staff conversation (shipping an order): survives restarts.
+
+    Keyed by the staff member's Telegram id (ADMIN_TELEGRAM_IDS), not a customer:
+    a staff member's own shopping keeps its state in `conversation_state`.
+    """
+
+    __tablename__ = "staff_conversation"
+
+    staff_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    step: str = Field(default="", max_length=64)
+    data: dict[str, Any] = _json()
+    version: int = 0  # bumped on every save; a writer holding an older one is refused
+    updated_at: datetime = _utc()
+
+
 class Ticket(SQLModel, table=True):
     """A customer's question to the staff, as asked, and the one answer it got."""
 

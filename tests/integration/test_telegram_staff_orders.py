@@ -240,3 +240,130 @@ async def test_customers_get_nothing_staff_ish_and_change_nothing(tg: Harness) -
     # Staff too, in a group: the orders are never shown where others read.
     assert await tg.feed(message=group_message("/admin", STAFF)) == []
     assert await timeline(tg.shop, order) == before
+
+
+# Shipped: the carrier and the tracking number asked, in a conversation kept in the database
+
+
+async def test_staff_take_a_paid_order_all_the_way_to_delivered(tg: Harness) -> None:
+    order = await paid_order(tg.shop)
+    card = await open_card(tg, order)
+    card = last_message(await press(tg, card, "📦 Packed"))
+
+    asked = await press(tg, card, "🚚 Shipped…")
+    carrier = last_message(asked)
+    assert carrier["text"].startswith(f"Shipping order #{order.id}. Carrier?")
+    assert labels(carrier) == ["No carrier", "✕ Cancel"]
+    tracking = await tg.say("DHL Express", user=STAFF)
+    assert tracking["text"].startswith(f"Order #{order.id}, DHL Express. Tracking number?")
+    assert (await tg.shop.orders.get(order.id)).order.status == "packed"  # not yet
+
+    sent = await tg.feed(message=message_json(chat_id=STAFF, text="1Z999AA1"))
+
+    assert to(sent, STAFF)[0]["text"] == (
+        f"Order #{order.id} is shipped: DHL Express, tracking number 1Z999AA1."
+    )
+    told = to(sent, USER_ID)[0]["text"]
+    assert "Shipped" in told
+    assert "DHL Express, tracking number 1Z999AA1" in told
+    shipped = last_message(sent)
+    assert (shipped.method, shipped["message_id"]) == ("editMessageText", card["message_id"])
+    card = shipped
+    assert card["text"].startswith(f"Order #{order.id} — Shipped")
+    assert "Shipped · staff:tg:9001 (DHL Express, tracking number 1Z999AA1)" in card["text"]
+    assert labels(card) == ["✅ Delivered", "↩ Refund…", "« Orders", "🔄 Refresh"]
+
+    delivered = await press(tg, card, "✅ Delivered")
+
+    assert toast(delivered)["text"] == f"Order #{order.id}: Delivered."
+    assert labels(last_message(delivered)) == ["↩ Refund…", "« Orders", "🔄 Refresh"]
+    stored = (await tg.shop.orders.get(order.id)).order
+    assert (stored.status, stored.carrier, stored.tracking_number) == (
+        "delivered",
+        "DHL Express",
+        "1Z999AA1",
+    )
+    assert [status for status, _ in await timeline(tg.shop, order)] == [
+        "pending_payment",
+        "paid",
+        "packed",
+        "shipped",
+        "delivered",
+    ]
+
+
+async def packed_card(tg: Harness) -> tuple[OrderView, Sent]:
+    order = await paid_order(tg.shop)
+    await tg.shop.orders.transition(order.id, S.PACKED)
+    return order, await open_card(tg, order)
+
+
+async def test_an_order_ships_without_carrier_or_tracking_by_the_buttons(tg: Harness) -> None:
+    order, card = await packed_card(tg)
+    carrier = last_message(await press(tg, card, "🚚 Shipped…"))
+
+    tracking = last_message(await press(tg, carrier, "No carrier"))
+    assert tracking["text"].startswith(f"Order #{order.id}, no carrier. Tracking number?")
+    sent = await press(tg, tracking, "No tracking number")
+
+    assert to(sent, STAFF)[0]["text"] == f"Order #{order.id} is shipped."
+    assert (await tg.shop.orders.get(order.id)).order.status == "shipped"
+
+    again = await press(tg, carrier, "No carrier")  # an answered question's button
+    assert toast(again)["text"].startswith("This question is closed.")
+    assert [s.method for s in again] == ["answerCallbackQuery"]
+
+
+async def test_cancel_or_any_command_leaves_the_questions_and_the_order_as_it_was(
+    tg: Harness,
+) -> None:
+    order, card = await packed_card(tg)
+    await press(tg, card, "🚚 Shipped…")
+
+    left = await tg.say("/cancel", user=STAFF)
+    assert left["text"] == f"Left: order #{order.id} is not shipped."
+    searched = await tg.say("kofe", user=STAFF)  # no longer taken for a carrier
+    assert "Found for" in searched["text"]
+
+    carrier = last_message(await press(tg, card, "🚚 Shipped…"))
+    listed = await tg.say("/admin", user=STAFF)  # another command: left, and answered as ever
+    assert listed["text"].startswith("Orders:")
+    assert "Found for" in (await tg.say("kofe", user=STAFF))["text"]
+    closed = await press(tg, carrier, "✕ Cancel")
+    assert toast(closed)["text"].startswith("This question is closed.")
+    assert (await tg.shop.orders.get(order.id)).order.status == "packed"
+
+
+async def test_an_order_refunded_while_its_tracking_number_is_asked_is_not_shipped(
+    tg: Harness,
+) -> None:
+    order, card = await packed_card(tg)
+    await press(tg, card, "🚚 Shipped…")
+    await tg.say("DHL", user=STAFF)
+    await tg.shop.payments.settlement.refund(order.id, actor="staff:cli")  # meanwhile
+
+    sent = await tg.feed(message=message_json(chat_id=STAFF, text="1Z1"))
+
+    assert to(sent, STAFF)[0]["text"].startswith(
+        f"Order #{order.id} cannot go from Refunded to Shipped: "
+    )
+    assert last_message(sent)["text"].startswith(f"Order #{order.id} — Refunded")
+    assert (await tg.shop.orders.get(order.id)).order.status == "refunded"
+
+
+async def test_the_shipping_questions_survive_a_restart(sqlite_url: str, clock: FakeClock) -> None:
+    async with telegram_shop(sqlite_url, clock, staff_ids=(STAFF,), sandbox=True) as before:
+        order, card = await packed_card(before)
+        await press(before, card, "🚚 Shipped…")
+        await before.say("UPS", user=STAFF)
+
+    async with telegram_shop(sqlite_url, clock, staff_ids=(STAFF,), sandbox=True) as after:
+        sent = await after.feed(message=message_json(chat_id=STAFF, text="1Z42"))
+
+        assert to(sent, STAFF)[0]["text"] == (
+            f"Order #{order.id} is shipped: UPS, tracking number 1Z42."
+        )
+        redrawn = last_message(sent)
+        assert (redrawn.method, redrawn["message_id"]) == ("editMessageText", card["message_id"])
+        stored = (await after.shop.orders.get(order.id)).order
+        assert (stored.status, stored.carrier, stored.tracking_number) == ("shipped", "UPS", "1Z42")

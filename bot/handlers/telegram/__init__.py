@@ -49,6 +49,7 @@ def build_dispatcher(
         buttons=buttons,
         links=links,
         staff=staff_desk or TelegramStaffDesk((), shop.tickets),
+        staff_steps=staff.staff_steps(shop.db),
     )
     dispatcher.update.outer_middleware(in_order or InOrder())
     dispatcher.update.outer_middleware(WhoMiddleware())

@@ -1,7 +1,8 @@
-"""Tickets: customers' questions to the staff, and where each was shown to them.
+"""Staff on Telegram: customers' questions kept as tickets, and where staff are in a conversation.
 
 `ticket_message` records each copy of a ticket sent to a staff chat, so a reply
-to that message finds its ticket.
+to that message finds its ticket; `staff_conversation` keeps a half-finished
+staff conversation (shipping an order) across restarts and workers.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +23,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "staff_conversation",
+        sa.Column("staff_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("step", sa.String(length=64), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", shop.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_staff_conversation")),
+    )
     op.create_table(
         "ticket",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,3 +76,4 @@ def downgrade() -> None:
     op.drop_table("ticket_message")
     op.drop_index(op.f("ix_ticket_customer_id"), table_name="ticket")
     op.drop_table("ticket")
+    op.drop_table("staff_conversation")

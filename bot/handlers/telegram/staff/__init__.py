@@ -1,4 +1,4 @@
-"""Staff on Telegram: customers' questions as tickets answered by reply, /admin and order cards.
+"""Staff on Telegram: tickets answered by reply, /admin, order cards and shipping questions.
 
 One router per feature, combined in one visible order under a router whose
 filters let in only ADMIN_TELEGRAM_IDS in their private chats with the bot: no
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers.telegram.staff import orders, tickets
+from bot.handlers.telegram.staff import orders, shipping, tickets
 from bot.handlers.telegram.staff.access import from_staff, pressed_by_staff
 from bot.handlers.telegram.staff.desk import TelegramStaffDesk
+from bot.handlers.telegram.staff.steps import staff_steps
 
-__all__ = ["TelegramStaffDesk", "build_router"]
+__all__ = ["TelegramStaffDesk", "build_router", "staff_steps"]
 
 
 def build_router() -> Router:
@@ -25,6 +26,7 @@ def build_router() -> Router:
     router.callback_query.filter(pressed_by_staff)
     router.include_routers(
         tickets.build_router(),  # a reply to a ticket, before anything reads the text
-        orders.build_router(),  # /admin, the order list and the cards' buttons
+        shipping.build_router(),  # "Shipped" and its questions; a command leaves them
+        orders.build_router(),  # /admin, the order list and the cards' other buttons
     )
     return router

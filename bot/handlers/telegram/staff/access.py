@@ -7,7 +7,7 @@ them passes on to the customer routers as if the staff router were not there.
 from __future__ import annotations
 
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, Message
 
 from bot.handlers.telegram.staff.desk import TelegramStaffDesk
 
@@ -27,6 +27,6 @@ async def pressed_by_staff(query: CallbackQuery, staff: TelegramStaffDesk) -> bo
     return private and query.from_user.id in staff.staff_ids
 
 
-def actor(user: User) -> str:
+def actor(user_id: int) -> str:
     """Return how a staff member's act is signed in an order's timeline or on a ticket."""
-    return f"staff:tg:{user.id}"
+    return f"staff:tg:{user_id}"

@@ -11,6 +11,8 @@ Each packs to well under Telegram's 64 bytes (``sm:<id>:pending_payment:cancelle
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 from shop.models import OrderStatus
@@ -39,3 +41,18 @@ class Refund(CallbackData, prefix="sr"):
 
     order: int
     seen: OrderStatus
+
+
+class Skip(StrEnum):
+    """What a button under a shipping question answers instead of typed words."""
+
+    NO_CARRIER = "nc"
+    NO_TRACKING = "nt"
+    LEAVE = "x"
+
+
+class Shipping(CallbackData, prefix="ss"):
+    """A button under a question of the shipping conversation about an order."""
+
+    order: int
+    skip: Skip

@@ -12,6 +12,7 @@ from bot.handlers.telegram.render import NOT_MODIFIED, TEXT_LIMIT, clip
 from bot.handlers.telegram.staff import words
 from bot.handlers.telegram.staff.buttons import Move, OrderCard, OrderList
 from bot.wiring import Shop
+from shop.errors import NotFoundError
 from shop.models import OrderStatus
 from shop.orders import NEXT
 from shop.views import OrderView
@@ -68,6 +69,22 @@ async def answer_on_card(
     await query.answer(clip(note, ALERT_LIMIT) if note else None, show_alert=alert)
     # Staff press buttons only in their private chat with the bot, whose id is theirs.
     await show_card(bot, shop, query.from_user.id, order_id, message_id=pressed_on(query))
+
+
+async def as_shown(
+    query: CallbackQuery, bot: Bot, shop: Shop, order_id: int, seen: OrderStatus
+) -> OrderView | None:
+    """Return the order if it is still as its card showed it; else say so and redraw the card."""
+    try:
+        order = (await shop.orders.get(order_id)).order
+    except NotFoundError as error:
+        await query.answer(words.refused(error), show_alert=True)
+        return None
+    if order.status != seen:
+        note = words.moved_meanwhile(order.id, order.status)
+        await answer_on_card(query, bot, shop, order.id, note, alert=True)
+        return None
+    return order
 
 
 async def show(

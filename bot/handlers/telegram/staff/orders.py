@@ -16,7 +16,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.telegram.staff import words
 from bot.handlers.telegram.staff.access import actor
 from bot.handlers.telegram.staff.buttons import Move, OrderCard, OrderList, Refund
-from bot.handlers.telegram.staff.cards import answer_on_card, pressed_on, show, show_card
+from bot.handlers.telegram.staff.cards import (
+    answer_on_card,
+    as_shown,
+    pressed_on,
+    show,
+    show_card,
+)
 from bot.wiring import Shop
 from shop.errors import NotFoundError, ShopError
 from shop.models import OrderStatus
@@ -66,8 +72,11 @@ async def open_card(query: CallbackQuery, callback_data: OrderCard, bot: Bot, sh
 
 
 async def move(query: CallbackQuery, callback_data: Move, bot: Bot, shop: Shop) -> None:
-    """Move an order on: packed, delivered and cancel at once; a refund asks first."""
-    order = await _as_shown(query, bot, shop, callback_data.order, callback_data.seen)
+    """Move an order on: packed, delivered and cancel at once; a refund asks first.
+
+    Shipped asks for the carrier and tracking number first (see `shipping`).
+    """
+    order = await as_shown(query, bot, shop, callback_data.order, callback_data.seen)
     if order is None:
         return
     if callback_data.to == S.REFUNDED:
@@ -87,7 +96,7 @@ async def move(query: CallbackQuery, callback_data: Move, bot: Bot, shop: Shop) 
         await show(bot, query.from_user.id, text, markup, message_id=pressed_on(query))
         return
     try:
-        await shop.orders.transition(order.id, callback_data.to, actor=actor(query.from_user))
+        await shop.orders.transition(order.id, callback_data.to, actor=actor(query.from_user.id))
     except ShopError as error:  # it moved in the instant between: the rules say why not
         await answer_on_card(query, bot, shop, order.id, words.refused(error), alert=True)
         return
@@ -96,34 +105,18 @@ async def move(query: CallbackQuery, callback_data: Move, bot: Bot, shop: Shop) 
 
 async def refund(query: CallbackQuery, callback_data: Refund, bot: Bot, shop: Shop) -> None:
     """Give a paid order's money back at its provider, once "Yes, refund" is pressed."""
-    order = await _as_shown(query, bot, shop, callback_data.order, callback_data.seen)
+    order = await as_shown(query, bot, shop, callback_data.order, callback_data.seen)
     if order is None:
         return
     # The provider may take seconds to answer, longer than a button's spinner should spin.
     await query.answer()
     try:
-        payment = await shop.payments.settlement.refund(order.id, actor=actor(query.from_user))
+        payment = await shop.payments.settlement.refund(order.id, actor=actor(query.from_user.id))
     except ShopError as error:  # not paid, refunded already, no payment, the provider said no
         await bot.send_message(query.from_user.id, words.refused(error))
     else:
         await bot.send_message(query.from_user.id, words.refunded(order.id, payment))
     await show_card(bot, shop, query.from_user.id, order.id, message_id=pressed_on(query))
-
-
-async def _as_shown(
-    query: CallbackQuery, bot: Bot, shop: Shop, order_id: int, seen: S
-) -> OrderView | None:
-    """Return the order if it is still as its card showed it; else say so and redraw the card."""
-    try:
-        order = (await shop.orders.get(order_id)).order
-    except NotFoundError as error:
-        await query.answer(words.refused(error), show_alert=True)
-        return None
-    if order.status != seen:
-        note = words.moved_meanwhile(order.id, order.status)
-        await answer_on_card(query, bot, shop, order.id, note, alert=True)
-        return None
-    return order
 
 
 async def _order_list(orders: OrderService) -> tuple[str, InlineKeyboardMarkup | None]:

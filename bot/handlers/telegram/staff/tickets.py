@@ -42,7 +42,7 @@ async def answer(
     assert message.from_user is not None
     try:
         answered = await shop.tickets.answer(
-            ticket.id, by=actor(message.from_user), text=message.text
+            ticket.id, by=actor(message.from_user.id), text=message.text
         )
     except TicketAnsweredError as error:
         await message.reply(words.already_answered(error.ticket))

@@ -146,3 +146,38 @@ def refunded(order_id: int, payment: PaymentRecord) -> str:
         f"Order #{order_id}: the refund of {amount} is asked of {payment.provider}, which has "
         "not confirmed it yet; the shop tries again until it does."
     )
+
+
+# Shipping ----------------------------------------------------------------------------------
+
+NO_CARRIER = "No carrier"
+NO_TRACKING = "No tracking number"
+LEAVE = "✕ Cancel"
+QUESTION_CLOSED = "This question is closed. Press Shipped on the order's card to start again."
+
+
+def ask_carrier(order_id: int) -> str:
+    """Return the first shipping question: the carrier."""
+    return (
+        f"Shipping order #{order_id}. Carrier? Type its name, or press No carrier (/cancel leaves)."
+    )
+
+
+def ask_tracking(order_id: int, carrier: str | None) -> str:
+    """Return the second shipping question: the tracking number."""
+    return f"Order #{order_id}, {carrier or 'no carrier'}. Tracking number? Type it, or press No tracking number."
+
+
+def shipped(order_id: int, carrier: str | None, number: str | None) -> str:
+    """Return the word that an order is shipped, with its carrier and tracking number."""
+    tracking = tracking_line(ENGLISH, carrier, number)
+    return (
+        f"Order #{order_id} is shipped: {tracking}."
+        if tracking
+        else f"Order #{order_id} is shipped."
+    )
+
+
+def not_shipped(order_id: int) -> str:
+    """Return the word that the shipping questions were left, the order as it was."""
+    return f"Left: order #{order_id} is not shipped."
