@@ -62,7 +62,7 @@ async def run(settings: Settings, out: Console, *, stop: asyncio.Event | None = 
         await shop.search.start()
         desk = None
         if settings.telegram.bot_token is not None and settings.admin_telegram_ids:
-            desk = TelegramStaffDesk(settings.admin_telegram_ids)
+            desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets)
         conversations = conversations_for(shop, settings, staff=desk)
         try:
             await _serve(shop, conversations, settings, out, stop, desk)

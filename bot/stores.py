@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from bot.flows.store import ConversationStore, StaleStateError
@@ -36,15 +36,12 @@ log = logging.getLogger(__name__)
 
 
 KEPT_STATES = 50_000  # customers whose state the database store keeps in memory
-_state = t.conversation_state.c
-# Built once: it runs for every inbound message (shop/db.py says why).
-_LOAD = select(_state.step, _state.data, _state.version).where(
-    _state.customer_id == bindparam("customer_id")
-)
 
 
 class DatabaseStore(ConversationStore):
     """Keeps state in the `conversation_state` table, beside the carts and orders it refers to.
+
+    (Or in another table of its shape: staff conversations keep theirs apart.)
 
     Locking is the engine's own (one process). Several processes on one database
     need the Redis store for their locks; the version check here still refuses a
@@ -56,10 +53,22 @@ class DatabaseStore(ConversationStore):
     """
 
     def __init__(
-        self, db: Database, clock: Callable[[], datetime] = utcnow, *, kept: int = KEPT_STATES
+        self,
+        db: Database,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        kept: int = KEPT_STATES,
+        table: Table = t.conversation_state,
     ) -> None:
         self._db = db
         self._clock = clock
+        # Any table of this shape, keyed by its one primary key column (staff keep theirs apart).
+        self._table = table
+        (self._key,) = table.primary_key.columns
+        # Built once: it runs for every inbound message (shop/db.py says why).
+        self._load = select(table.c.step, table.c.data, table.c.version).where(
+            self._key == bindparam("key")
+        )
         # customer id -> step, data as JSON text (each load gets its own copy), version
         self._recent: Recent[int, tuple[str, str, int]] = Recent(kept)
 
@@ -71,7 +80,7 @@ class DatabaseStore(ConversationStore):
             return ConversationState(step, json.loads(data), version)
 
         def work(conn: Connection) -> ConversationState:
-            row = conn.execute(_LOAD, {"customer_id": customer_id}).first()
+            row = conn.execute(self._load, {"key": customer_id}).first()
             if row is None:
                 return ConversationState()
             return ConversationState(step=row.step, data=dict(row.data), version=row.version)
@@ -86,22 +95,22 @@ class DatabaseStore(ConversationStore):
 
     async def save(self, customer_id: int, state: ConversationState) -> None:
         """Save the state if its version is still the stored one; bump the version."""
-        table = t.conversation_state
+        table, key = self._table, self._key
         values = {"step": state.step, "data": state.data, "updated_at": self._clock()}
         seen = state.version
 
         def work(conn: Connection) -> bool:
             changed = conn.execute(
                 update(table)
-                .where(table.c.customer_id == customer_id, table.c.version == seen)
+                .where(key == customer_id, table.c.version == seen)
                 .values(**values, version=seen + 1)
             ).rowcount
             if changed or seen != 0:
                 return bool(changed)
             inserted = conn.execute(
                 insert_for(conn, table)
-                .values(customer_id=customer_id, version=1, **values)
-                .on_conflict_do_nothing(index_elements=["customer_id"])
+                .values({key.name: customer_id, "version": 1, **values})
+                .on_conflict_do_nothing(index_elements=[key.name])
             ).rowcount
             return bool(inserted)
 

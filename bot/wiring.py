@@ -27,6 +27,7 @@ from shop.outbox import OutboxService
 from shop.pricing import DeliveryOption, DeliveryRules, example_rules
 from shop.promos import PromoService
 from shop.search import SearchService
+from shop.tickets import TicketService
 from shop.types import utcnow
 
 KEPT_CUSTOMERS = 50_000  # customers a process serving alone keeps in memory
@@ -48,6 +49,7 @@ class Shop:
     search: SearchService
     attribution: AttributionService
     outbox: OutboxService
+    tickets: TicketService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
@@ -75,6 +77,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         search=SearchService(db),
         attribution=AttributionService(db, clock),
         outbox=OutboxService(db, clock),
+        tickets=TicketService(db, clock),
     )
 
 

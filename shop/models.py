@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shop.types import UTCDateTime
@@ -337,6 +337,49 @@ class ConversationRecord(SQLModel, table=True):
     data: dict[str, Any] = _json()
     version: int = 0  # bumped on every save; a writer holding an older one is refused
     updated_at: datetime = _utc()
+
+
+class StaffConversation(SQLModel, table=True):
+    """Where a staff member is in a staff conversation (shipping an order): survives restarts.
+
+    Keyed by the staff member's Telegram id (ADMIN_TELEGRAM_IDS), not a customer:
+    a staff member's own shopping keeps its state in `conversation_state`.
+    """
+
+    __tablename__ = "staff_conversation"
+
+    staff_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    step: str = Field(default="", max_length=64)
+    data: dict[str, Any] = _json()
+    version: int = 0  # bumped on every save; a writer holding an older one is refused
+    updated_at: datetime = _utc()
+
+
+class Ticket(SQLModel, table=True):
+    """A customer's question to the staff, as asked, and the one answer it got."""
+
+    __tablename__ = "ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE", index=True)
+    channel: str = Field(max_length=16)
+    name: str = ""  # the customer's name when they asked, as the staff were shown it
+    locale: str = Field(max_length=8)
+    text: str
+    created_at: datetime = _utc()
+    answered_at: datetime | None = _utc(nullable=True)
+    answered_by: str | None = Field(default=None, max_length=32)
+    answer: str | None = None
+
+
+class TicketMessage(SQLModel, table=True):
+    """A copy of a ticket in a staff chat: a reply to that message answers the ticket."""
+
+    __tablename__ = "ticket_message"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    ticket_id: int = Field(foreign_key="ticket.id", ondelete="CASCADE", index=True)
 
 
 class ServerSecret(SQLModel, table=True):

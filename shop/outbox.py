@@ -122,19 +122,6 @@ class OutboxService:
         self._db = db
         self._clock = clock
 
-    async def staff_answer(self, customer_id: int, text: str) -> None:
-        """Queue the staff's answer to a customer's question.
-
-        Raises:
-            NotFoundError: no such customer.
-        """
-        now = self._clock()
-
-        def work(conn: Connection) -> None:
-            to_customer(conn, customer_id, Kind.STAFF_ANSWER, {"text": text}, now)
-
-        await self._db.write(work)
-
     async def alert_staff(self, text: str) -> None:
         """Queue an alert for every staff member."""
         now = self._clock()

@@ -25,6 +25,9 @@ from shop.models import (
     PromoRedemption,
     QrCode,
     ServerSecret,
+    StaffConversation,
+    Ticket,
+    TicketMessage,
 )
 
 
@@ -49,3 +52,6 @@ promo_redemption = _table(PromoRedemption)
 payment = _table(Payment)
 server_secret = _table(ServerSecret)
 qr_code = _table(QrCode)
+staff_conversation = _table(StaffConversation)
+ticket = _table(Ticket)
+ticket_message = _table(TicketMessage)

@@ -386,7 +386,7 @@ async def telegram_shop(
     if rows:
         await shop.catalog.import_rows(rows)
     await shop.search.start()
-    desk = TelegramStaffDesk(staff_ids) if staff_ids else None
+    desk = TelegramStaffDesk(staff_ids, shop.tickets) if staff_ids else None
     conversations = conversations_for(shop, settings, staff=desk)
     session = RecordingSession()
     waits: list[float] = []

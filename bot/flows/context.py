@@ -45,7 +45,7 @@ class StaffQuestion:
 
 
 class StaffDesk(Protocol):
-    """Where customers' questions go; staff answer through `Conversations.answer_from_staff`."""
+    """Where customers' questions go (as tickets, answered through `shop.tickets`)."""
 
     async def forward(self, question: StaffQuestion) -> None:
         """Hand a question to the staff."""

@@ -148,14 +148,6 @@ class Conversations:
             raise StaleInputError(text)
         return await self._routes.fallback(ctx, text)
 
-    async def answer_from_staff(self, customer_id: int, text: str) -> None:
-        """Queue the staff's answer to a customer's question, for their own channel.
-
-        Raises:
-            NotFoundError: no such customer.
-        """
-        await self._shop.outbox.staff_answer(customer_id, text)
-
     async def language_for(self, customer: CustomerView) -> Language:
         """Return the language a customer reads the shop in, for a message they did not ask for.
 

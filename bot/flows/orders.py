@@ -113,14 +113,19 @@ def delivery_name(lang: Language, rules: DeliveryRules, option_id: str) -> str:
 def describe_order(lang: Language, details: OrderDetails, rules: DeliveryRules) -> str:
     """Return an order in words: lines, delivery, totals, tracking, and the timeline."""
     order = details.order
+    heading = lang._("Order #{number} — {status}").format(
+        number=order.id, status=status_name(lang, order.status)
+    )
+    timeline_lines = ["", lang._("Timeline:"), *timeline(lang, details)]
+    return "\n".join([heading, "", *order_lines(lang, details, rules), *timeline_lines])
+
+
+def order_lines(lang: Language, details: OrderDetails, rules: DeliveryRules) -> list[str]:
+    """Return what an order holds in words: its lines, discount, delivery, total and tracking."""
+    order = details.order
     _ = lang._
     money = lang.money
-    lines = [
-        _("Order #{number} — {status}").format(
-            number=order.id, status=status_name(lang, order.status)
-        ),
-        "",
-    ]
+    lines = []
     for line in details.lines:
         title = line.title_i18n.get(lang.locale, line.title)
         amount = money(line.unit_price * line.quantity, order.currency)
@@ -142,8 +147,7 @@ def describe_order(lang: Language, details: OrderDetails, rules: DeliveryRules) 
     tracking = tracking_line(lang, order.carrier, order.tracking_number)
     if tracking:
         lines.append(tracking)
-    lines.extend(["", _("Timeline:"), *timeline(lang, details)])
-    return "\n".join(lines)
+    return lines
 
 
 def timeline(lang: Language, details: OrderDetails) -> list[str]:

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bot.flows.engine import Conversations, Who
 from bot.flows.store import ConversationStore, StaleStateError
 from bot.flows.types import Command, ConversationState
+from bot.handlers.telegram.staff import staff_steps
 from bot.stores import DatabaseStore, LockTimings, RedisLock, RedisStore
 from bot.wiring import Shop
 from shop.models import Channel
@@ -58,6 +59,16 @@ async def _saves_and_refuses_stale_writers(store: ConversationStore, customer_id
 
 async def test_the_database_store_keeps_state_and_refuses_stale_writers(any_shop: Shop) -> None:
     await _saves_and_refuses_stale_writers(DatabaseStore(any_shop.db), await _customer_id(any_shop))
+
+
+async def test_the_staff_store_keeps_state_by_telegram_id_and_refuses_stale_writers(
+    any_shop: Shop,
+) -> None:
+    staff_id = 5_000_000_001  # Telegram ids outgrow 32 bits; no customer row behind it
+    await _saves_and_refuses_stale_writers(staff_steps(any_shop.db), staff_id)
+    other_worker = staff_steps(any_shop.db)
+    assert (await other_worker.load(staff_id)).version == 2
+    assert await DatabaseStore(any_shop.db).load(1) == ConversationState()  # apart from customers'
 
 
 async def test_a_database_store_refused_for_a_stale_save_reads_the_newer_state(

@@ -55,7 +55,10 @@ async def test_a_question_goes_to_staff_and_their_answer_comes_back_in_the_chat(
         Channel.WHATSAPP,
         "en",
     )
-    await conversations.answer_from_staff(question.customer_id, "Yes, from 10 to 16.")
+    ticket = await stocked.tickets.open(
+        question.customer_id, channel="whatsapp", name="Ann", locale="en", text=question.text
+    )
+    await stocked.tickets.answer(ticket.id, by="staff:test", text="Yes, from 10 to 16.")
     assert await pushed.texts() == ["Answer from our team:\n\nYes, from 10 to 16."]
     # The next thing typed is a search again, not another question.
     await ann.say("green")

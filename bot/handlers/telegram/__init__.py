@@ -17,8 +17,11 @@ from bot.wiring import Shop
 def routers() -> list[Router]:
     """Return fresh routers in the order updates try them."""
     return [
-        buttons.build_router(),  # the most frequent update first: a pressed button
-        staff.build_router(),  # a staff member's reply to a question, before any command or text
+        # Staff only (its own filter), first: the customer routers take every command,
+        # text and button, so a staff member's /admin, card buttons and replies would
+        # never reach it later. Anyone else's update costs one set lookup here.
+        staff.build_router(),
+        buttons.build_router(),  # the most frequent update next: a pressed button
         commands.build_router(),
         payments.build_router(),  # successful_payment, shipping and pre-checkout queries
         messages.build_router(),  # contact, a posted inline result, then any text
@@ -45,7 +48,8 @@ def build_dispatcher(
         renderer=renderer,
         buttons=buttons,
         links=links,
-        staff=staff_desk or TelegramStaffDesk(()),
+        staff=staff_desk or TelegramStaffDesk((), shop.tickets),
+        staff_steps=staff.staff_steps(shop.db),
     )
     dispatcher.update.outer_middleware(in_order or InOrder())
     dispatcher.update.outer_middleware(WhoMiddleware())

@@ -118,7 +118,7 @@ class Renderer:
         remove = ReplyKeyboardRemove(remove_keyboard=True) if remove_keyboard else None
         if isinstance(reply, Text):
             markup = self.keyboard(user_id, reply.buttons) or remove
-            await self.bot.send_message(chat_id, _clip(reply.text, TEXT_LIMIT), reply_markup=markup)
+            await self.bot.send_message(chat_id, clip(reply.text, TEXT_LIMIT), reply_markup=markup)
         elif isinstance(reply, Image):
             await self._send_photo(chat_id, user_id, reply, remove)
         elif isinstance(reply, ContactRequest):
@@ -134,7 +134,7 @@ class Renderer:
         self, chat_id: int, user_id: int, reply: Image, remove: ReplyKeyboardRemove | None
     ) -> None:
         markup = self.keyboard(user_id, reply.buttons) or remove
-        caption = _clip(reply.caption, CAPTION_LIMIT)
+        caption = clip(reply.caption, CAPTION_LIMIT)
         try:
             sent = await self.bot.send_photo(
                 chat_id, reply.url, caption=caption, reply_markup=markup
@@ -142,7 +142,7 @@ class Renderer:
         except TelegramBadRequest as error:  # Telegram could not fetch the picture: words only
             log.warning("cannot send the photo %s: %s", reply.url, error.message)
             await self.bot.send_message(
-                chat_id, _clip(reply.caption, TEXT_LIMIT), reply_markup=markup
+                chat_id, clip(reply.caption, TEXT_LIMIT), reply_markup=markup
             )
             return
         self._remember(chat_id, sent.message_id, reply.url)
@@ -189,7 +189,7 @@ class Renderer:
                 if origin.has_media:
                     return False  # a photo cannot turn into text
                 await self.bot.edit_message_text(
-                    text=_clip(reply.text, TEXT_LIMIT),
+                    text=clip(reply.text, TEXT_LIMIT),
                     chat_id=chat,
                     message_id=message,
                     reply_markup=markup,
@@ -197,7 +197,7 @@ class Renderer:
                 return True
             if not origin.has_media:
                 return False  # text cannot turn into a photo
-            caption = _clip(reply.caption, CAPTION_LIMIT)
+            caption = clip(reply.caption, CAPTION_LIMIT)
             if self._pictures.get((chat, message)) == reply.url:
                 await self.bot.edit_message_caption(
                     chat_id=chat, message_id=message, caption=caption, reply_markup=markup
@@ -231,5 +231,6 @@ def _has_buttons(reply: Reply) -> bool:
     return isinstance(reply, ContactRequest) or reply.start.url is not None
 
 
-def _clip(value: str, limit: int) -> str:
+def clip(value: str, limit: int) -> str:
+    """Return `value` cut to `limit` characters, an ellipsis marking the cut."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
