@@ -314,12 +314,15 @@ class OrderService:
         tracking_number: str | None = None,
         customer_id: int | None = None,
         tell: bool = True,
+        expected: OrderStatus | None = None,
     ) -> OrderView:
         """Move an order to `to`, or raise IllegalTransitionError saying why not.
 
         Payment is not a transition anyone may ask for: it comes through `settle`.
         With `customer_id`, the order must be theirs. The customer is told of the change
         in their chat unless `tell` is false (they made it there and saw the answer).
+        With `expected`, the order must still be in that status (what the person asking
+        saw), decided under the order's lock: a move made meanwhile is never built upon.
         """
         now = self._clock()
 
@@ -327,6 +330,9 @@ class OrderService:
             order = lock_order(conn, order_id)
             if order is None or (customer_id is not None and order.customer_id != customer_id):
                 raise NotFoundError("order", order_id)
+            if expected is not None and order.status != expected:
+                reason = f"it is {order.status} now, not {expected.value} as shown"
+                raise IllegalTransitionError(order_id, order.status, to.value, reason)
             return move(
                 conn,
                 order,

@@ -366,3 +366,19 @@ def test_read_models_follow_their_tables_column_for_column() -> None:
     # load_cart builds ProductView positionally from the product columns.
     assert [f.name for f in fields(ProductView)] == list(t.product.c.keys())
     assert [f.name for f in fields(OrderView)] == list(t.order.c.keys())
+
+
+async def test_a_move_made_on_what_someone_saw_is_refused_once_the_order_moved(
+    shop: Shop,
+) -> None:
+    await shop.catalog.import_rows([row("A")])
+    buyer = await _customer(shop)
+    await shop.carts.add(buyer, (await _product(shop, "A")).id)
+    order = await shop.orders.checkout(buyer, channel="telegram")
+    await shop.orders.confirm_payment(order.id)
+    await shop.orders.transition(order.id, OrderStatus.PACKED, expected=OrderStatus.PAID)
+
+    # Another staff member, looking at the card as it was (paid), presses Refund.
+    with pytest.raises(IllegalTransitionError, match="it is packed now, not paid as shown"):
+        await shop.orders.transition(order.id, OrderStatus.REFUNDED, expected=OrderStatus.PAID)
+    assert (await shop.orders.get(order.id)).order.status == OrderStatus.PACKED

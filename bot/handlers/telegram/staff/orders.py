@@ -96,7 +96,12 @@ async def move(query: CallbackQuery, callback_data: Move, bot: Bot, shop: Shop) 
         await show(bot, query.from_user.id, text, markup, message_id=pressed_on(query))
         return
     try:
-        await shop.orders.transition(order.id, callback_data.to, actor=actor(query.from_user.id))
+        await shop.orders.transition(
+            order.id,
+            callback_data.to,
+            actor=actor(query.from_user.id),
+            expected=callback_data.seen,  # what the card showed, checked under the order's lock
+        )
     except ShopError as error:  # it moved in the instant between: the rules say why not
         await answer_on_card(query, bot, shop, order.id, words.refused(error), alert=True)
         return
