@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
@@ -225,15 +225,6 @@ class OutboxService:
                 )
 
         await self._db.write(work)
-
-    async def counts(self) -> dict[str, int]:
-        """Return how many messages are in each status."""
-
-        def work(conn: Connection) -> dict[str, int]:
-            rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
-            return {str(status): int(count) for status, count in rows}
-
-        return await self._db.read(work)
 
     async def _set(self, message_id: int, **values: Any) -> None:
         def work(conn: Connection) -> None:

@@ -89,7 +89,8 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     refunded: set[str] = field(default_factory=set)  # Stars charges given back
-    flooded: int = 0  # how many more refunds to answer "429 Too Many Requests"
+    # Errors to answer the next calls of a method with, in order (see `refuse`).
+    _refusals: dict[str, list[web.Response]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -116,6 +117,17 @@ class FakeBotAPI:
             self._updates.append(update)
             self._changed.notify_all()
         return int(update["update_id"])
+
+    def refuse(
+        self, method: str, status: int, description: str, *, retry_after: int | None = None
+    ) -> None:
+        """Answer the next call of `method` with an error, as Telegram does (429, 403, ...).
+
+        A refused call is logged too, with the result None, as a call the bot made.
+        """
+        self._refusals.setdefault(method, []).append(
+            _error(status, description, retry_after=retry_after)
+        )
 
     def hold(self, method: str) -> asyncio.Event:
         """Leave the bot's next `method` call logged but unanswered until the event returned is set."""
@@ -165,6 +177,10 @@ class FakeBotAPI:
         if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
             await self._log(method, fields, None)
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
+        refusals = self._refusals.get(method)
+        if refusals:
+            await self._log(method, fields, None)
+            return refusals.pop(0)
         held = self._held.pop(method, None)
         if held is not None:  # logged as it arrives: the bot now waits for the answer
             await self._log(method, fields, None)
@@ -181,9 +197,6 @@ class FakeBotAPI:
                 return _error(400, "Bad Request: message to edit not found")
             result = self._store(method, fields, *key)
         elif method == "refundStarPayment":
-            if self.flooded:
-                self.flooded -= 1
-                return _error(429, "Too Many Requests: retry after 5", retry_after=5)
             charge = fields["telegram_payment_charge_id"]
             if charge in self.refunded:
                 return _error(400, "Bad Request: CHARGE_ALREADY_REFUNDED")

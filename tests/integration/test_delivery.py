@@ -1,0 +1,157 @@
+"""The delivery worker against a fake Bot API on loopback: flood control, a blocked bot, a worker that died.
+
+The shop's own Telegram channel (`build_telegram`, aiogram's HTTP session) sends
+what the outbox holds to a fake Bot API that answers as Telegram does, errors and all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from bot.delivery import LEASE, DeliveryWorker
+from bot.flows.engine import Conversations, conversations_for
+from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.settings import Settings, TelegramSettings
+from bot.wiring import Shop, build_shop
+from shop import tables as t
+from shop.migrate import upgrade
+from shop.models import Channel
+from shop.outbox import STAFF
+from tests.conftest import FakeClock
+from tests.fake_telegram import Call, FakeBotAPI, fake_bot_api
+from tests.payment_support import PAYMENTS_SECRET, pending_order
+
+CHAT = 4242
+
+
+@dataclass
+class World:
+    shop: Shop
+    conversations: Conversations
+    channel: TelegramChannel
+    api: FakeBotAPI
+    clock: FakeClock
+
+    def worker(self) -> DeliveryWorker:
+        """A delivery worker, as `chatshop run` or `chatshop worker` runs one."""
+        return DeliveryWorker(self.shop, self.conversations, {"telegram": self.channel})
+
+    def sent(self) -> list[Call]:
+        """The messages Telegram took (refused calls have no result)."""
+        return [c for c in self.api.of("sendMessage") if c.result is not None]
+
+    async def status(self) -> dict[str, int]:
+        """How the customer's messages stand (the staff alert for the paid order aside)."""
+
+        def work(conn: Connection) -> dict[str, int]:
+            o = t.outbound_message
+            rows = conn.execute(
+                select(o.c.status, func.count())
+                .where(o.c.channel == "telegram")
+                .group_by(o.c.status)
+            )
+            return {str(status): int(count) for status, count in rows}
+
+        return await self.shop.db.read(work)
+
+
+@pytest.fixture
+async def world(sqlite_url: str, clock: FakeClock) -> AsyncIterator[World]:
+    async with fake_bot_api() as api:
+        settings = Settings(
+            database_url=sqlite_url,
+            payments_secret=PAYMENTS_SECRET,
+            telegram=TelegramSettings(bot_token=api.token, api_url=api.url, bot_username="b"),
+        )
+        shop = build_shop(settings, clock=clock)
+        await upgrade(shop.db)
+        conversations = conversations_for(shop, settings)
+        channel = await build_telegram(shop, conversations, settings)
+        try:
+            yield World(shop, conversations, channel, api, clock)
+        finally:
+            await channel.close()
+            await conversations.close()
+            await shop.payments.close()
+            await shop.db.dispose()
+
+
+async def _paid(world: World) -> int:
+    """An order paid by a Telegram customer: its "paid" message is queued."""
+    order = await pending_order(world.shop, customer=str(CHAT))
+    await world.shop.orders.confirm_payment(order.id)
+    return order.id
+
+
+async def test_flood_control_is_waited_out_and_the_message_goes_once(world: World) -> None:
+    order_id = await _paid(world)
+    world.api.refuse("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+
+    await world.worker().drain()
+
+    refused, taken = world.api.of("sendMessage")
+    assert refused.result is None
+    assert f"Order #{order_id} is paid" in taken["text"]
+    assert [int(c["chat_id"]) for c in world.sent()] == [CHAT]
+    assert await world.status() == {"sent": 1}
+
+
+async def test_a_long_flood_ban_puts_the_message_back_for_then_and_it_goes_once(
+    world: World,
+) -> None:
+    await _paid(world)
+    world.api.refuse("sendMessage", 429, "Too Many Requests: retry after 90", retry_after=90)
+    worker = world.worker()
+
+    await worker.drain()
+    assert await world.status() == {"pending": 1}
+    world.clock.advance(seconds=60)
+    assert await worker.drain() == 0  # not before the time Telegram asked for
+    world.clock.advance(seconds=31)
+    assert await worker.drain() == 1
+
+    assert len(world.sent()) == 1
+    assert await world.status() == {"sent": 1}
+
+
+async def test_a_customer_who_blocked_the_bot_is_recorded_unreachable_until_they_write(
+    world: World,
+) -> None:
+    await _paid(world)
+    world.api.refuse("sendMessage", 403, "Forbidden: bot was blocked by the user")
+
+    await world.worker().drain()
+
+    assert world.sent() == []
+    assert await world.status() == {"failed": 1}
+    customer = await world.shop.customers.find(Channel.TELEGRAM, str(CHAT))
+    assert customer is not None
+    assert customer.unreachable_at == world.clock.now
+    await world.worker().drain()
+    assert len(world.api.of("sendMessage")) == 1  # failed for good: never tried again
+
+    world.clock.advance(minutes=5)
+    back = await world.shop.customers.touch(Channel.TELEGRAM, str(CHAT))  # they write again
+    assert back.unreachable_at is None
+
+
+async def test_a_worker_that_died_holding_a_message_leaves_it_to_another_after_its_lease(
+    world: World,
+) -> None:
+    await _paid(world)
+    # A worker claims the message, then dies before sending it: its lease stands.
+    held = await world.shop.outbox.claim(["telegram", STAFF], limit=10, lease=LEASE)
+    assert [m.channel for m in held] == ["telegram", STAFF]
+    other = world.worker()
+
+    assert await other.drain() == 0
+    world.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await other.drain() == 2
+
+    assert len(world.sent()) == 1
+    assert await world.status() == {"sent": 1}
