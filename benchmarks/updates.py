@@ -51,13 +51,14 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Message, Update
 from pydantic import SecretStr
 
-from bot.flows.engine import Conversations, Who, conversations_for
+from bot.flows.engine import Conversations, Who
 from bot.flows.types import Button, Event, Press, Reply
 from bot.flows.types import Message as FlowMessage
 from bot.handlers.telegram.channel import TelegramChannel, build_telegram
 from bot.runner import freeze_startup_objects
+from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import Shop, build_shop, prepare
+from bot.wiring import build_shop, conversations_for, prepare
 from shop.models import Channel
 
 TOKEN = "42:BENCHMARK-token"

@@ -22,9 +22,9 @@ from bot.cli_support import with_shop
 from bot.handlers.console import run_demo
 from bot.orders_cli import orders_app
 from bot.qr_cli import qr_app, report_app
+from bot.services import Shop
 from bot.settings import Settings
 from bot.web import ListenError
-from bot.wiring import Shop
 from shop.catalog_file import CatalogFileError, detect_format, parse_catalog, write_catalog
 from shop.db import DatabaseUrlError
 from shop.demo import load_demo_catalog

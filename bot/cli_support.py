@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import Shop, build_shop
+from bot.wiring import build_shop
 from shop.migrate import upgrade
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from shop.errors import NotFoundError
 from shop.outbox import STAFF, Outbound
 
 if TYPE_CHECKING:
-    from bot.wiring import Shop
+    from bot.services import Shop
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from bot.cli_support import with_shop
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.interface import PaymentStatus
 from shop.money import format_money
 

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot.cli_support import with_shop
-from bot.wiring import Shop
+from bot.services import Shop
 from qr import codes
 from qr.errors import QrError
 from qr.links import ChannelLinks, channel_name

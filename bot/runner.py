@@ -22,12 +22,13 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.delivery import Deliverer, DeliveryWorker
-from bot.flows.engine import Conversations, conversations_for
+from bot.flows.engine import Conversations
 from bot.handlers.telegram.channel import WEBHOOK_PATH, build_telegram
 from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.services import Shop
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import Shop, build_shop, prepare
+from bot.wiring import build_shop, conversations_for, prepare
 from shop.models import Channel
 from shop.types import utcnow
 

@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.limits import Gate, limited
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.hosted import LinkExpiredError, LinkNotFoundError
 from payments.interface import PaymentError, UnknownProviderError, WebhookError, WebhookScreen
 from payments.pages import FAILED, render_page, render_problem

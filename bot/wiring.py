@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.flows.context import PayloadDecoder, StaffDesk
+from bot.flows.engine import Conversations
+from bot.services import Shop
 from bot.settings import Settings
+from bot.stores import store_for
 from payments.interface import PaymentProvider
 from payments.keys import KeyRing
 from payments.sandbox import SANDBOX, SandboxCheckout, SandboxProvider
@@ -31,25 +35,6 @@ from shop.tickets import TicketService
 from shop.types import utcnow
 
 KEPT_CUSTOMERS = 50_000  # customers a process serving alone keeps in memory
-
-
-@dataclass(frozen=True, slots=True)
-class Shop:
-    """Every shop service, built over one database."""
-
-    settings: Settings
-    db: Database
-    catalog: CatalogService
-    customers: CustomerService
-    carts: CartService
-    promos: PromoService
-    orders: OrderService
-    analytics: AnalyticsService
-    payments: PaymentService
-    search: SearchService
-    attribution: AttributionService
-    outbox: OutboxService
-    tickets: TicketService
 
 
 def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Shop:
@@ -176,3 +161,15 @@ async def prepare(shop: Shop, *, demo_catalog: bool | None = None) -> int:
     if demo_catalog and await shop.catalog.count(active_only=False) == 0:
         return await load_demo_catalog(shop.catalog, settings.shop_currency)
     return 0
+
+
+def conversations_for(
+    shop: Shop,
+    settings: Settings | None = None,
+    *,
+    staff: StaffDesk | None = None,
+    decode_payload: PayloadDecoder | None = None,
+) -> Conversations:
+    """Return the engine over the store the settings pick: Redis when REDIS_URL is set, else the database."""
+    store = store_for(shop.db, settings or shop.settings)
+    return Conversations(shop, store, staff=staff, decode_payload=decode_payload)

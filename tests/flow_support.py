@@ -20,8 +20,8 @@ from bot.flows.types import (
     SharedContact,
     Text,
 )
+from bot.services import Shop
 from bot.stores import DatabaseStore
-from bot.wiring import Shop
 from shop.models import Channel
 from shop.views import CustomerView
 from tests.conftest import row

@@ -30,11 +30,12 @@ from aiogram.types import Update
 from pydantic import SecretStr
 
 from bot.delivery import DeliveryWorker
-from bot.flows.engine import Conversations, conversations_for
+from bot.flows.engine import Conversations
 from bot.handlers.telegram.channel import TelegramChannel, build_telegram
 from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import Shop, build_shop, prepare
+from bot.wiring import build_shop, conversations_for, prepare
 from shop.catalog_file import CatalogRow
 
 BOT_ID = 42

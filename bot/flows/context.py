@@ -15,7 +15,7 @@ from shop.plaintext import clean
 from shop.views import CustomerView
 
 if TYPE_CHECKING:
-    from bot.wiring import Shop
+    from bot.services import Shop
 
 
 @dataclass(frozen=True, slots=True)

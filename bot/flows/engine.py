@@ -22,14 +22,12 @@ from bot.flows.locks import KeyedLocks
 from bot.flows.routes import all_routes
 from bot.flows.store import ConversationStore, StaleStateError
 from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
-from bot.stores import store_for
 from shop.i18n import Language, pick_locale
 from shop.plaintext import clean
 from shop.views import CustomerView
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
-    from bot.wiring import Shop
+    from bot.services import Shop
 
 __all__ = [
     "Conversations",
@@ -38,7 +36,6 @@ __all__ = [
     "StaffDesk",
     "StaffQuestion",
     "Who",
-    "conversations_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,7 +48,7 @@ HINT = "hint_locale"  # the messenger's language, kept for messages pushed unask
 class Conversations:
     """Runs the flows for every channel, one event of a customer at a time.
 
-    Build one per process (`conversations_for`); every channel of the process uses it.
+    Build one per process (bot/wiring.py `conversations_for`); every channel of it uses it.
     """
 
     def __init__(
@@ -173,15 +170,3 @@ class Conversations:
         """Return the customer's chosen language, else the messenger's, else the shop's default."""
         chosen = customer.locale if customer is not None else None
         return pick_locale(chosen, who.language_code, default=self._shop.settings.default_locale)
-
-
-def conversations_for(
-    shop: Shop,
-    settings: Settings | None = None,
-    *,
-    staff: StaffDesk | None = None,
-    decode_payload: PayloadDecoder | None = None,
-) -> Conversations:
-    """Return the engine over the store the settings pick: Redis when REDIS_URL is set, else the database."""
-    store = store_for(shop.db, settings or shop.settings)
-    return Conversations(shop, store, staff=staff, decode_payload=decode_payload)

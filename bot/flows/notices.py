@@ -20,7 +20,7 @@ from shop.orders import OrderDetails
 from shop.outbox import Kind, Outbound
 
 if TYPE_CHECKING:
-    from bot.wiring import Shop
+    from bot.services import Shop
 
 STAFF_LANGUAGE = Language("en")  # staff read English here (design.md: staff commands)
 

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from bot.delivery import DeliveryWorker
 from bot.flows import actions as a
-from bot.flows.engine import Conversations, StaffQuestion, Who, conversations_for
+from bot.flows.engine import Conversations, StaffQuestion, Who
 from bot.flows.types import (
     Button,
     Command,
@@ -34,7 +34,7 @@ from bot.flows.types import (
 )
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import build_shop, prepare
+from bot.wiring import build_shop, conversations_for, prepare
 from payments.hosted import LinkExpiredError, LinkNotFoundError
 from payments.interface import PaymentError
 from payments.sandbox import SANDBOX

@@ -13,8 +13,8 @@ from bot.flows.engine import Conversations, Who
 from bot.flows.store import ConversationStore, StaleStateError
 from bot.flows.types import Command, ConversationState
 from bot.handlers.telegram.staff import staff_steps
+from bot.services import Shop
 from bot.stores import DatabaseStore, LockTimings, RedisLock, RedisStore
-from bot.wiring import Shop
 from shop.models import Channel
 from tests.conftest import REDIS_URL
 from tests.flow_support import chat, stock_the_shop, texts_of

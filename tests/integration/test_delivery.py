@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from bot.delivery import LEASE, DeliveryWorker
-from bot.flows.engine import Conversations, conversations_for
+from bot.flows.engine import Conversations
 from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import Shop, build_shop
+from bot.wiring import build_shop, conversations_for
 from shop import tables as t
 from shop.migrate import upgrade
 from shop.models import Channel

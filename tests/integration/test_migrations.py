@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import shop.models  # noqa: F401  (registers the tables)
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.migrate import upgrade
 
 

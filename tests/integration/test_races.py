@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop import tables as t
 from shop.errors import OutOfStockError
 from shop.models import Channel, OrderStatus

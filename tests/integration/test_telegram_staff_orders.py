@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.handlers.telegram.staff.buttons import Move
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.sandbox import SANDBOX
 from shop.models import OrderStatus
 from shop.views import OrderView

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.wiring import Shop
+from bot.services import Shop
 from tests.flow_support import stock_the_shop
 
 

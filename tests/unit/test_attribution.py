@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop import tables as t
 from shop.analytics import EventKind, Visit
 from shop.attribution import Opened, SourceFigures

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import Shop, build_shop
+from bot.wiring import build_shop
 from shop.errors import (
     OutOfStockError,
     ProductUnavailableError,

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import Channel
 from tests.conftest import row
 

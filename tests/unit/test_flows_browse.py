@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.types import Image, Press, Text
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import Channel
 from tests.conftest import row
 from tests.flow_support import buttons_of, chat, engine

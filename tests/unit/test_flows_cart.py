@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import PromoKind
 from tests.flow_support import Chat, chat, engine
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot.flows import actions as a
 from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
+from bot.services import Shop
 from bot.stores import DatabaseStore
-from bot.wiring import Shop
 from shop.models import Channel
 from tests.flow_support import chat, engine
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows.engine import Who
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import Channel
 from tests.flow_support import Pushed, StaffInbox, chat, engine
 

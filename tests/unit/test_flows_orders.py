@@ -6,7 +6,7 @@ import pytest
 
 from bot.flows.orders import delivery_name
 from bot.flows.types import Press
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.interface import EventType, ProviderEvent
 from payments.sandbox import SANDBOX
 from shop.i18n import LOCALES, Language

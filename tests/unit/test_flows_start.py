@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.flows.types import Image, Text
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import Channel, PromoKind
 from tests.flow_support import chat, engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.interface import WebhookError
 from payments.keys import KeyRing, check_fresh, derive, sign_webhook, verify_webhook
 

@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.telegram import PreCheckout
 from shop.models import PromoKind
 from tests.flow_support import Chat, StaffInbox, chat, engine

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.models import Channel
 from shop.search import SearchService
 from shop.search_index import Match, SearchDoc, SearchIndex

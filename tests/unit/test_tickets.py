@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.errors import NotFoundError
 from shop.models import Channel
 from shop.tickets import TicketAnsweredError, TicketView

@@ -11,7 +11,7 @@ from bot.handlers.telegram.context import InOrder, WhoMiddleware
 from bot.handlers.telegram.links import ShopLinks
 from bot.handlers.telegram.render import Renderer
 from bot.handlers.telegram.staff import TelegramStaffDesk
-from bot.wiring import Shop
+from bot.services import Shop
 
 
 def routers() -> list[Router]:

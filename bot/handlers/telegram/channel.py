@@ -41,8 +41,8 @@ from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.handlers.telegram.wire import hold_answer_types
 from bot.limits import Gate, limited
 from bot.pace import Pace
+from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import Shop
 from payments.keys import KeyRing, same
 from shop.i18n import LOCALES
 

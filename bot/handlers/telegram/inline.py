@@ -21,7 +21,7 @@ from aiogram.types import (
 
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.links import INLINE_SOURCE, ShopLinks
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.deeplink import Target, inline, make_scan
 from shop.i18n import N_, Language
 from shop.views import ProductView

@@ -25,7 +25,7 @@ from bot.flows.engine import Conversations, Who
 from bot.flows.orders import delivery_name
 from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.handlers.telegram.filters import with_payment
-from bot.wiring import Shop
+from bot.services import Shop
 from payments.interface import Outcome
 from payments.telegram import PreCheckout, PreCheckoutAnswer, SuccessfulPayment
 from payments.telegram_checkout import CANNOT_SHIP

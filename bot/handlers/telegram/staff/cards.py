@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.telegram.render import NOT_MODIFIED, TEXT_LIMIT, clip
 from bot.handlers.telegram.staff import words
 from bot.handlers.telegram.staff.buttons import Move, OrderCard, OrderList
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.errors import NotFoundError
 from shop.models import OrderStatus
 from shop.orders import NEXT

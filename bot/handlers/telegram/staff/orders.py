@@ -23,7 +23,7 @@ from bot.handlers.telegram.staff.cards import (
     show,
     show_card,
 )
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.errors import NotFoundError, ShopError
 from shop.models import OrderStatus
 from shop.orders import OrderService

@@ -22,7 +22,7 @@ from bot.handlers.telegram.staff import words
 from bot.handlers.telegram.staff.access import actor
 from bot.handlers.telegram.staff.buttons import Move, Shipping, Skip
 from bot.handlers.telegram.staff.cards import as_shown, pressed_on, show_card
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.errors import ShopError
 from shop.models import OrderStatus
 from shop.plaintext import clean

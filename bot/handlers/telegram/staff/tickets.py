@@ -9,7 +9,7 @@ from aiogram.types import Message
 
 from bot.handlers.telegram.staff import words
 from bot.handlers.telegram.staff.access import actor
-from bot.wiring import Shop
+from bot.services import Shop
 from shop.tickets import TicketAnsweredError, TicketView
 
 

@@ -1,0 +1,38 @@
+"""The shop's services, as every channel, flow and command is handed them (built in bot/wiring.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from payments.service import PaymentService
+from shop.analytics import AnalyticsService
+from shop.attribution import AttributionService
+from shop.carts import CartService
+from shop.catalog import CatalogService
+from shop.customers import CustomerService
+from shop.db import Database
+from shop.orders import OrderService
+from shop.outbox import OutboxService
+from shop.promos import PromoService
+from shop.search import SearchService
+from shop.tickets import TicketService
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    """Every shop service, built over one database."""
+
+    settings: Settings
+    db: Database
+    catalog: CatalogService
+    customers: CustomerService
+    carts: CartService
+    promos: PromoService
+    orders: OrderService
+    analytics: AnalyticsService
+    payments: PaymentService
+    search: SearchService
+    attribution: AttributionService
+    outbox: OutboxService
+    tickets: TicketService
