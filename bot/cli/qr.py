@@ -1,50 +1,39 @@
-"""`chatshop qr make|batch` and `chatshop report qr`: codes and posters, and what each source sold."""
+"""`chatshop qr make|batch`: codes and posters that open the chat."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import re
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from PIL import Image
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from bot.cli_support import with_shop
+from bot.cli.common import err, out, with_shop
 from bot.wiring import Shop
 from qr import codes
 from qr.errors import QrError
 from qr.links import ChannelLinks, channel_name
 from qr.photos import PhotoLoader
 from qr.posters import Paper, compose, render
-from shop.attribution import Destination, SourceFigures
+from shop.attribution import Destination
 from shop.deeplink import PayloadError, Target, TargetKind
 from shop.errors import ShopError
 from shop.models import Channel
-from shop.money import format_money
 from shop.plaintext import visible
-from shop.types import utcnow
 
 qr_app = typer.Typer(
     help="QR codes and posters that open the chat on a product, category, promo or the shop.",
     no_args_is_help=True,
 )
-report_app = typer.Typer(help="How the shop sells.", no_args_is_help=True)
 
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -462,80 +451,3 @@ def _write_index(path: Path, made: list[tuple[int, Made]]) -> None:
         )
     with _reported():
         path.write_text(buffer.getvalue(), encoding="utf-8")
-
-
-_PERIOD = re.compile(r"(\d+)\s*([hdw])")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(text: str, now: datetime) -> datetime | None:
-    """Read "30d", "12h", "2w", a date ("2026-11-01") or "all" (None); raise QrError otherwise."""
-    value = text.strip().lower()
-    if value == "all":
-        return None
-    match = _PERIOD.fullmatch(value)
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise QrError(
-            f"--since {text!r}: use 30d, 12h, 2w, a date like 2026-11-01, or all"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@report_app.command("qr")
-def report_qr(
-    since: Annotated[
-        str, typer.Option(help="The period: 30d, 12h, 2w, a date (2026-11-01) or all.")
-    ] = "30d",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
-) -> None:
-    """List per source: scans, customers, carts, orders, revenue and conversion."""
-    with _reported():
-        start = parse_since(since, utcnow())
-
-    async def work(shop: Shop) -> list[SourceFigures]:
-        return await shop.attribution.report(start)
-
-    figures = with_shop(work)
-    if as_json:
-        figures_json = json.dumps([_as_dict(f) for f in figures], ensure_ascii=False)
-        sys.stdout.write(visible(figures_json) + "\n")
-        return
-    period = "all time" if start is None else f"since {start:%Y-%m-%d %H:%M} UTC"
-    table = Table(title=f"QR codes by source, {period}")
-    for column in ("Source", "Scans", "Customers", "Carts", "Orders", "Revenue", "Conversion"):
-        table.add_column(column, justify="left" if column == "Source" else "right")
-    for f in figures:
-        revenue = " + ".join(
-            format_money(amount, currency) for currency, amount in sorted(f.revenue.items())
-        )
-        table.add_row(
-            escape(visible(f.source)),
-            str(f.scans),
-            str(f.customers),
-            str(f.carts),
-            str(f.orders),
-            revenue or "—",
-            f"{f.conversion:.1%}",
-        )
-    if not figures:
-        out.print(f"No scans of QR codes {period}.")
-        return
-    out.print(table)
-
-
-def _as_dict(figures: SourceFigures) -> dict[str, object]:
-    """Return one source's figures for JSON (revenue in minor units per currency)."""
-    return {
-        "source": figures.source,
-        "scans": figures.scans,
-        "customers": figures.customers,
-        "carts": figures.carts,
-        "orders": figures.orders,
-        "buyers": figures.buyers,
-        "revenue": figures.revenue,
-        "conversion": round(figures.conversion, 4),
-    }

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.cli_support import with_shop
+from bot.cli.common import with_shop
 from bot.wiring import Shop
 from payments.interface import PaymentStatus
 from shop.money import format_money
