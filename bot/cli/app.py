@@ -18,8 +18,10 @@ from bot.cli.orders import orders_app
 from bot.cli.qr import qr_app
 from bot.cli.report import report_app
 from bot.cli.search import search
+from qr.errors import QrError
 from shop.catalog_file import CatalogFileError
 from shop.db import DatabaseUrlError
+from shop.deeplink import PayloadError
 from shop.errors import ShopError
 from shop.plaintext import visible
 
@@ -58,7 +60,7 @@ def main() -> None:
 
 def _explain(error: Exception) -> tuple[str, int]:
     """Return what to tell staff about a failure, and the exit status."""
-    if isinstance(error, CatalogFileError | CommandError | ShopError):
+    if isinstance(error, CatalogFileError | CommandError | ShopError | QrError | PayloadError):
         return str(error), 1
     if isinstance(error, DatabaseUrlError):
         return f"DATABASE_URL: {error}", 2
