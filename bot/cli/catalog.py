@@ -8,13 +8,19 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import CommandError, err, out, progress, with_shop
+from bot.cli.common import CommandError, err, out, progress, shown, with_shop
 from bot.settings import Settings
 from bot.wiring import Shop
-from shop.catalog_file import detect_format, parse_catalog, write_catalog
+from shop.catalog_file import detect_format, parse_catalog, parse_price, write_catalog
 from shop.demo import load_demo_catalog
+from shop.errors import NotFoundError
+from shop.money import MoneyError, format_money
+from shop.views import ProductView
 
-catalog_app = typer.Typer(help="Import and export the catalog.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="The catalog: import and export it, or change one product.", no_args_is_help=True
+)
+Sku = Annotated[str, typer.Argument(help="The product's sku.")]
 
 
 @catalog_app.command("import")
@@ -110,3 +116,67 @@ def export(
         err.print(f"Exported the catalog to {output}.")
 
     with_shop(work)
+
+
+@catalog_app.command("delist")
+def delist(sku: Sku) -> None:
+    """Take a product off sale: customers no longer find or buy it; orders placed keep it."""
+    product = with_shop(lambda shop: shop.catalog.set_active(sku, False))
+    out.print(f"{shown(product.sku)} is off sale (relist puts it back).")
+
+
+@catalog_app.command("relist")
+def relist(sku: Sku) -> None:
+    """Put a product taken off sale back on sale."""
+    product = with_shop(lambda shop: shop.catalog.set_active(sku, True))
+    out.print(f"{shown(product.sku)} is on sale, {product.stock} in stock.")
+
+
+@catalog_app.command("set-stock")
+def set_stock(
+    sku: Sku,
+    count: Annotated[
+        int,
+        typer.Argument(
+            min=0, help="Units free to sell now, beside those unpaid orders hold for a while."
+        ),
+    ],
+) -> None:
+    """Set how many units of a product are free to sell, without a full import."""
+    product = with_shop(lambda shop: shop.catalog.set_stock(sku, count))
+    out.print(f"{shown(product.sku)}: {product.stock} in stock.")
+
+
+@catalog_app.command("set-price")
+def set_price(
+    sku: Sku,
+    price: Annotated[str, typer.Argument(help="In major units of SHOP_CURRENCY: 1299.90.")],
+    allow_free: Annotated[
+        bool, typer.Option("--allow-free", help="Accept a price of 0 (free on purpose).")
+    ] = False,
+) -> None:
+    """Change a product's price, without a full import; orders placed keep theirs."""
+
+    async def work(shop: Shop) -> ProductView:
+        currency = shop.settings.shop_currency
+        try:
+            amount = parse_price(price, currency)
+        except MoneyError as error:
+            raise CommandError(str(error)) from None
+        if amount == 0 and not allow_free:
+            raise CommandError(
+                f"price {price!r} would give the product away; "
+                "use --allow-free if it is free on purpose"
+            )
+        product = await shop.catalog.product_by_sku(sku)
+        if product is None:
+            raise NotFoundError("product", sku)
+        if product.currency != currency:
+            raise CommandError(
+                f"{sku} is priced in {product.currency} and the shop sells in {currency}: "
+                "import it in the shop's currency instead"
+            )
+        return await shop.catalog.set_price(sku, amount)
+
+    product = with_shop(work)
+    out.print(f"{shown(product.sku)}: {format_money(product.price, product.currency)}.")
