@@ -15,6 +15,7 @@ from bot.cli.catalog import catalog_app
 from bot.cli.common import CommandError, err
 from bot.cli.db import db_app
 from bot.cli.orders import orders_app
+from bot.cli.promos import promos_app
 from bot.cli.qr import qr_app
 from bot.cli.report import report_app
 from bot.cli.search import search
@@ -39,6 +40,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(qr_app, name="qr")
 app.add_typer(report_app, name="report")
 app.add_typer(orders_app, name="orders")
+app.add_typer(promos_app, name="promos")
 
 
 def main() -> None:

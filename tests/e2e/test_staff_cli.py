@@ -7,6 +7,7 @@ connections open, and reads what each command changed.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,8 +16,11 @@ import pytest
 
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
+from shop.errors import PromoRejectedError
 from shop.migrate import upgrade
+from shop.models import Channel
 from tests.cli_support import GOOD, chatshop, write
+from tests.conftest import row
 
 
 @pytest.fixture
@@ -87,3 +91,74 @@ async def test_one_product_changes_without_an_import_and_the_running_shop_sees_i
     cup = await running.catalog.product_by_sku("CUP-1")
     assert cup is not None
     assert cup.price == 700
+
+
+async def test_promo_codes_are_created_listed_and_switched_off_for_the_running_shop(
+    tmp_path: Path, running: Shop
+) -> None:
+    await running.catalog.import_rows([row("TEA-1", price=6_000)])
+    tea = await running.catalog.product_by_sku("TEA-1")
+    assert tea is not None
+    ann = await running.customers.touch(Channel.TELEGRAM, "ann")
+    await running.carts.add(ann.id, tea.id)
+    percent = await staff(
+        tmp_path, "promos", "create", "winter15", "--percent", "15", "--min-total", "50",
+        "--max-uses", "100", "--until", "2099-12-31",
+    )  # fmt: skip
+    amount = await staff(
+        tmp_path, "promos", "create", "FIVE", "--amount", "5", "--per-customer", "3"
+    )
+    endless = await staff(
+        tmp_path, "promos", "create", "ALWAYS", "--percent", "5", "--per-customer", "0"
+    )
+    assert percent.stdout == (
+        "Created WINTER15: 15% off goods from $50.00, 100 uses in all, once per customer, "
+        "until 2099-12-31.\n"
+    )
+    assert amount.stdout == "Created FIVE: $5.00 off, 3 times per customer.\n"
+    assert endless.stdout == "Created ALWAYS: 5% off, no limit per customer.\n"
+    assert (await running.carts.apply_promo(ann.id, "five")).discount == 500
+
+    switched_off = await staff(tmp_path, "promos", "deactivate", "five")
+    listed = await staff(tmp_path, "promos", "list", "--json")
+    table = await staff(tmp_path, "promos", "list", COLUMNS="200")
+
+    assert switched_off.stdout == "FIVE is switched off; orders placed keep their discount.\n"
+    with pytest.raises(PromoRejectedError):
+        await running.carts.apply_promo(ann.id, "FIVE")
+    assert json.loads(listed.stdout) == [
+        {
+            "code": "ALWAYS", "kind": "percent", "value": 5, "currency": None, "min_total": 0,
+            "max_uses": None, "used": 0, "per_customer": None, "starts_at": None,
+            "ends_at": None, "active": True,
+        },
+        {
+            "code": "FIVE", "kind": "fixed", "value": 500, "currency": "USD", "min_total": 0,
+            "max_uses": None, "used": 0, "per_customer": 3, "starts_at": None, "ends_at": None,
+            "active": False,
+        },
+        {
+            "code": "WINTER15", "kind": "percent", "value": 15, "currency": None,
+            "min_total": 5_000, "max_uses": 100, "used": 0, "per_customer": 1, "starts_at": None,
+            "ends_at": "2100-01-01T00:00:00+00:00", "active": True,
+        },
+    ]  # fmt: skip
+    winter = next(line for line in table.stdout.splitlines() if "WINTER15" in line)
+    assert "until 2099-12-31" in winter
+    assert "0 of 100" in winter
+
+    assert refused(await staff(tmp_path, "promos", "create", "FIVE", "--amount", "5")) == (
+        "promo code FIVE already exists"
+    )
+    assert refused(
+        await staff(tmp_path, "promos", "create", "X", "--percent", "5", "--amount", "1")
+    ) == ("give the discount as --percent N or --amount X, one of them")
+    assert refused(await staff(tmp_path, "promos", "create", "X", "--amount", "1.234")) == (
+        "--amount: price '1.234' has more decimals than USD allows (2)"
+    )
+    assert refused(
+        await staff(tmp_path, "promos", "create", "X", "--percent", "5", "--until", "2020-01-01")
+    ) == ("--until 2020-01-01 is over already (UTC)")
+    assert refused(await staff(tmp_path, "promos", "deactivate", "NOPE")) == (
+        "promo code 'NOPE' not found"
+    )
