@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from rich.console import Console
@@ -50,6 +51,11 @@ def shown(text: str) -> str:
 def print_json(document: object) -> None:
     """Write one JSON document on stdout; control characters in it stay escaped."""
     sys.stdout.write(visible(json.dumps(document, ensure_ascii=False)) + "\n")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Return an aware time as ISO 8601 for JSON, or None."""
+    return None if moment is None else moment.isoformat()
 
 
 def progress() -> Progress:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli.common import CommandError, out, print_json, shown, with_shop
+from bot.cli.common import CommandError, iso, out, print_json, shown, with_shop
 from bot.settings import Settings
 from bot.wiring import Shop
 from shop.models import PromoCode, PromoKind
@@ -176,12 +176,7 @@ def _as_dict(promo: PromoCode) -> dict[str, object]:
         "max_uses": promo.usage_limit,
         "used": promo.used_count,
         "per_customer": promo.per_customer,
-        "starts_at": _iso(promo.starts_at),
-        "ends_at": _iso(promo.ends_at),
+        "starts_at": iso(promo.starts_at),
+        "ends_at": iso(promo.ends_at),
         "active": promo.active,
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """Return an aware time as ISO 8601, or None."""
-    return None if moment is None else moment.isoformat()

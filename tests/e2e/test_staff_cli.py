@@ -10,17 +10,21 @@ import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
+from payments.sandbox import SANDBOX
 from shop.errors import PromoRejectedError
 from shop.migrate import upgrade
-from shop.models import Channel
+from shop.models import Channel, OrderStatus
+from shop.views import OrderView
 from tests.cli_support import GOOD, chatshop, write
 from tests.conftest import row
+from tests.payment_support import paid_event, pending_order
 
 
 @pytest.fixture
@@ -162,3 +166,127 @@ async def test_promo_codes_are_created_listed_and_switched_off_for_the_running_s
     assert refused(await staff(tmp_path, "promos", "deactivate", "NOPE")) == (
         "promo code 'NOPE' not found"
     )
+
+
+async def _paid_order(shop: Shop, customer: str) -> OrderView:
+    """Return an order paid through the sandbox, its payment recorded as a provider's would be."""
+    order = await pending_order(shop, customer=customer)
+    start = await shop.payments.start(order.id, provider=SANDBOX)
+    payment = await shop.payments.payment(start.payment_id)
+    assert payment is not None
+    assert payment.external_id is not None
+    await shop.payments.settlement.confirm(paid_event(order, payment.external_id, payment.id))
+    return order
+
+
+async def test_orders_are_listed_shown_and_moved_along_beside_the_running_shop(
+    tmp_path: Path, running: Shop
+) -> None:
+    unpaid = await pending_order(running, customer="1")
+    paid = await _paid_order(running, customer="2")
+
+    listed = await staff(tmp_path, "orders", "list", "--json")
+    # The running shop sells on while staff work: both write the one SQLite file.
+    packed, meanwhile = await asyncio.gather(
+        staff(tmp_path, "orders", "set-status", str(paid.id), "packed", "--note", "boxed"),
+        pending_order(running, customer="3", quantity=1),
+    )
+    assert (await running.orders.get(paid.id)).order.status == OrderStatus.PACKED
+    shipped = await staff(
+        tmp_path, "orders", "set-status", str(paid.id), "shipped",
+        "--tracking", "1Z999", "--carrier", "DHL",
+    )  # fmt: skip
+    seen = (await running.orders.get(paid.id)).order
+    shown = await staff(tmp_path, "orders", "show", str(paid.id), "--json")
+    readable = await staff(tmp_path, "orders", "show", str(paid.id), COLUMNS="200")
+    table = await staff(tmp_path, "orders", "list", "--status", "shipped", COLUMNS="200")
+
+    assert packed.stdout == f"Order #{paid.id} is packed.\n"
+    assert meanwhile.status == OrderStatus.PENDING_PAYMENT
+    assert shipped.stdout == f"Order #{paid.id} is shipped: DHL 1Z999.\n"
+    assert (seen.status, seen.carrier, seen.tracking_number) == ("shipped", "DHL", "1Z999")
+    summaries = json.loads(listed.stdout)
+    assert [(s["id"], s["status"]) for s in summaries] == [
+        (paid.id, "paid"),
+        (unpaid.id, "pending_payment"),
+    ]
+    for summary, order, who in ((summaries[0], paid, "2"), (summaries[1], unpaid, "1")):
+        customer = await running.customers.get(order.customer_id)
+        assert summary["total"] == order.total == 5_000
+        assert summary["currency"] == "USD"
+        assert summary["channel"] == "telegram"
+        assert summary["customer"] == {"id": customer.id, "name": "Ann", "external_id": who}
+        assert summary["created_at"] == order.created_at.isoformat()
+    assert [(step["status"], step["actor"]) for step in summaries[0]["timeline"]] == [
+        ("pending_payment", "customer"),
+        ("paid", "payment:sandbox"),
+    ]
+    assert all(datetime.fromisoformat(step["time"]).tzinfo for step in summaries[0]["timeline"])
+
+    full = json.loads(shown.stdout)
+    assert {key: full[key] for key in ("id", "status", "total", "currency", "channel")} == {
+        "id": paid.id, "status": "shipped", "total": 5_000, "currency": "USD",
+        "channel": "telegram",
+    }  # fmt: skip
+    assert full["customer"] == summaries[0]["customer"]
+    assert [
+        (step["status"], step["actor"], step["note"], step["carrier"], step["tracking_number"])
+        for step in full["timeline"]
+    ] == [
+        ("pending_payment", "customer", None, None, None),
+        ("paid", "payment:sandbox", None, None, None),
+        ("packed", "staff:cli", "boxed", None, None),
+        ("shipped", "staff:cli", None, "DHL", "1Z999"),
+    ]
+    assert (full["subtotal"], full["discount"], full["delivery_price"]) == (5_000, 0, 0)
+    assert (full["promo_code"], full["source"]) == (None, None)
+    assert full["contact"] == {"name": None, "phone": None}
+    assert full["delivery"] == {
+        "method": "pickup", "address": None, "carrier": "DHL", "tracking_number": "1Z999",
+    }  # fmt: skip
+    assert full["lines"] == [
+        {
+            "sku": "A", "title": "Product A", "unit_price": 2_500, "quantity": 2,
+            "total": 5_000, "digital": False,
+        }
+    ]  # fmt: skip
+    [payment] = full["payments"]
+    assert {k: payment[k] for k in ("provider", "status", "amount", "currency", "refunded_at")} == {
+        "provider": "sandbox", "status": "succeeded", "amount": 5_000, "currency": "USD",
+        "refunded_at": None,
+    }  # fmt: skip
+    assert payment["paid_at"] is not None
+    assert readable.stdout.startswith(f"Order #{paid.id}  shipped  $50.00\n")
+    assert "Delivery: pickup, DHL 1Z999" in readable.stdout
+    assert "shipped  by staff:cli  DHL, 1Z999" in readable.stdout
+    assert [line.split()[1] for line in table.stdout.splitlines() if "telegram" in line] == [
+        str(paid.id)
+    ]
+
+
+async def test_an_illegal_change_is_refused_with_its_reason_in_one_line(
+    tmp_path: Path, running: Shop
+) -> None:
+    unpaid = await pending_order(running, customer="1")
+    paid = await _paid_order(running, customer="2")
+
+    assert refused(
+        await staff(tmp_path, "orders", "set-status", str(unpaid.id), "shipped", "--tracking", "1")
+    ) == (
+        f"order {unpaid.id}: cannot go from pending_payment to shipped: "
+        "from pending_payment an order goes to paid or cancelled"
+    )
+    assert refused(await staff(tmp_path, "orders", "set-status", str(paid.id), "shipped")) == (
+        "an order is shipped with its tracking number: add --tracking NUMBER"
+    )
+    assert refused(await staff(tmp_path, "orders", "set-status", str(paid.id), "cancelled")) == (
+        f"order {paid.id}: cannot go from paid to cancelled: a paid order is refunded, not cancelled"
+    )
+    refunded = await staff(tmp_path, "orders", "refund", str(paid.id), "--reason", "broken")
+    assert refunded.stdout == f"Order #{paid.id} is refunded: $50.00 back through sandbox.\n"
+    assert (await running.orders.get(paid.id)).order.status == OrderStatus.REFUNDED
+    assert refused(await staff(tmp_path, "orders", "refund", str(paid.id))) == (
+        f"order {paid.id}: cannot go from refunded to refunded: it is already refunded"
+    )
+    assert refused(await staff(tmp_path, "orders", "show", "999")) == "order 999 not found"
+    assert (await running.orders.get(unpaid.id)).order.status == OrderStatus.PENDING_PAYMENT
