@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli import serve
 from bot.cli.catalog import catalog_app
 from bot.cli.common import CommandError, err
+from bot.cli.customers import customers_app
 from bot.cli.db import db_app
 from bot.cli.orders import orders_app
 from bot.cli.promos import promos_app
@@ -41,6 +42,7 @@ app.add_typer(qr_app, name="qr")
 app.add_typer(report_app, name="report")
 app.add_typer(orders_app, name="orders")
 app.add_typer(promos_app, name="promos")
+app.add_typer(customers_app, name="customers")
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ connections open, and reads what each command changed.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -14,10 +16,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
 
 from bot.settings import Settings
 from bot.wiring import Shop, build_shop
 from payments.sandbox import SANDBOX
+from shop import tables as t
 from shop.errors import PromoRejectedError
 from shop.migrate import upgrade
 from shop.models import Channel, OrderStatus
@@ -290,3 +295,49 @@ async def test_an_illegal_change_is_refused_with_its_reason_in_one_line(
     )
     assert refused(await staff(tmp_path, "orders", "show", "999")) == "order 999 not found"
     assert (await running.orders.get(unpaid.id)).order.status == OrderStatus.PENDING_PAYMENT
+
+
+async def test_customers_are_exported_for_a_spreadsheet_that_runs_none_of_their_names(
+    tmp_path: Path, running: Shop
+) -> None:
+    ann = await running.customers.touch(
+        Channel.TELEGRAM, "1001", display_name="Анна", source="window-1"
+    )
+    await running.customers.set_marketing_consent(ann.id, True)
+    await running.customers.save_contact(
+        ann.id, name="Anna Lee", phone="+49 151 1234", address=None
+    )
+    mallory = await running.customers.touch(Channel.WHATSAPP, "+15550001")
+
+    def stored_before_the_rule(conn: Connection) -> None:
+        conn.execute(
+            update(t.customer)
+            .where(t.customer.c.id == mallory.id)
+            .values(display_name='=HYPERLINK("http://evil","Bob")\x1b[2J')
+        )
+
+    await running.db.write(stored_before_the_rule)
+
+    to_file = await staff(tmp_path, "customers", "export", "-o", "customers.csv")
+    to_stdout = await staff(tmp_path, "customers", "export")
+
+    assert to_file.stderr == "Exported 2 customers to customers.csv.\n"
+    data = (tmp_path / "customers.csv").read_bytes()
+    assert data.decode("utf-8").replace("\r\n", "\n") == to_stdout.stdout  # read as text
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0] == {
+        "id": str(ann.id), "channel": "telegram", "external_id": "1001", "display_name": "Анна",
+        "locale": "", "marketing_consent": "true",
+        "consent_at": rows[0]["consent_at"], "first_source": "window-1",
+        "first_seen_at": rows[0]["first_seen_at"], "last_inbound_at": rows[0]["last_inbound_at"],
+        "contact_name": "Anna Lee", "contact_phone": "'+49 151 1234",
+    }  # fmt: skip
+    assert all(
+        datetime.fromisoformat(rows[0][column]).date() == ann.first_seen_at.date()
+        for column in ("consent_at", "first_seen_at", "last_inbound_at")
+    )
+    assert (rows[1]["external_id"], rows[1]["display_name"], rows[1]["marketing_consent"]) == (
+        "'+15550001",
+        '\'=HYPERLINK("http://evil","Bob")\\u001b[2J',
+        "false",
+    )
