@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bot.cli.common import CommandError, err, out, progress, shown, with_shop
+from bot.cli.common import CommandError, err, out, progress, shown, with_shop, write_out
 from bot.settings import Settings
 from bot.wiring import Shop
 from shop.catalog_file import detect_format, parse_catalog, parse_price, write_catalog
@@ -104,18 +103,12 @@ def export(
     """Write the active catalog as CSV or JSON, in the form `catalog import` reads back."""
     chosen = detect_format(output.name) if output else detect_format(f"stdout.{fmt}")
 
-    async def work(shop: Shop) -> None:
-        data = write_catalog(await shop.catalog.export_rows(), chosen)
-        if output is None:
-            sys.stdout.buffer.write(data)
-            return
-        try:
-            output.write_bytes(data)
-        except OSError as error:
-            raise CommandError(f"cannot write {output}: {error.strerror}") from None
-        err.print(f"Exported the catalog to {output}.")
+    async def work(shop: Shop) -> bytes:
+        return write_catalog(await shop.catalog.export_rows(), chosen)
 
-    with_shop(work)
+    write_out(with_shop(work), output)
+    if output is not None:
+        err.print(f"Exported the catalog to {output}.")
 
 
 @catalog_app.command("delist")

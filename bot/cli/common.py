@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
@@ -51,6 +52,17 @@ def shown(text: str) -> str:
 def print_json(document: object) -> None:
     """Write one JSON document on stdout; control characters in it stay escaped."""
     sys.stdout.write(visible(json.dumps(document, ensure_ascii=False)) + "\n")
+
+
+def write_out(data: bytes, output: Path | None) -> None:
+    """Write data to the file `output` names, or to stdout without one."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as error:
+        raise CommandError(f"cannot write {output}: {error.strerror}") from None
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bot.cli.common import CommandError, err, shown, with_shop
+from bot.cli.common import err, shown, with_shop, write_out
 from bot.wiring import Shop
 from shop.customer_file import write_customers
 from shop.views import CustomerView
@@ -32,13 +31,8 @@ def export(
         return await shop.customers.all_customers()
 
     customers = with_shop(work)
-    data = write_customers(customers)
+    write_out(write_customers(customers), output)
     if output is None:
-        sys.stdout.buffer.write(data)
         return
-    try:
-        output.write_bytes(data)
-    except OSError as error:
-        raise CommandError(f"cannot write {output}: {error.strerror}") from None
     count = len(customers)
     err.print(f"Exported {count} customer{'' if count == 1 else 's'} to {shown(str(output))}.")
