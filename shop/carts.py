@@ -22,7 +22,7 @@ from shop.errors import (
     PromoRejectedError,
     Shortage,
 )
-from shop.promos import discount_for, load_promo, normalize_code
+from shop.promos import customer_uses, discount_for, load_promo, normalize_code
 from shop.sql import upsert
 from shop.types import utcnow
 from shop.views import ProductView
@@ -132,12 +132,12 @@ def load_cart(
     subtotal = pricing.subtotal((line.product.price, line.quantity) for line in lines)
     discount, problem = 0, None
     if code and currency:
-        found = load_promo(conn, code, customer_id)
+        promo = load_promo(conn, code)
         try:
-            if found is None:
+            if promo is None:
                 raise PromoRejectedError(code, PromoProblem.UNKNOWN)
-            promo, used = found
-            discount = discount_for(promo, subtotal, currency, used_by_customer=used, now=now)
+            uses = customer_uses(conn, code, customer_id)
+            discount = discount_for(promo, subtotal, currency, customer_uses=uses, now=now)
         except PromoRejectedError as rejected:
             problem = rejected
     if only is not None and problem is not None:
@@ -222,17 +222,17 @@ class CartService:
         now = self._clock()
 
         def work(conn: Connection) -> CartView:
-            found = load_promo(conn, code, customer_id)
-            if found is None or not found[0].active:
+            promo = load_promo(conn, code)
+            if promo is None or not promo.active:
                 raise PromoRejectedError(code, PromoProblem.UNKNOWN)
             cart = load_cart(conn, customer_id, now)
-            promo, used = found
+            uses = customer_uses(conn, code, customer_id)
             # An empty cart still takes a code (it may come from a poster before shopping);
             # the minimum and currency are checked against the cart once it has something.
             subtotal, currency = (
                 (cart.subtotal, cart.currency) if cart.lines else (promo.min_total, promo.currency)
             )
-            discount_for(promo, subtotal, currency or "", used_by_customer=used, now=now)
+            discount_for(promo, subtotal, currency or "", customer_uses=uses, now=now)
             self._save_header(conn, customer_id, now, promo_code=code)
             return load_cart(conn, customer_id, now)
 

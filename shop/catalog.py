@@ -218,7 +218,8 @@ class CatalogService:
     ) -> ImportResult:
         """Create or update products by sku in one transaction: all rows or none.
 
-        Rows in the file are put on sale; products missing from the file are left as they are.
+        Rows are put on sale unless they say `active` false (taken off sale); products
+        missing from the file are left as they are.
         """
         now = self._clock()
 
@@ -345,7 +346,7 @@ def _product_values(
         "image_url": row.image_url,
         "digital": row.digital,
         "category_id": category_id,
-        "active": True,
+        "active": row.active,
         "revision": revision,
         "updated_at": now,
         "sold": 0,

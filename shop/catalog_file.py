@@ -43,6 +43,9 @@ BASE_COLUMNS: Final = (
 TRANSLATED_COLUMNS: Final = ("title", "description", "category")
 """Columns that may be translated as `<column>_<locale>`, e.g. `title_ru`."""
 
+FLAG_COLUMNS: Final = ("digital", "active")
+"""Optional true/false columns: a digital good (default false), on sale (default true)."""
+
 MAX_SKU_LENGTH: Final = 64
 MAX_PROBLEMS: Final = 50
 """How many problems `CatalogFileError.problems` keeps; the rest are only counted."""
@@ -55,8 +58,8 @@ _MAX_PRICE_MINOR: Final = 2**63 - 1  # a BIGINT column
 _PLAIN_PRICE: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _MAX_STOCK: Final = 2**31 - 1  # an INTEGER column
 _TRUE: Final = frozenset({"true", "yes", "1"})
-_FALSE: Final = frozenset({"false", "no", "0", ""})
-_KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, "digital"})
+_FALSE: Final = frozenset({"false", "no", "0"})
+_KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, *FLAG_COLUMNS})
 _CONTROL_NAMES: Final = {"U+000A": "a line break", "U+000D": "a line break", "U+0009": "a tab"}
 _EXCEL_HINT: Final = "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited)'"
 
@@ -78,6 +81,7 @@ class CatalogRow:
     titles: dict[str, str]  # locale -> title, from title_<locale> (only non-empty ones)
     descriptions: dict[str, str]  # locale -> description
     categories: dict[str, str]  # locale -> category name
+    active: bool = True  # False: imported (or kept) off sale
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +265,7 @@ def _unknown_column(name: str, kind: str, where: str = "") -> str:
             f"{unknown}: after '{column}_' put a 2-letter language code "
             f"such as '{column}_ru' or '{column}_pt_BR'"
         )
-    known = ", ".join([*BASE_COLUMNS, "digital"])
+    known = ", ".join([*BASE_COLUMNS, *FLAG_COLUMNS])
     return (
         f"{unknown}; the {kind}s are {known}, "
         "and title_xx, description_xx, category_xx for a language xx"
@@ -273,7 +277,7 @@ class _Layout:
     """Where each column of a checked CSV header is."""
 
     width: int
-    index: dict[str, int]  # base column or "digital" -> position
+    index: dict[str, int]  # base or flag column -> position
     translations: tuple[tuple[int, str, str], ...]  # (position, column, locale)
 
 
@@ -356,6 +360,7 @@ class _RowChecker:
         category: str | None,
         image_url: str | None,
         digital: str | bool,
+        active: str | bool,
         titles: dict[str, str],
         descriptions: dict[str, str],
         categories: dict[str, str],
@@ -387,7 +392,8 @@ class _RowChecker:
         code = self._currency(line, currency)
         amount = self._price(line, price, code)
         count = self._stock(line, stock)
-        is_digital = self._digital(line, digital)
+        is_digital = self._flag(line, "digital", digital, default=False)
+        is_active = self._flag(line, "active", active, default=True)
         url = image_url or None if "image_url" in garbled else self._image_url(line, image_url)
         if report.count != before or sku is None or title is None or category is None:
             return None
@@ -406,6 +412,7 @@ class _RowChecker:
             titles=titles,
             descriptions=descriptions,
             categories=categories,
+            active=is_active,
         )
 
     def _controls(
@@ -484,7 +491,7 @@ class _RowChecker:
             self.report.add(line, "price is missing")
             return 0
         try:
-            amount = _parse_price(price, currency)
+            amount = parse_price(price, currency)
         except MoneyError as exc:
             self.report.add(line, str(exc))
             return 0
@@ -514,16 +521,16 @@ class _RowChecker:
             self.report.add(line, f"stock {_show(str(stock))} is too large")
         return count
 
-    def _digital(self, line: int, digital: str | bool) -> bool:
-        if isinstance(digital, bool):
-            return digital
-        flag = digital.lower()
+    def _flag(self, line: int, column: str, value: str | bool, *, default: bool) -> bool:
+        if isinstance(value, bool):
+            return value
+        flag = value.lower()
+        if not flag:
+            return default
         if flag in _TRUE:
             return True
         if flag not in _FALSE:
-            self.report.add(
-                line, f"digital {_show(digital)} must be true or false (or yes/no, 1/0)"
-            )
+            self.report.add(line, f"{column} {_show(value)} must be true or false (or yes/no, 1/0)")
         return False
 
     def _image_url(self, line: int, url: str | None) -> str | None:
@@ -540,7 +547,7 @@ class _RowChecker:
         return url
 
 
-def _parse_price(text: str, currency: str | None) -> int:
+def parse_price(text: str, currency: str | None) -> int:
     """Parse a plain major-unit price to minor units; with no known currency, only check it."""
     if len(text) > 40:
         raise MoneyError(f"price {_show(text)} is not a number")
@@ -663,7 +670,7 @@ def _csv_rows(
     i_sku, i_title, i_description, i_price, i_currency, i_stock, i_category, i_image = (
         layout.index[column] for column in BASE_COLUMNS
     )
-    i_digital = layout.index.get("digital")
+    i_digital, i_active = (layout.index.get(column) for column in FLAG_COLUMNS)
     translations = layout.translations
     rows: list[CatalogRow] = []
     reader = records.reader
@@ -702,7 +709,8 @@ def _csv_rows(
             stock=fields[i_stock],
             category=fields[i_category],
             image_url=fields[i_image],
-            digital=fields[i_digital] if i_digital is not None else False,
+            digital=fields[i_digital] if i_digital is not None else "",
+            active=fields[i_active] if i_active is not None else "",
             titles=titles,
             descriptions=descriptions,
             categories=categories,
@@ -824,7 +832,7 @@ def _json_row(
         report.add(number, f"field {key!r} appears twice")
     texts: dict[str, str | None] = {}  # column -> stripped text; None: not text, reported
     translated: dict[str, dict[str, str]] = {}  # column -> locale -> text
-    scalars: dict[str, object] = {}  # price, stock or digital given as other than a string
+    scalars: dict[str, object] = {}  # price, stock or a flag given as other than a string
     for key, value in item.items():
         spec = specs.get(key)
         if spec is None:
@@ -839,7 +847,7 @@ def _json_row(
                 texts[column] = value.strip()
             elif value.strip():
                 translated.setdefault(column, {})[locale] = value.strip()
-        elif column in {"price", "stock", "digital"}:
+        elif column in {"price", "stock", *FLAG_COLUMNS}:
             scalars[column] = value
         else:
             report.add(number, f"{key} must be text in double quotes, not {_json_kind(value)}")
@@ -855,11 +863,10 @@ def _json_row(
         stock=_json_stock(scalars["stock"]) if "stock" in scalars else texts.get("stock") or "",
         category=texts.get("category", ""),
         image_url=texts.get("image_url", ""),
-        digital=(
-            _json_digital(scalars["digital"])
-            if "digital" in scalars
-            else texts.get("digital") or ""
-        ),
+        digital=_json_flag(scalars["digital"])
+        if "digital" in scalars
+        else texts.get("digital") or "",
+        active=_json_flag(scalars["active"]) if "active" in scalars else texts.get("active") or "",
         titles=translated.get("title", {}),
         descriptions=translated.get("description", {}),
         categories=translated.get("category", {}),
@@ -867,7 +874,7 @@ def _json_row(
     return row if report.count == before else None
 
 
-# A price, stock or digital value that is not a JSON string: take it if it is the right type,
+# A price, stock or flag value that is not a JSON string: take it if it is the right type,
 # else quote it as written so that the checker says what is wrong ("stock 'true' is not ...").
 
 
@@ -892,8 +899,8 @@ def _json_stock(value: object) -> str | int:
     return _json_text(value)
 
 
-def _json_digital(value: object) -> str | bool:
-    """Take a JSON digital flag: true or false (1 and 0 work too, as in CSV)."""
+def _json_flag(value: object) -> str | bool:
+    """Take a JSON flag (digital, active): true or false (1 and 0 work too, as in CSV)."""
     if isinstance(value, bool):
         return value
     return _json_text(value)
@@ -910,11 +917,12 @@ def _locales(rows: list[CatalogRow]) -> list[str]:
     return sorted(found)
 
 
-def csv_header(locales: Iterable[str]) -> list[str]:
-    """Return the CSV header `write_catalog` uses for the given locales."""
+def csv_header(locales: Iterable[str], *, active: bool = False) -> list[str]:
+    """Return the CSV header `write_catalog` uses for the given locales (and the active column)."""
     return [
         *BASE_COLUMNS,
         "digital",
+        *(["active"] if active else []),
         *(f"{column}_{locale}" for locale in sorted(locales) for column in TRANSLATED_COLUMNS),
     ]
 
@@ -922,11 +930,14 @@ def csv_header(locales: Iterable[str]) -> list[str]:
 def _write_csv(rows: list[CatalogRow]) -> bytes:
     """Write rows as CSV (see write_catalog)."""
     locales = _locales(rows)
+    # Products are on sale unless the file says otherwise: the column only where one is not.
+    with_active = not all(row.active for row in rows)
     buffer = io.StringIO()
     # "\r\n" also makes the writer quote a bare "\r" inside a value, which "\n" would not.
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(csv_header(locales))
+    writer.writerow(csv_header(locales, active=with_active))
     for row in rows:
+        flags = (row.digital, row.active) if with_active else (row.digital,)
         writer.writerow(
             [
                 row.sku,
@@ -937,7 +948,7 @@ def _write_csv(rows: list[CatalogRow]) -> bytes:
                 str(row.stock),
                 row.category,
                 row.image_url or "",
-                "true" if row.digital else "false",
+                *("true" if flag else "false" for flag in flags),
                 *(
                     translated.get(locale, "")
                     for locale in locales
@@ -963,6 +974,8 @@ def _write_json(rows: list[CatalogRow]) -> bytes:
             "image_url": row.image_url,
             "digital": row.digital,
         }
+        if not row.active:
+            item["active"] = False
         for locale in sorted({*row.titles, *row.descriptions, *row.categories}):
             for column, translated in zip(
                 TRANSLATED_COLUMNS, (row.titles, row.descriptions, row.categories), strict=True

@@ -110,6 +110,15 @@ class CustomerService:
         row = await self._db.read(work)
         return CustomerView.from_row(row) if row else None
 
+    async def all_customers(self) -> list[CustomerView]:
+        """Return every customer, by id (for staff: an export)."""
+
+        def work(conn: Connection) -> list[CustomerView]:
+            rows = conn.execute(select(t.customer).order_by(t.customer.c.id))
+            return [CustomerView.from_row(row) for row in rows]
+
+        return await self._db.read(work, bulk=True)
+
     async def set_locale(self, customer_id: int, locale: str) -> None:
         """Remember the language the customer chose."""
         await self._update(customer_id, locale=locale)

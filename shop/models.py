@@ -165,10 +165,17 @@ class CartItem(SQLModel, table=True):
 
 
 class PromoCode(SQLModel, table=True):
-    """A discount code: percent or a fixed amount, with its limits."""
+    """A discount code: percent or a fixed amount, with its limits.
+
+    `usage_limit` caps the uses by everyone, `per_customer` those by one customer
+    (None: no cap); an order cancelled before payment gives its use back.
+    """
 
     __tablename__ = "promo_code"
-    __table_args__ = (CheckConstraint("value > 0", name="value_positive"),)
+    __table_args__ = (
+        CheckConstraint("value > 0", name="value_positive"),
+        CheckConstraint("per_customer > 0", name="per_customer_positive"),
+    )
 
     code: str = Field(primary_key=True, max_length=32)
     kind: str = Field(max_length=8)
@@ -179,25 +186,20 @@ class PromoCode(SQLModel, table=True):
     ends_at: datetime | None = _utc(nullable=True)
     usage_limit: int | None = None
     used_count: int = 0
-    once_per_customer: bool = True
+    per_customer: int | None = 1
     active: bool = True
 
 
 class PromoRedemption(SQLModel, table=True):
-    """A use of a promo code by an order.
-
-    `once_key` holds the customer id for once-per-customer codes and NULL
-    otherwise, so the unique constraint enforces "once" only where it applies.
-    """
+    """A use of a promo code by an order; counted per customer against `per_customer`."""
 
     __tablename__ = "promo_redemption"
-    __table_args__ = (UniqueConstraint("code", "once_key", name="uq_promo_once"),)
+    __table_args__ = (Index("ix_promo_redemption_customer", "code", "customer_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(foreign_key="promo_code.code", max_length=32)
     customer_id: int = Field(foreign_key="customer.id")
     order_id: int = Field(foreign_key="shop_order.id", ondelete="CASCADE", index=True)
-    once_key: int | None = None
     at: datetime = _utc()
 
 

@@ -28,7 +28,6 @@ from shop.errors import (
     IllegalTransitionError,
     NotFoundError,
     ProductUnavailableError,
-    PromoProblem,
     PromoRejectedError,
 )
 from shop.models import OrderEvent, OrderLine, OrderStatus, Reservation
@@ -483,15 +482,12 @@ def _redeem(conn: Connection, order: OrderView, now: datetime) -> None:
     """Count the order's promo code as used by it, within the code's limits.
 
     Raises:
-        PromoRejectedError: the code is used up, or this customer used it already.
+        PromoRejectedError: the code is used up, or this customer used it as often as it allows.
     """
     assert order.promo_code is not None
-    found = promos.load_promo(conn, order.promo_code, order.customer_id)
-    if found is None:
+    promo = promos.load_promo(conn, order.promo_code)
+    if promo is None:
         return  # the code was deleted since; the price was agreed with it
-    promo, used = found
-    if promo.once_per_customer and used:
-        raise PromoRejectedError(promo.code, PromoProblem.ALREADY_USED)
     promos.redeem(conn, promo, order.customer_id, order.id, now)
 
 

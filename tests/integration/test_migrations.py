@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import shop.models  # noqa: F401  (registers the tables)
 from bot.services import Shop
-from shop.migrate import upgrade
+from shop.migrate import alembic_config, upgrade
+from shop.models import Channel, PromoKind
+from tests.conftest import row
 
 
 def _diff(conn: Connection) -> list[Any]:
@@ -34,3 +37,48 @@ async def test_migrations_are_idempotent_and_seed_the_revision(any_shop: Shop) -
     assert {"product", "shop_order", "order_event", "analytics_event"} <= await any_shop.db.read(
         tables
     )
+
+
+async def test_promo_limits_per_customer_survive_a_downgrade_and_an_upgrade(
+    any_shop: Shop,
+) -> None:
+    shop = any_shop
+    await shop.catalog.import_rows([row("A", price=1_000)])
+    product = await shop.catalog.product_by_sku("A")
+    assert product is not None
+    ann = await shop.customers.touch(Channel.TELEGRAM, "ann")
+    for code, per_customer in (("ONCE", 1), ("THRICE", 3), ("ALWAYS", None)):
+        await shop.promos.create(code, PromoKind.PERCENT, 10, per_customer=per_customer)
+        await shop.carts.apply_promo(ann.id, code)
+        await shop.orders.checkout(ann.id, channel="telegram", only=(product.id, 1))
+
+    await _migrate(shop, "downgrade", "0007")
+    before = await shop.db.read(
+        lambda conn: conn.execute(
+            text(
+                "SELECT p.code, p.once_per_customer, r.once_key FROM promo_code p "
+                "JOIN promo_redemption r ON r.code = p.code ORDER BY p.code"
+            )
+        ).all()
+    )
+    await _migrate(shop, "upgrade", "head")
+
+    # "Once" is kept as it was; several uses a customer go back to no limit, not to once.
+    assert [(code, bool(once), key) for code, once, key in before] == [
+        ("ALWAYS", False, None),
+        ("ONCE", True, ann.id),
+        ("THRICE", False, None),
+    ]
+    assert {p.code: p.per_customer for p in await shop.promos.list_codes()} == {
+        "ALWAYS": None,
+        "ONCE": 1,
+        "THRICE": None,
+    }
+    assert await shop.db.read(_diff) == []
+
+
+async def _migrate(shop: Shop, direction: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        getattr(command, direction)(alembic_config(connection), revision)
+
+    await shop.db.write(run, bulk=True)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.services import Shop
+from bot.settings import Settings
+from bot.wiring import build_shop
 from shop import tables as t
-from shop.errors import OutOfStockError
-from shop.models import Channel, OrderStatus
+from shop.errors import OutOfStockError, PromoProblem, PromoRejectedError
+from shop.migrate import upgrade
+from shop.models import Channel, OrderStatus, PromoKind
 from shop.orders import Settlement
 from tests.conftest import FakeClock, row
 from tests.payment_support import Heard
@@ -143,3 +148,78 @@ async def test_the_same_confirmation_twenty_times_at_once_pays_once(any_shop: Sh
     product = await shop.catalog.product_by_sku("A")
     assert product is not None
     assert (product.stock, product.sold) == (0, 3)
+
+
+@pytest.mark.postgres
+async def test_one_customer_s_concurrent_checkouts_never_use_a_code_beyond_its_limit(
+    postgres_url: str,
+) -> None:
+    # Each checkout buys another product at once, so only the code's row is shared. A
+    # transaction holding that row makes every checkout wait at the code together, having
+    # seen one use of two left: the count must be taken under the lock, not before it.
+    shop = build_shop(Settings(database_url=postgres_url))
+    holder = create_async_engine(postgres_url)
+    try:
+        await upgrade(shop.db)
+        await shop.catalog.import_rows([row(f"P{n}", price=1_000) for n in range(9)])
+        products = [p.id for p in await shop.catalog.all_products()]
+        await shop.promos.create("TWICE", PromoKind.PERCENT, 10, per_customer=2)
+        ann = await shop.customers.touch(Channel.TELEGRAM, "ann")
+        await shop.carts.apply_promo(ann.id, "TWICE")
+        first = await shop.orders.checkout(ann.id, channel="telegram", only=(products[0], 1))
+        assert first.discount == 100
+        await shop.carts.apply_promo(ann.id, "TWICE")  # "Buy now" took it off the cart
+
+        async with holder.begin() as held:
+            await held.execute(
+                update(t.promo_code).where(t.promo_code.c.code == "TWICE").values(active=True)
+            )
+            checkouts = asyncio.gather(
+                *(
+                    shop.orders.checkout(ann.id, channel="telegram", only=(product, 1))
+                    for product in products[1:]
+                ),
+                return_exceptions=True,
+            )
+            async with asyncio.timeout(30):
+                while True:
+                    if await _waiting_for_locks(holder) == len(products) - 1:
+                        break
+                    await asyncio.sleep(0.01)  # the next look at an observable condition
+        results = await checkouts
+
+        placed = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert all(
+            isinstance(r, PromoRejectedError) and r.problem is PromoProblem.ALREADY_USED
+            for r in refused
+        ), refused[:3]
+        assert [order.discount for order in placed] == [100]
+
+        def uses(conn: Connection) -> tuple[int, int]:
+            used = conn.execute(
+                select(t.promo_code.c.used_count).where(t.promo_code.c.code == "TWICE")
+            ).scalar_one()
+            redemptions = conn.execute(
+                select(func.count())
+                .select_from(t.promo_redemption)
+                .where(t.promo_redemption.c.customer_id == ann.id)
+            ).scalar_one()
+            return int(used), int(redemptions)
+
+        assert await shop.db.read(uses) == (2, 2)
+    finally:
+        await holder.dispose()
+        await shop.db.dispose()
+
+
+async def _waiting_for_locks(engine: AsyncEngine) -> int:
+    """Return how many sessions of this database wait for a lock another holds."""
+    async with engine.connect() as conn:
+        waiting = await conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(waiting.scalar_one())

@@ -154,6 +154,30 @@ async def test_promo_once_per_customer_and_usage_limit(shop: Shop) -> None:
         await shop.carts.apply_promo(third.id, "ONCE")
 
 
+async def test_a_promo_code_serves_one_customer_as_often_as_it_says(shop: Shop) -> None:
+    me, ids = await _setup(shop)
+    await shop.promos.create("TWICE", PromoKind.PERCENT, 10, per_customer=2)
+    await shop.promos.create("ALWAYS", PromoKind.PERCENT, 10, per_customer=None)
+    orders = []
+    for _ in range(2):
+        await shop.carts.add(me, ids["TEA"])
+        await shop.carts.apply_promo(me, "TWICE")
+        orders.append(await shop.orders.checkout(me, channel="console"))
+    assert [order.discount for order in orders] == [125, 125]
+
+    await shop.carts.add(me, ids["TEA"])
+    with pytest.raises(PromoRejectedError) as raised:
+        await shop.carts.apply_promo(me, "TWICE")
+    assert raised.value.problem == PromoProblem.ALREADY_USED
+    # An order cancelled before payment gives its use back.
+    await shop.orders.transition(orders[0].id, OrderStatus.CANCELLED, actor="customer")
+    assert (await shop.carts.apply_promo(me, "TWICE")).discount == 125
+    for _ in range(3):
+        await shop.carts.apply_promo(me, "ALWAYS")
+        assert (await shop.orders.checkout(me, channel="console")).discount == 125
+        await shop.carts.add(me, ids["TEA"])
+
+
 async def test_cancelled_order_gives_its_promo_use_back(shop: Shop) -> None:
     me, ids = await _setup(shop)
     await shop.promos.create("ONE", PromoKind.PERCENT, 10, usage_limit=1)

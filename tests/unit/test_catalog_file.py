@@ -154,6 +154,32 @@ def test_digital_takes_true_false_yes_no_1_0(text: str, digital: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "active"),
+    [("false", False), ("no", False), ("0", False), ("true", True), ("Yes", True), ("", True)],
+)
+def test_active_says_whether_a_product_is_on_sale_and_is_by_default(
+    text: str, active: bool
+) -> None:
+    data = csv_file(HEADER + ",active", f"{GOOD},{text}")
+
+    assert parse_catalog(data, "csv", currency="RUB") == [row(active=active)]
+
+
+def test_active_takes_only_true_or_false() -> None:
+    data = csv_file(HEADER + ",active", f"{GOOD},later")
+
+    assert problems(data) == [Problem(2, "active 'later' must be true or false (or yes/no, 1/0)")]
+
+
+def test_a_json_item_is_taken_off_sale_with_active_false() -> None:
+    data = json.dumps([_json_item(active=False), _json_item(sku="T2", active="no")]).encode()
+
+    rows = parse_catalog(data, "json", currency="RUB")
+
+    assert [(r.sku, r.active) for r in rows] == [("TEA-1", False), ("T2", False)]
+
+
+@pytest.mark.parametrize(
     ("price", "currency", "minor"),
     [("1299.9", "RUB", 129990), ("1500", "JPY", 1500), ("1.234", "KWD", 1234), ("5.", "EUR", 500)],
 )
@@ -646,6 +672,21 @@ def test_the_csv_has_prices_in_major_units_and_quotes_where_needed() -> None:
     ]
 
 
+def test_the_active_column_is_written_only_when_a_product_is_off_sale() -> None:
+    on_sale = write_catalog([row()], "csv").decode().splitlines()
+    one_off = write_catalog([row(), row(sku="B", active=False)], "csv").decode().splitlines()
+    as_json = json.loads(write_catalog([row(), row(sku="B", active=False)], "json"))
+
+    assert on_sale[0] == HEADER
+    assert one_off[0] == HEADER + ",active"
+    assert [line.rsplit(",", 2)[1:] for line in one_off[1:]] == [
+        ["false", "true"],
+        ["false", "false"],
+    ]
+    assert ["active" in item for item in as_json] == [False, True]
+    assert as_json[1]["active"] is False
+
+
 def test_the_json_is_pretty_keeps_cyrillic_and_writes_prices_as_strings() -> None:
     text = write_catalog([row(titles={"ru": "Чай"}, image_url=None)], "json").decode()
 
@@ -708,6 +749,7 @@ def _rows(currency: str) -> st.SearchStrategy[CatalogRow]:
         titles=_translations,
         descriptions=_descriptions,
         categories=_translations,
+        active=st.booleans(),
     )
 
 

@@ -146,6 +146,18 @@ async def test_every_catalog_change_moves_the_revision_on(shop: Shop) -> None:
     assert await shop.catalog.count() == 1
 
 
+async def test_an_import_takes_products_off_sale_and_back_by_their_active_flag(
+    shop: Shop,
+) -> None:
+    await shop.catalog.import_rows([row("A"), row("B", active=False)])
+    assert [p.sku for p in await shop.catalog.all_products()] == ["A"]
+
+    await shop.catalog.import_rows([row("A", active=False), row("B")])
+
+    assert [p.sku for p in await shop.catalog.all_products()] == ["B"]
+    assert [r.sku for r in await shop.catalog.export_rows()] == ["B"]
+
+
 async def test_staff_changes_are_checked(shop: Shop) -> None:
     await shop.catalog.import_rows([row("A")])
     with pytest.raises(ValueError, match="negative"):

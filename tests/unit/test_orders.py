@@ -311,7 +311,7 @@ async def test_a_late_payment_never_takes_a_promo_use_someone_took_meanwhile(
     await shop.catalog.import_rows([row("A", price=1_000, stock=10)])
     one_use = limit == "one use"
     await shop.promos.create(
-        "ONCE", PromoKind.PERCENT, 50, usage_limit=1 if one_use else None, once_per_customer=True
+        "ONCE", PromoKind.PERCENT, 50, usage_limit=1 if one_use else None, per_customer=1
     )
     ann = await _customer(shop, "ann")
     late = await _held_with_promo(shop, ann, "ONCE")
