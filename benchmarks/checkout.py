@@ -23,8 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app import build_shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.catalog_file import CatalogRow
 from shop.migrate import upgrade
 from shop.models import Channel

@@ -51,14 +51,16 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Message, Update
 from pydantic import SecretStr
 
+from bot.app import build_shop, conversations_for, stock_demo
 from bot.flows.engine import Conversations, Who
 from bot.flows.types import Button, Event, Press, Reply
 from bot.flows.types import Message as FlowMessage
-from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.handlers.telegram.channel import TelegramChannel, build_telegram, telegram_bot
+from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.runner import freeze_startup_objects
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import build_shop, conversations_for, prepare
+from shop.migrate import upgrade
 from shop.models import Channel
 
 TOKEN = "42:BENCHMARK-token"
@@ -204,8 +206,13 @@ class Replayed:
     async def locale_of(self, who: Who) -> str:
         return "en"
 
-    def deliver_with(self, channel: Channel, deliver: Any) -> None:
-        pass
+
+async def telegram_on(
+    shop: Shop, conversations: Conversations, session: WireSession
+) -> TelegramChannel:
+    """Compose the Telegram channel as `chatshop run` does, on `session` (no staff)."""
+    bot = telegram_bot(shop.settings, session=session)
+    return await build_telegram(shop, conversations, bot, TelegramStaffDesk((), shop.tickets, bot))
 
 
 def echo_dispatcher() -> Dispatcher:
@@ -288,17 +295,18 @@ async def main(updates: int, concurrency: int, customers: int, repeat: int, prof
     shop = build_shop(settings)
     rounds: list[tuple[Timing, Timing, Timing, Timing]] = []
     try:
-        await prepare(shop, demo_catalog=True)
+        await upgrade(shop.db)
+        await stock_demo(shop, wanted=True)
         await shop.search.start()
-        conversations = conversations_for(shop, settings)
+        conversations = conversations_for(shop)
         session = WireSession()
-        channel = await build_telegram(shop, conversations, settings, session=session)
+        channel = await telegram_on(shop, conversations, session)
         dispatcher, bot = channel.dispatcher, channel.bot
         warmup = await shop_mix(shop, channel, min(600, updates), customers)
         await in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in warmup], concurrency)
         # The Telegram side alone: the same dispatcher and renderer, the flows' replies replayed.
         replayed = Replayed(conversations)
-        alone = await build_telegram(shop, replayed, settings, session=WireSession())  # type: ignore[arg-type]
+        alone = await telegram_on(shop, replayed, WireSession())  # type: ignore[arg-type]
         await in_flight([feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in warmup], 64)
         echo_bot = Bot(TOKEN, session=WireSession())
         echo = echo_dispatcher()

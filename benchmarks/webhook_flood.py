@@ -34,9 +34,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.app import running_shop, stock_demo
 from bot.runner import freeze_startup_objects
+from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop, prepare
 from payments.interface import WebhookError
 
 WEBHOOK = "/payments/sandbox/webhook"
@@ -60,9 +61,14 @@ class Measured:
 async def serve_baseline() -> None:
     """Serve the payment webhook as it was: the whole body read (up to 1 MB), then checked."""
     settings = Settings()
-    shop = build_shop(settings)
-    await prepare(shop)
-    await shop.search.start()
+    async with running_shop(settings) as shop:
+        await stock_demo(shop)
+        await shop.search.start()
+        await _serve_as_it_was(shop, settings)
+
+
+async def _serve_as_it_was(shop: Shop, settings: Settings) -> None:
+    """Serve the webhook with the whole body read first, until SIGTERM."""
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -89,7 +95,6 @@ async def serve_baseline() -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     await runner.cleanup()
-    await shop.db.dispose()
 
 
 # Measuring -------------------------------------------------------------------------------

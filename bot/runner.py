@@ -1,11 +1,12 @@
-"""`chatshop run`: the shop's one long-running process.
+"""`chatshop run` and `chatshop worker`: the shop's long-running processes.
 
-It brings the database up to date (the demo catalog into an empty shop while no
+`run` brings the database up to date (the demo catalog into an empty shop while no
 messenger channel is configured), starts search, serves the web routes (health,
 payment pages and webhooks), runs every channel whose settings are present —
 Telegram by long polling, or by webhook on the same web server when
-TELEGRAM_WEBHOOK_URL is set — sweeps unpaid orders whose hold ran out, and stops
-cleanly on SIGTERM or Ctrl-C.
+TELEGRAM_WEBHOOK_URL is set — and does the background work: sending what the shop
+says unasked, expiring unpaid orders' holds, recovering payments. `worker` does only
+the background work. Both stop cleanly on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,20 +16,29 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
+from aiogram.client.session.base import BaseSession
 from rich.console import Console
 from rich.table import Table
 
+from bot.app import conversations_for, running_shop, stock_demo
 from bot.delivery import Deliverer, DeliveryWorker
 from bot.flows.engine import Conversations
-from bot.handlers.telegram.channel import WEBHOOK_PATH, build_telegram
+from bot.handlers.telegram.channel import (
+    WEBHOOK_PATH,
+    TelegramChannel,
+    build_telegram,
+    telegram_bot,
+)
+from bot.handlers.telegram.retry import Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.services import Shop
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import build_shop, conversations_for, prepare
 from shop.models import Channel
 from shop.types import utcnow
 
@@ -43,51 +53,119 @@ NO_CHANNEL = (
 )
 
 
+NO_SENDER = (
+    "No channel is configured: what the shop says unasked waits for a process that can send it. "
+    "Set TELEGRAM_BOT_TOKEN (see README.md) to send from here."
+)
+
 EMPTY_CATALOG = (
     "The catalog is empty: import yours with `chatshop catalog import FILE` (CSV or JSON, "
     "see README.md), or try the demo catalog with `chatshop catalog demo`."
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """The messenger channels a process runs over one shop, and the conversations they share."""
+
+    conversations: Conversations
+    telegram: TelegramChannel | None
+
+    def deliverers(self) -> dict[str, Deliverer]:
+        """Return who sends what the shop says unasked, by channel."""
+        return {Channel.TELEGRAM.value: self.telegram} if self.telegram is not None else {}
+
+
+@asynccontextmanager
+async def open_channels(
+    shop: Shop, *, session: BaseSession | None = None, sleep: Sleep = asyncio.sleep
+) -> AsyncIterator[Channels]:
+    """Compose every channel whose settings are present over `shop`; close them in order afterwards.
+
+    The Telegram bot comes first, so the staff desk that the conversations hand questions
+    to carries them through it. `session` and `sleep` are the bot's HTTP session and
+    waits (tests record and count them).
+    """
+    settings = shop.settings
+    bot = None
+    desk = None
+    if settings.telegram.bot_token is not None:
+        bot = telegram_bot(settings, session=session, sleep=sleep)
+        desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets, bot)
+    conversations = conversations_for(shop, staff=desk if settings.admin_telegram_ids else None)
+    try:
+        telegram = None
+        if bot is not None and desk is not None:
+            try:
+                telegram = await build_telegram(shop, conversations, bot, desk)
+            except BaseException:
+                await bot.session.close()
+                raise
+        try:
+            yield Channels(conversations, telegram)
+        finally:
+            if telegram is not None:
+                await telegram.close()
+    finally:
+        await conversations.close()
+
+
 async def run(settings: Settings, out: Console, *, stop: asyncio.Event | None = None) -> None:
     """Run the shop until SIGTERM or Ctrl-C (or `stop` is set), then shut everything down in order."""
+    async with _until_signalled(stop) as stopping, running_shop(settings) as shop:
+        await _describe(shop, await stock_demo(shop), out)
+        if await shop.catalog.count(active_only=False) == 0:
+            out.print(EMPTY_CATALOG)
+        await shop.search.start()
+        async with open_channels(shop) as channels:
+            await _serve(shop, channels, out, stopping)
+    out.print("Stopped.")
+
+
+async def work(settings: Settings, out: Console, *, stop: asyncio.Event | None = None) -> None:
+    """Do the shop's background work alone until SIGTERM or Ctrl-C: send, expire holds, recover.
+
+    It serves no customers and no web routes: more of these share the sending with the
+    processes that serve (on PostgreSQL, within one send budget kept in Redis).
+    """
+    async with (
+        _until_signalled(stop) as stopping,
+        running_shop(settings) as shop,
+        open_channels(shop) as channels,
+    ):
+        deliverers = channels.deliverers()
+        if not deliverers:
+            out.print(NO_SENDER)
+        for name in deliverers:
+            out.print(f"Sending what the shop says unasked on {name}.")
+        background = background_work(shop, channels.conversations, deliverers)
+        out.print("Press Ctrl-C to stop.")
+        try:
+            await _until(stopping, background)
+        finally:
+            out.print("Stopping…")
+            await _cancel(background)
+    out.print("Stopped.")
+
+
+@asynccontextmanager
+async def _until_signalled(stop: asyncio.Event | None) -> AsyncIterator[asyncio.Event]:
+    """Yield an event that SIGTERM and Ctrl-C set (or `stop`, given), for as long as the block runs."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    shop = build_shop(settings)
     try:
-        await _describe(shop, await prepare(shop), out)
-        if await shop.catalog.count(active_only=False) == 0:
-            out.print(EMPTY_CATALOG)
-        await shop.search.start()
-        desk = None
-        if settings.telegram.bot_token is not None and settings.admin_telegram_ids:
-            desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets)
-        conversations = conversations_for(shop, settings, staff=desk)
-        try:
-            await _serve(shop, conversations, settings, out, stop, desk)
-        finally:
-            await conversations.close()
+        yield stop
     finally:
-        await shop.db.dispose()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-    out.print("Stopped.")
 
 
-async def _serve(
-    shop: Shop,
-    conversations: Conversations,
-    settings: Settings,
-    out: Console,
-    stop: asyncio.Event,
-    desk: TelegramStaffDesk | None,
-) -> None:
+async def _serve(shop: Shop, channels: Channels, out: Console, stop: asyncio.Event) -> None:
     """Serve the web routes and run the channels until `stop`; then stop them in order."""
-    telegram = None
-    if settings.telegram.bot_token is not None:
-        telegram = await build_telegram(shop, conversations, settings, staff_desk=desk)
+    settings = shop.settings
+    telegram = channels.telegram
     polling = telegram is not None and not telegram.webhook_url
     routes = [telegram.webhook_route()] if telegram is not None and not polling else []
     site = await serve(
@@ -97,8 +175,7 @@ async def _serve(
         f"Serving on http://{settings.http_host}:{settings.http_port} "
         "(GET /healthz; payment pages and webhooks)."
     )
-    deliverers = {Channel.TELEGRAM.value: telegram} if telegram is not None else {}
-    background = background_work(shop, conversations, settings, deliverers)
+    background = background_work(shop, channels.conversations, channels.deliverers())
     try:
         if telegram is None:
             out.print(NO_CHANNEL)
@@ -117,26 +194,27 @@ async def _serve(
         if telegram is not None and polling:
             with contextlib.suppress(RuntimeError):  # polling had not started
                 await telegram.stop_polling()
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await _cancel(background)
         await site.cleanup()  # no new webhooks or payments
-        if telegram is not None:
-            await telegram.close()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel background tasks and wait until each has stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def background_work(
-    shop: Shop,
-    conversations: Conversations,
-    settings: Settings,
-    deliverers: Mapping[str, Deliverer],
+    shop: Shop, conversations: Conversations, deliverers: Mapping[str, Deliverer]
 ) -> list[asyncio.Task[None]]:
     """Start the shop's background work: sending what it says unasked, lapsed holds, payments.
 
     Any number of processes may run it at once on one database (`chatshop run`, `chatshop
     worker`): each piece takes what it does in a way that shares it out.
     """
-    staff = [(Channel.TELEGRAM.value, str(staff_id)) for staff_id in settings.admin_telegram_ids]
+    staff_ids = shop.settings.admin_telegram_ids
+    staff = [(Channel.TELEGRAM.value, str(staff_id)) for staff_id in staff_ids]
     worker = DeliveryWorker(shop, conversations, deliverers, staff=staff)
     return [
         asyncio.create_task(worker.run()),

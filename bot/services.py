@@ -1,4 +1,4 @@
-"""The shop's services, as every channel, flow and command is handed them (built in bot/wiring.py)."""
+"""The shop's services, as every channel, flow and command is handed them (built in bot/app.py)."""
 
 from __future__ import annotations
 

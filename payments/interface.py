@@ -99,21 +99,6 @@ class Confirmation:
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentNotice:
-    """What channels hear after a payment settles: paid, or money given back."""
-
-    order_id: int
-    customer_id: int
-    channel: str
-    payment_id: int
-    provider: str
-    outcome: Outcome  # PAID, REFUNDED or REFUND_FAILED
-    amount: int
-    currency: str
-    reason: RefundReason | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class LabeledPrice:
     """One line of a Telegram invoice's price breakdown, in minor units (negative for a discount)."""
 

@@ -238,15 +238,6 @@ class CartService:
 
         return await self._db.write(work)
 
-    async def remove_promo(self, customer_id: int) -> CartView:
-        """Take the promo code off the cart."""
-
-        def work(conn: Connection) -> CartView:
-            self._save_header(conn, customer_id, self._clock(), promo_code=None)
-            return load_cart(conn, customer_id, self._clock())
-
-        return await self._db.write(work)
-
     def _put(self, conn: Connection, customer_id: int, product_id: int, quantity: int) -> CartView:
         now = self._clock()
         product = load_product(conn, product_id)

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.catalog_file import CatalogRow
 from shop.migrate import upgrade
 

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from yarl import URL
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings, StripeSettings
 from bot.web import build_web_app, serve
-from bot.wiring import build_shop
 from payments.interface import EventType, ProviderEvent
 from payments.keys import derive, sign_webhook
 from payments.sandbox import KEY_PURPOSE, SANDBOX, SIGNATURE_HEADER

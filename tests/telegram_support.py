@@ -29,13 +29,13 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 from pydantic import SecretStr
 
+from bot.app import running_shop, stock_demo
 from bot.delivery import DeliveryWorker
 from bot.flows.engine import Conversations
-from bot.handlers.telegram.channel import TelegramChannel, build_telegram
-from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.handlers.telegram.channel import TelegramChannel
+from bot.runner import open_channels
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import build_shop, conversations_for, prepare
 from shop.catalog_file import CatalogRow
 
 BOT_ID = 42
@@ -365,13 +365,14 @@ async def telegram_shop(
     api_url: str | None = None,
     sandbox: bool | None = None,
 ) -> AsyncIterator[Harness]:
-    """Yield the demo shop (and `rows`) with its Telegram channel composed by `build_telegram`.
+    """Yield the demo shop (and `rows`) with its Telegram channel composed as `chatshop run` composes it.
 
     The channel's own calls are recorded; `api_url` is where calls the shop makes without
     the channel go (a Stars refund), a fake Bot API on loopback.
     """
     settings = Settings(
         database_url=database_url,
+        admin_telegram_ids=list(staff_ids),
         payments_secret=SecretStr(payments_secret) if payments_secret else None,
         payments_sandbox=sandbox,
         telegram=TelegramSettings(
@@ -382,26 +383,19 @@ async def telegram_shop(
             api_url=api_url,
         ),
     )
-    shop = build_shop(settings, clock=clock)
-    await prepare(shop, demo_catalog=True)
-    if rows:
-        await shop.catalog.import_rows(rows)
-    await shop.search.start()
-    desk = TelegramStaffDesk(staff_ids, shop.tickets) if staff_ids else None
-    conversations = conversations_for(shop, settings, staff=desk)
     session = RecordingSession()
     waits: list[float] = []
 
     async def wait(seconds: float) -> None:
         waits.append(seconds)
 
-    channel = await build_telegram(
-        shop, conversations, settings, session=session, sleep=wait, staff_desk=desk
-    )
-    try:
-        yield Harness(shop, conversations, channel, session, waits, staff_ids)
-    finally:
-        await channel.close()
-        await conversations.close()
-        await shop.payments.close()
-        await shop.db.dispose()
+    async with running_shop(settings, clock=clock) as shop:
+        await stock_demo(shop, wanted=True)
+        if rows:
+            await shop.catalog.import_rows(rows)
+        await shop.search.start()
+        async with open_channels(shop, session=session, sleep=wait) as channels:
+            assert channels.telegram is not None
+            yield Harness(
+                shop, channels.conversations, channels.telegram, session, waits, staff_ids
+            )

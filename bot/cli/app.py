@@ -34,6 +34,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(serve.run)
+app.command()(serve.worker)
 app.command()(serve.demo)
 app.command()(search)
 app.add_typer(db_app, name="db")

@@ -14,10 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.app import running_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
-from shop.migrate import upgrade
 from shop.plaintext import visible
 
 T = TypeVar("T")
@@ -34,13 +33,8 @@ def with_shop(work: Callable[[Shop], Awaitable[T]]) -> T:
     """Build the shop from the environment, bring its schema up to date, run `work`, close it all."""
 
     async def main() -> T:
-        shop = build_shop(Settings())
-        try:
-            await upgrade(shop.db)
+        async with running_shop(Settings()) as shop:
             return await work(shop)
-        finally:
-            await shop.payments.close()
-            await shop.db.dispose()
 
     return asyncio.run(main())
 

@@ -1,4 +1,4 @@
-"""`chatshop run` and `chatshop demo`: the shop serving its channels, or a chat in the terminal."""
+"""`chatshop run`, `worker` and `demo`: the shop serving its channels, its background work alone, or a chat in the terminal."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def run() -> None:
         raise CommandError(
             f"cannot serve the web routes: {error} (set HTTP_PORT to a free port)"
         ) from None
+
+
+def worker() -> None:
+    """Send what the shop says unasked, expire holds and recover payments, serving nothing: for scale-out."""
+    from bot import runner  # noqa: PLC0415  (as in `run`)
+
+    asyncio.run(runner.work(Settings(), out))
 
 
 def demo() -> None:

@@ -48,7 +48,7 @@ HINT = "hint_locale"  # the messenger's language, kept for messages pushed unask
 class Conversations:
     """Runs the flows for every channel, one event of a customer at a time.
 
-    Build one per process (bot/wiring.py `conversations_for`); every channel of it uses it.
+    Build one per process (bot/app.py `conversations_for`); every channel of it uses it.
     """
 
     def __init__(

@@ -71,15 +71,6 @@ class ConversationState:
         """Return the state as JSON-serialisable data."""
         return {"step": self.step, "data": self.data, "version": self.version}
 
-    @classmethod
-    def from_json(cls, value: dict[str, Any]) -> ConversationState:
-        """Rebuild a state saved by `to_json` (tolerating missing keys)."""
-        return cls(
-            step=str(value.get("step", "")),
-            data=dict(value.get("data", {})),
-            version=int(value.get("version", 0)),
-        )
-
 
 # --- what goes out --------------------------------------------------------------------
 
@@ -140,11 +131,3 @@ class PaymentRequest:
 
 
 Reply = Text | Image | ContactRequest | PaymentRequest
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What handling one event produced: the state to keep and the replies to send."""
-
-    state: ConversationState
-    replies: list[Reply]

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from bot.app import conversations_for, running_shop, stock_demo
 from bot.delivery import DeliveryWorker
 from bot.flows import actions as a
 from bot.flows.engine import Conversations, StaffQuestion, Who
@@ -34,7 +35,6 @@ from bot.flows.types import (
 )
 from bot.settings import Settings
 from bot.web import build_web_app, serve
-from bot.wiring import build_shop, conversations_for, prepare
 from payments.hosted import LinkExpiredError, LinkNotFoundError
 from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
@@ -202,42 +202,44 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
 
     Lines come from `read_line`, standard input by default.
     """
-    shop = build_shop(settings)
-    conversations: Conversations | None = None
-    site = None
-    try:
-        await prepare(shop, demo_catalog=True)
+    async with running_shop(settings) as shop:
+        await stock_demo(shop, wanted=True)
         await shop.search.start()
         site = await serve(build_web_app(shop), host=settings.http_host, port=settings.http_port)
-        who = Who(
-            Channel.CONSOLE,
-            "console",
-            display_name=os.environ.get("USER", ""),
-            language_code=os.environ.get("LANG"),
-        )
-        channel = ConsoleChannel(out, Language(settings.default_locale))
-        conversations = conversations_for(shop, settings, staff=ConsoleStaffDesk(channel))
-        worker = DeliveryWorker(shop, conversations, {Channel.CONSOLE: channel})
-        channel.language = Language(await conversations.locale_of(who))
-        _ = channel.language._
-        channel.say(
-            _(
-                "chatshop demo: type a number to press a button, or text to search and answer; "
-                "“quit” leaves."
+        try:
+            who = Who(
+                Channel.CONSOLE,
+                "console",
+                display_name=os.environ.get("USER", ""),
+                language_code=os.environ.get("LANG"),
             )
-        )
+            channel = ConsoleChannel(out, Language(settings.default_locale))
+            conversations = conversations_for(shop, staff=ConsoleStaffDesk(channel))
+            try:
+                await _welcome(conversations, channel, who)
+                worker = DeliveryWorker(shop, conversations, {Channel.CONSOLE: channel})
 
-        async def pay(token: str) -> None:
-            await shop.payments.pages.sandbox_act(token, PAY)
-            await worker.drain()  # what the payment changed is said before the next prompt
+                async def pay(token: str) -> None:
+                    await shop.payments.pages.sandbox_act(token, PAY)
+                    await worker.drain()  # what the payment changed is said before the next prompt
 
-        await converse(conversations, channel, who, read_line or stdin_lines(), pay)
-    finally:
-        if conversations is not None:
-            await conversations.close()
-        if site is not None:
+                await converse(conversations, channel, who, read_line or stdin_lines(), pay)
+            finally:
+                await conversations.close()
+        finally:
             await site.cleanup()
-        await shop.db.dispose()
+
+
+async def _welcome(conversations: Conversations, channel: ConsoleChannel, who: Who) -> None:
+    """Speak the customer's language and say how the terminal works."""
+    channel.language = Language(await conversations.locale_of(who))
+    _ = channel.language._
+    channel.say(
+        _(
+            "chatshop demo: type a number to press a button, or text to search and answer; "
+            "“quit” leaves."
+        )
+    )
 
 
 def stdin_lines() -> ReadLine:

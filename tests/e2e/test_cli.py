@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import shop.demo
+from bot.app import build_shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.analytics import EventKind, Visit
 from shop.migrate import upgrade
 from shop.models import Channel

@@ -20,9 +20,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from payments.interface import PaymentRecord, PaymentStatus
 from shop.migrate import upgrade
 from shop.models import Channel, OrderStatus

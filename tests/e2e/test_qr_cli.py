@@ -17,9 +17,9 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.analytics import EventKind
 from shop.deeplink import Scan, Target
 from shop.migrate import upgrade

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from payments.sandbox import SANDBOX
 from shop import tables as t
 from shop.errors import PromoRejectedError

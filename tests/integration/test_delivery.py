@@ -1,6 +1,6 @@
 """The delivery worker against a fake Bot API on loopback: flood control, a blocked bot, a worker that died.
 
-The shop's own Telegram channel (`build_telegram`, aiogram's HTTP session) sends
+The shop's own Telegram channel (composed as `chatshop run` does, aiogram's HTTP session) sends
 what the outbox holds to a fake Bot API that answers as Telegram does, errors and all.
 """
 
@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from bot.app import running_shop
 from bot.delivery import LEASE, DeliveryWorker
 from bot.flows.engine import Conversations
-from bot.handlers.telegram.channel import TelegramChannel, build_telegram
+from bot.handlers.telegram.channel import TelegramChannel
+from bot.runner import open_channels
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import build_shop, conversations_for
 from shop import tables as t
-from shop.migrate import upgrade
 from shop.models import Channel
 from shop.outbox import STAFF
 from tests.conftest import FakeClock
@@ -69,17 +69,9 @@ async def world(sqlite_url: str, clock: FakeClock) -> AsyncIterator[World]:
             payments_secret=PAYMENTS_SECRET,
             telegram=TelegramSettings(bot_token=api.token, api_url=api.url, bot_username="b"),
         )
-        shop = build_shop(settings, clock=clock)
-        await upgrade(shop.db)
-        conversations = conversations_for(shop, settings)
-        channel = await build_telegram(shop, conversations, settings)
-        try:
-            yield World(shop, conversations, channel, api, clock)
-        finally:
-            await channel.close()
-            await conversations.close()
-            await shop.payments.close()
-            await shop.db.dispose()
+        async with running_shop(settings, clock=clock) as shop, open_channels(shop) as channels:
+            assert channels.telegram is not None
+            yield World(shop, channels.conversations, channels.telegram, api, clock)
 
 
 async def _paid(world: World) -> int:

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop import tables as t
 from shop.errors import OutOfStockError, PromoProblem, PromoRejectedError
 from shop.migrate import upgrade

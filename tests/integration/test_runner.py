@@ -1,31 +1,47 @@
-"""`chatshop run` in-process: it sweeps unpaid orders whose hold ran out, and stops when told."""
+"""`chatshop run` and `chatshop worker` in-process: they sweep unpaid orders whose hold ran out, and stop when told."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
-from sqlalchemy import select
 
-from bot.runner import payment_lines, run
+from bot.app import build_shop, running_shop
+from bot.runner import payment_lines, run, work
 from bot.settings import Settings, StripeSettings, TelegramSettings
-from bot.wiring import build_shop, prepare
-from shop import tables as t
+from shop.models import OrderStatus
 from shop.types import utcnow
 from tests.conftest import FakeClock
 from tests.payment_support import free_socket, pending_order
 
+Process = Callable[..., Coroutine[Any, Any, None]]
 
-async def test_the_runner_sweeps_lapsed_holds_and_stops_cleanly(tmp_path: Path) -> None:
+
+RUN_SAYS = (
+    "Payments: payment links through sandbox: TEST payments, no money moves.",
+    "No channel is configured yet",
+    "chatshop demo",
+)
+WORKER_SAYS = ("No channel is configured: what the shop says unasked waits",)
+
+
+@pytest.mark.parametrize(
+    ("process", "says"), [(run, RUN_SAYS), (work, WORKER_SAYS)], ids=["run", "worker"]
+)
+async def test_the_shop_and_the_worker_alone_sweep_lapsed_holds_and_stop_cleanly(
+    tmp_path: Path, process: Process, says: tuple[str, ...]
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
     # An order placed an hour ago: its 30-minute hold has run out, unpaid.
-    earlier = build_shop(Settings(database_url=url), clock=FakeClock(utcnow() - timedelta(hours=1)))
-    await prepare(earlier)
-    order = await pending_order(earlier)
-    await earlier.db.dispose()
+    an_hour_ago = FakeClock(utcnow() - timedelta(hours=1))
+    async with running_shop(Settings(database_url=url), clock=an_hour_ago) as earlier:
+        order = await pending_order(earlier)
 
     sock = free_socket()
     port = sock.getsockname()[1]
@@ -33,31 +49,22 @@ async def test_the_runner_sweeps_lapsed_holds_and_stops_cleanly(tmp_path: Path) 
     out = io.StringIO()
     stop = asyncio.Event()
     running = asyncio.create_task(
-        run(Settings(database_url=url, http_port=port), Console(file=out, width=200), stop=stop)
+        process(Settings(database_url=url, http_port=port), Console(file=out, width=200), stop=stop)
     )
 
-    shop = build_shop(Settings(database_url=url))
     try:
-        async with asyncio.timeout(30):
-            while True:  # the first sweep runs as the shop starts
-                status = await shop.db.read(
-                    lambda conn: conn.execute(
-                        select(t.order.c.status).where(t.order.c.id == order.id)
-                    ).scalar_one()
-                )
-                if status == "cancelled":
-                    break
-                assert not running.done(), out.getvalue()
-                await asyncio.sleep(0.05)  # the next look at an observable condition
+        async with running_shop(Settings(database_url=url)) as shop:
+            async with asyncio.timeout(30):
+                while (await shop.orders.get(order.id)).order.status != OrderStatus.CANCELLED:
+                    # the first sweep runs as the process starts
+                    assert not running.done(), out.getvalue()
+                    await asyncio.sleep(0.05)  # the next look at an observable condition
     finally:
-        await shop.db.dispose()
         stop.set()
         await asyncio.wait_for(running, 30)
 
     printed = out.getvalue()
-    assert "Payments: payment links through sandbox: TEST payments, no money moves." in printed
-    assert "No channel is configured yet" in printed
-    assert "chatshop demo" in printed
+    assert [line for line in says if line not in printed] == []
     assert printed.rstrip().endswith("Stopped.")
 
 

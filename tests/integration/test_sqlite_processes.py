@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from bot.app import build_shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.migrate import upgrade
 from tests.conftest import FakeClock, row
 
@@ -17,7 +17,7 @@ BUYER = textwrap.dedent(
     """
     import asyncio, sys
     from bot.settings import Settings
-    from bot.wiring import build_shop
+    from bot.app import build_shop
     from shop.errors import OutOfStockError
     from shop.models import Channel
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from bot.wiring import build_shop
 from shop.errors import (
     OutOfStockError,
     ProductUnavailableError,

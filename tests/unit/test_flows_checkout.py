@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import build_shop, delivery_rules
 from bot.flows.types import ContactRequest, Press
 from bot.services import Shop
 from bot.settings import (
@@ -20,7 +21,6 @@ from bot.settings import (
     StripeSettings,
     TelegramSettings,
 )
-from bot.wiring import build_shop, delivery_rules
 from payments.sandbox import SANDBOX
 from payments.telegram import TELEGRAM, TELEGRAM_STARS
 from shop.migrate import upgrade

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import pytest
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import build_shop
 from payments.interface import Outcome, TelegramInvoice
 from payments.telegram import PreCheckout, ShippingChoice, SuccessfulPayment
 from shop.migrate import upgrade

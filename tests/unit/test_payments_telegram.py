@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
-from bot.wiring import build_shop
 from payments.interface import (
     Outcome,
     PaymentError,

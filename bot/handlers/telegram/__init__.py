@@ -37,7 +37,7 @@ def build_dispatcher(
     renderer: Renderer,
     buttons: ButtonSigner,
     links: ShopLinks,
-    staff_desk: TelegramStaffDesk | None = None,
+    staff_desk: TelegramStaffDesk,
     in_order: InOrder | None = None,
 ) -> Dispatcher:
     """Return the dispatcher: our routers, with the services as every handler's workflow data."""
@@ -48,7 +48,7 @@ def build_dispatcher(
         renderer=renderer,
         buttons=buttons,
         links=links,
-        staff=staff_desk or TelegramStaffDesk((), shop.tickets),
+        staff=staff_desk,
         staff_steps=staff.staff_steps(shop.db),
     )
     dispatcher.update.outer_middleware(in_order or InOrder())

@@ -171,20 +171,12 @@ class TelegramChannel:
         await self.bot.session.close()
 
 
-async def build_telegram(
-    shop: Shop,
-    conversations: Conversations,
-    settings: Settings,
-    *,
-    session: BaseSession | None = None,
-    sleep: Sleep = asyncio.sleep,
-    staff_desk: TelegramStaffDesk | None = None,
-) -> TelegramChannel:
-    """Compose the Telegram channel from the settings: the one place its services are built.
+def telegram_bot(
+    settings: Settings, *, session: BaseSession | None = None, sleep: Sleep = asyncio.sleep
+) -> Bot:
+    """Return the bot the settings name, on aiogram's HTTP session (or `session`, which tests record).
 
-    `session` replaces aiogram's HTTP session (tests record requests with one);
-    `sleep` is how flood-control waits are made; `staff_desk`, the desk the
-    conversations hand questions to, gets this bot to carry them.
+    `sleep` is how the waits Telegram asks for (flood control) are made.
     """
     config = settings.telegram
     if config.bot_token is None:
@@ -194,8 +186,18 @@ async def build_telegram(
         api = TelegramAPIServer.from_base(config.api_url) if config.api_url else PRODUCTION
         session = AiohttpSession(api=api)
     session.middleware(RetryAfter(sleep=sleep))
-    bot = Bot(config.bot_token.get_secret_value(), session=session)
+    return Bot(config.bot_token.get_secret_value(), session=session)
 
+
+async def build_telegram(
+    shop: Shop, conversations: Conversations, bot: Bot, staff_desk: TelegramStaffDesk
+) -> TelegramChannel:
+    """Compose the Telegram channel around `bot`: the one place its services are built.
+
+    `staff_desk` carries the questions `conversations` hand to staff, through `bot`.
+    """
+    settings = shop.settings
+    config = settings.telegram
     secret = settings.payments_secret
     keys = KeyRing(shop.db, secret.get_secret_value() if secret else None)
     buttons = ButtonSigner(await keys.key(KEY_PURPOSE))
@@ -215,8 +217,6 @@ async def build_telegram(
         staff_desk=staff_desk,
         in_order=in_order,
     )
-    if staff_desk is not None:
-        staff_desk.attach(bot)
     pace = Pace(
         f"telegram:{bot.id}",
         overall=settings.telegram_send_rate,

@@ -21,13 +21,9 @@ class TelegramStaffDesk:
     Its `staff_ids` are also who the staff router lets in.
     """
 
-    def __init__(self, staff_ids: Iterable[int], tickets: TicketService) -> None:
+    def __init__(self, staff_ids: Iterable[int], tickets: TicketService, bot: Bot) -> None:
         self.staff_ids = frozenset(staff_ids)
         self._tickets = tickets
-        self._bot: Bot | None = None
-
-    def attach(self, bot: Bot) -> None:
-        """Send questions through `bot` (the desk exists before the channel that carries it)."""
         self._bot = bot
 
     async def forward(self, question: StaffQuestion) -> None:
@@ -41,13 +37,9 @@ class TelegramStaffDesk:
         )
         await self._tickets.shown(ticket.id, await self._send(words.ticket(ticket)))
 
-    async def alert(self, text: str) -> None:
-        """Send an alert to every staff member's chat."""
-        await self._send(words.alert(text))
-
     async def _send(self, body: str) -> list[tuple[int, int]]:
         """Send `body` to every staff chat; return (chat, message) of each sent, logging the rest."""
-        if self._bot is None or not self.staff_ids:
+        if not self.staff_ids:
             log.error("no staff chat to tell: %s", body[:200])
             return []
         sent = []

@@ -21,11 +21,6 @@ from shop.views import CustomerView, OrderView
 ENGLISH = Language("en")
 
 
-def alert(text: str) -> str:
-    """Return an alert about something that needs the staff."""
-    return f"⚠️ {text}"
-
-
 def ticket(asked: TicketView) -> str:
     """Return a customer's question as staff see it, to be answered by a reply."""
     return (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -146,30 +147,41 @@ def delivery_rules(settings: Settings) -> DeliveryRules:
     return replace(rules, pickup_address=settings.delivery.pickup_address)
 
 
-async def prepare(shop: Shop, *, demo_catalog: bool | None = None) -> int:
-    """Bring the schema up to date and, if wanted, load the demo catalog into an empty shop.
+@asynccontextmanager
+async def running_shop(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[Shop]:
+    """Build the shop's services, bring its schema up to date; close them all in order afterwards.
+
+    Every process uses it: `chatshop run`, `demo`, `worker` and each staff command.
+    """
+    shop = build_shop(settings, clock=clock)
+    try:
+        await upgrade(shop.db)
+        yield shop
+    finally:
+        await shop.payments.close()
+        await shop.db.dispose()
+
+
+async def stock_demo(shop: Shop, *, wanted: bool | None = None) -> int:
+    """Load the demo catalog into an empty shop if wanted; return how many products were loaded.
 
     By default it is wanted only while no messenger channel is configured (and the shop
     sells in the demo's currency): a shop selling for real never gets the demo products
     just because its catalog is empty. `chatshop demo` asks for it in any case.
-    Returns how many demo products were loaded (0 when none were).
     """
-    await upgrade(shop.db)
     settings = shop.settings
-    if demo_catalog is None:
-        demo_catalog = not settings.messenger_configured and settings.shop_currency == DEMO_CURRENCY
-    if demo_catalog and await shop.catalog.count(active_only=False) == 0:
+    if wanted is None:
+        wanted = not settings.messenger_configured and settings.shop_currency == DEMO_CURRENCY
+    if wanted and await shop.catalog.count(active_only=False) == 0:
         return await load_demo_catalog(shop.catalog, settings.shop_currency)
     return 0
 
 
 def conversations_for(
-    shop: Shop,
-    settings: Settings | None = None,
-    *,
-    staff: StaffDesk | None = None,
-    decode_payload: PayloadDecoder | None = None,
+    shop: Shop, *, staff: StaffDesk | None = None, decode_payload: PayloadDecoder | None = None
 ) -> Conversations:
     """Return the engine over the store the settings pick: Redis when REDIS_URL is set, else the database."""
-    store = store_for(shop.db, settings or shop.settings)
+    store = store_for(shop.db, shop.settings)
     return Conversations(shop, store, staff=staff, decode_payload=decode_payload)
