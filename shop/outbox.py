@@ -78,9 +78,18 @@ class Outbound:
 
 
 def to_customer(
-    conn: Connection, customer_id: int, kind: Kind, payload: dict[str, Any], now: datetime
+    conn: Connection,
+    customer_id: int,
+    kind: Kind,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    due: datetime | None = None,
 ) -> None:
-    """Queue a message for a customer, on the channel and at the address they use."""
+    """Queue a message for a customer, on the channel and at the address they use.
+
+    It goes as soon as it can, or not before `due` (a reminder in an hour).
+    """
     who = conn.execute(
         select(t.customer.c.channel, t.customer.c.external_id).where(t.customer.c.id == customer_id)
     ).first()
@@ -89,6 +98,7 @@ def to_customer(
     _insert(
         conn,
         now,
+        due_at=due or now,
         kind=kind,
         customer_id=customer_id,
         channel=who.channel,
@@ -99,7 +109,16 @@ def to_customer(
 
 def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:
     """Queue a message for every staff member (the worker knows who they are)."""
-    _insert(conn, now, kind=kind, customer_id=None, channel=STAFF, address="", payload=payload)
+    _insert(
+        conn,
+        now,
+        due_at=now,
+        kind=kind,
+        customer_id=None,
+        channel=STAFF,
+        address="",
+        payload=payload,
+    )
 
 
 def _insert(conn: Connection, now: datetime, **values: Any) -> None:
@@ -108,7 +127,6 @@ def _insert(conn: Connection, now: datetime, **values: Any) -> None:
             priority=PUSH,
             status=Status.PENDING,
             attempts=0,
-            due_at=now,
             created_at=now,
             **values,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from bot.handlers.telegram.channel import TelegramChannel
 from bot.runner import open_channels
 from bot.services import Shop
 from bot.settings import Settings, TelegramSettings
+from shop import outbox
 from shop import tables as t
 from shop.models import Channel
 from shop.outbox import STAFF
@@ -147,4 +149,30 @@ async def test_a_worker_that_died_holding_a_message_leaves_it_to_another_after_i
     assert await other.drain() == 2
 
     assert len(world.sent()) == 1
+    assert await world.status() == {"sent": 1}
+
+
+async def test_a_message_due_in_an_hour_goes_then_and_not_before(world: World) -> None:
+    buyer = await world.shop.customers.touch(Channel.TELEGRAM, str(CHAT), display_name="Ann")
+    assert buyer.id is not None
+    customer_id = buyer.id
+    now = world.clock.now
+    payload = {"text": "Your cart still holds the tea."}
+
+    def schedule(conn: Connection) -> None:
+        outbox.to_customer(
+            conn, customer_id, outbox.Kind.STAFF_ANSWER, payload, now, due=now + timedelta(hours=1)
+        )
+
+    await world.shop.db.write(schedule)
+    worker = world.worker()
+
+    assert await worker.drain() == 0
+    world.clock.advance(minutes=59)
+    assert await worker.drain() == 0
+    world.clock.advance(minutes=1)
+    assert await worker.drain() == 1
+
+    [sent] = world.sent()
+    assert "Your cart still holds the tea." in sent["text"]
     assert await world.status() == {"sent": 1}
