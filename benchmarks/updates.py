@@ -212,7 +212,7 @@ async def telegram_on(
 ) -> TelegramChannel:
     """Compose the Telegram channel as `chatshop run` does, on `session` (no staff)."""
     bot = telegram_bot(shop.settings, session=session)
-    return await build_telegram(shop, conversations, bot, TelegramStaffDesk((), shop.tickets, bot))
+    return await build_telegram(shop, conversations, bot, TelegramStaffDesk((), shop.tickets))
 
 
 def echo_dispatcher() -> Dispatcher:

@@ -22,7 +22,7 @@ from bot.flows.engine import Conversations
 from bot.flows.notices import STAFF_LANGUAGE, NothingToSayError, compose
 from bot.flows.types import Reply
 from shop.errors import NotFoundError
-from shop.outbox import STAFF, Outbound
+from shop.outbox import STAFF, Kind, Outbound
 
 if TYPE_CHECKING:
     from bot.services import Shop
@@ -57,8 +57,11 @@ class RetryLaterError(Exception):
 class Deliverer(Protocol):
     """Sends replies to one address of its channel, within the platform's limits."""
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send; raise UnreachableError or RefusedError for good, RetryLaterError to try again."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str]:
+        """Send; return the platform's ids of the messages sent.
+
+        Raise UnreachableError or RefusedError for good, RetryLaterError to try again.
+        """
         ...
 
 
@@ -118,7 +121,7 @@ class DeliveryWorker:
             await outbox.failed(message, f"cannot be composed: {error}")
             return
         try:
-            await self._deliverers[message.channel].send(message.address, replies)
+            shown = await self._deliverers[message.channel].send(message.address, replies)
         except UnreachableError as error:
             log.info("message %s: %s unreachable: %s", message.id, message.address, error)
             await outbox.failed(message, str(error), unreachable=True)
@@ -131,7 +134,19 @@ class DeliveryWorker:
             log.exception("message %s could not be sent", message.id)
             await self._again(message, repr(error), None)
         else:
+            await self._remember_ticket(message, shown)
             await outbox.sent(message.id)
+
+    async def _remember_ticket(self, message: Outbound, shown: list[str]) -> None:
+        """Remember where a staff member was shown a ticket, so that a reply to it answers it.
+
+        Before the message is recorded sent: a crash between the two shows the ticket
+        again later, never leaves a copy that nothing answers.
+        """
+        ticket = message.payload.get("ticket_id")
+        if message.kind == Kind.STAFF_ALERT and ticket is not None:
+            where = [(int(message.address), int(ref)) for ref in shown]
+            await self._shop.tickets.shown(int(ticket), where)
 
     async def _compose(self, message: Outbound) -> list[Reply]:
         """Compose a message in its recipient's language."""

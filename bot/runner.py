@@ -82,20 +82,15 @@ async def open_channels(
 ) -> AsyncIterator[Channels]:
     """Compose every channel whose settings are present over `shop`; close them in order afterwards.
 
-    The Telegram bot comes first, so the staff desk that the conversations hand questions
-    to carries them through it. `session` and `sleep` are the bot's HTTP session and
-    waits (tests record and count them).
+    `session` and `sleep` are the Telegram bot's HTTP session and waits (tests record them).
     """
     settings = shop.settings
-    bot = None
-    desk = None
-    if settings.telegram.bot_token is not None:
-        bot = telegram_bot(settings, session=session, sleep=sleep)
-        desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets, bot)
+    desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets)
     conversations = conversations_for(shop, staff=desk if settings.admin_telegram_ids else None)
     try:
         telegram = None
-        if bot is not None and desk is not None:
+        if settings.telegram.bot_token is not None:
+            bot = telegram_bot(settings, session=session, sleep=sleep)
             try:
                 telegram = await build_telegram(shop, conversations, bot, desk)
             except BaseException:

@@ -98,7 +98,7 @@ def to_customer(
     _insert(
         conn,
         now,
-        due_at=due or now,
+        due=due,
         kind=kind,
         customer_id=customer_id,
         channel=who.channel,
@@ -109,24 +109,16 @@ def to_customer(
 
 def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:
     """Queue a message for every staff member (the worker knows who they are)."""
-    _insert(
-        conn,
-        now,
-        due_at=now,
-        kind=kind,
-        customer_id=None,
-        channel=STAFF,
-        address="",
-        payload=payload,
-    )
+    _insert(conn, now, kind=kind, customer_id=None, channel=STAFF, address="", payload=payload)
 
 
-def _insert(conn: Connection, now: datetime, **values: Any) -> None:
+def _insert(conn: Connection, now: datetime, *, due: datetime | None = None, **values: Any) -> None:
     conn.execute(
         o.insert().values(
             priority=PUSH,
             status=Status.PENDING,
             attempts=0,
+            due_at=due or now,
             created_at=now,
             **values,
         )

@@ -1,10 +1,11 @@
 """Tickets: customers' questions to the staff, kept with the one answer each gets.
 
-A ticket is stored when the customer asks; each copy shown to a staff member is
-recorded by where it was shown (a chat and a message in it), so a reply to that
-message finds its ticket without reading anything back from the text. The first
-answer is the ticket's answer, queued for the customer in the same transaction
-(shop/outbox.py), so it is recorded and sent, or neither.
+A ticket is stored when the customer asks, and queued for every staff member in
+the same transaction (shop/outbox.py), so a question is never lost between the
+two. Each copy shown to a staff member is recorded by where it was shown (a chat
+and a message in it), so a reply to that message finds its ticket without reading
+anything back from the text. The first answer is the ticket's answer, queued for
+the customer in the same transaction, so it is recorded and sent, or neither.
 """
 
 from __future__ import annotations
@@ -67,23 +68,44 @@ class TicketService:
     async def open(
         self, customer_id: int, *, channel: str, name: str, locale: str, text: str
     ) -> TicketView:
-        """Store a customer's question and return it as a ticket."""
+        """Store a customer's question, queue it for every staff member, and return it as a ticket."""
+        now = self._clock()
         values: dict[str, Any] = {
             "customer_id": customer_id,
             "channel": channel,
             "name": name,
             "locale": locale,
             "text": text,
-            "created_at": self._clock(),
+            "created_at": now,
             "answered_at": None,
             "answered_by": None,
             "answer": None,
         }
 
         def work(conn: Connection) -> int:
-            return int(conn.execute(t.ticket.insert().returning(_ticket.id), values).scalar_one())
+            ticket_id = int(
+                conn.execute(t.ticket.insert().returning(_ticket.id), values).scalar_one()
+            )
+            alert = {"event": "ticket", "ticket_id": ticket_id}
+            outbox.to_staff(conn, outbox.Kind.STAFF_ALERT, alert, now)
+            return ticket_id
 
         return TicketView(id=await self._db.write(work), **values)
+
+    async def get(self, ticket_id: int) -> TicketView:
+        """Return a ticket.
+
+        Raises:
+            NotFoundError: no such ticket.
+        """
+
+        def work(conn: Connection) -> Any:
+            return conn.execute(select(t.ticket).where(_ticket.id == ticket_id)).first()
+
+        row = await self._db.read(work)
+        if row is None:
+            raise NotFoundError("ticket", ticket_id)
+        return TicketView.from_row(row)
 
     async def shown(self, ticket_id: int, places: Sequence[tuple[int, int]]) -> None:
         """Remember the (chat, message) pairs where staff were shown the ticket."""

@@ -161,8 +161,9 @@ class Pushed:
     staff: tuple[str, ...] = ()  # staff members' addresses on this channel
     messages: list[tuple[str, list[Reply]]] = field(default_factory=list)
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
+    async def send(self, address: str, replies: list[Reply]) -> list[str]:
         self.messages.append((address, replies))
+        return [f"{address}:{len(self.messages)}"]
 
     async def texts(self, to: str | None = None) -> list[str]:
         """Deliver what is queued by now (a worker of this channel), then return what it sent.

@@ -114,7 +114,7 @@ def staff_answer(lang: Language, text: str) -> list[Reply]:
 
 
 async def staff_alert(shop: Shop, payload: dict[str, Any]) -> list[Reply]:
-    """Return an alert for the staff, in their language: a paid order, a refund to make by hand."""
+    """Return an alert for the staff, in their language: a paid order, a question, a refund to make by hand."""
     event = payload.get("event")
     if event == "paid":
         details = await shop.orders.get(int(payload["order_id"]))
@@ -123,6 +123,13 @@ async def staff_alert(shop: Shop, payload: dict[str, Any]) -> list[Reply]:
         total = format_money(order.total, order.currency, STAFF_LANGUAGE.locale)
         head = f"💰 New paid order #{order.id}: {total}"
         return [Text("\n".join([head, *items]))]
+    if event == "ticket":
+        asked = await shop.tickets.get(int(payload["ticket_id"]))
+        body = (
+            f"Ticket #{asked.id} from {asked.name or 'no name'} ({asked.channel}, {asked.locale}):"
+            f"\n\n{asked.text}\n\nReply to this message to answer."
+        )
+        return [Text(body)]
     if event == "refund_failed":
         body = (
             f"⚠️ The refund for order #{payload['order_id']} failed: {payload['note']}\n"

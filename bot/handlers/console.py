@@ -71,9 +71,10 @@ class ConsoleChannel:
             self._out.write(self._render(reply) + "\n")
         self._out.flush()
 
-    async def send(self, _address: str, replies: list[Reply]) -> None:
+    async def send(self, _address: str, replies: list[Reply]) -> list[str]:
         """Print what the shop says unasked (a paid order): the delivery worker's deliverer here."""
         self.show(replies)
+        return []  # printed lines have no ids to answer to
 
     def prompt(self) -> None:
         """Ask for the next line."""

@@ -29,8 +29,10 @@ def replying(chat: int, text: str, to_message: Sent) -> dict[str, object]:
 
 
 async def ask(tg: Harness, question: str) -> list[Sent]:
+    """Ask the staff a question; return the answer and the copies the delivery worker showed staff."""
     await tg.say("/help")
-    return await tg.feed(message=message_json(text=question))
+    asked = await tg.feed(message=message_json(text=question))
+    return asked + await tg.delivered()
 
 
 async def stored(tg: Harness, copy: Sent) -> TicketView:
@@ -98,3 +100,27 @@ async def test_only_staff_replies_to_the_tickets_themselves_answer_customers(tg:
     assert "Found for" in last_message(shopping)["text"]
     assert to(shopping, USER_ID) == []
     assert (await stored(tg, copy)).answered_at is None
+
+
+async def test_a_question_asked_while_telegram_fails_reaches_every_staff_chat_later(
+    tg: Harness, clock: FakeClock
+) -> None:
+    await tg.say("/help")
+    told = await tg.feed(message=message_json(text="Can I pay on delivery?"))
+    assert "with our team" in to(told, USER_ID)[0]["text"]
+    tg.session.add_result_for(
+        "sendMessage", ok=False, error_code=500, description="Internal Server Error"
+    )
+
+    first = await tg.delivered()
+    clock.advance(minutes=1)  # past the backoff
+    later = await tg.delivered()
+
+    def shown(chat: int) -> list[Sent]:
+        return [copy for copy in to(first + later, chat) if copy.answer.get("ok")]
+
+    assert len(to(first, STAFF)) + len(to(first, OTHER_STAFF)) == 2  # one refused, one shown
+    assert [len(shown(chat)) for chat in (STAFF, OTHER_STAFF)] == [1, 1]
+    assert "Can I pay on delivery?" in shown(STAFF)[0]["text"]
+    answered = await tg.feed(message=replying(STAFF, "Yes, cash or card.", shown(STAFF)[0]))
+    assert to(answered, STAFF)[0]["text"].startswith("Sent to Ann Lee (ticket #1)")

@@ -133,8 +133,10 @@ class TelegramChannel:
                 raise web.HTTPInternalServerError(text="not handled; send it again") from None
         return web.json_response({"ok": True})
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
+    async def send(self, address: str, replies: list[Reply]) -> list[str]:
         """Send what the shop says unasked to a chat, one message at a time within Telegram's limits.
+
+        Returns the ids of the messages sent.
 
         Raises:
             UnreachableError: the customer blocked the bot, or the chat is gone.
@@ -142,10 +144,13 @@ class TelegramChannel:
             RetryLaterError: Telegram asked to wait, or could not be reached.
         """
         chat = int(address)
+        sent: list[str] = []
         try:
             for reply in replies:
                 await self.pace.turn(address)
-                await self.renderer.send(chat, chat, [reply])
+                sent.extend(
+                    str(message) for message in await self.renderer.send(chat, chat, [reply])
+                )
         except TelegramForbiddenError as error:
             raise UnreachableError(error.message) from error
         except TelegramRetryAfter as error:
@@ -156,6 +161,7 @@ class TelegramChannel:
             raise RefusedError(error.message) from error
         except (TelegramNetworkError, TelegramServerError) as error:
             raise RetryLaterError(error.message) from error
+        return sent
 
     async def close(self) -> None:
         """Let the updates being handled finish (for a while), then close the HTTP session.

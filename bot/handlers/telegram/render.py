@@ -79,8 +79,12 @@ class Renderer:
         *,
         origin: Origin | None = None,
         remove_keyboard: bool = False,
-    ) -> None:
-        """Send `replies` in order; the first one asking to edit replaces `origin`."""
+    ) -> list[int]:
+        """Send `replies` in order; the first one asking to edit replaces `origin`.
+
+        Returns the ids of the messages sent (not of one edited).
+        """
+        sent: list[int] = []
         for reply in replies:
             if (
                 origin is not None
@@ -93,8 +97,9 @@ class Renderer:
             if isinstance(reply, Text | Image) and reply.edit:
                 origin = None  # one message is edited at most; the rest are sent
             remove = remove_keyboard and not _has_buttons(reply)
-            await self._send(chat_id, user_id, reply, remove_keyboard=remove)
+            sent.extend(await self._send(chat_id, user_id, reply, remove_keyboard=remove))
             remove_keyboard = remove_keyboard and not remove
+        return sent
 
     def keyboard(self, user_id: int, rows: Keyboard) -> InlineKeyboardMarkup | None:
         """Return an inline keyboard of our buttons, their callback data signed for `user_id`."""
@@ -113,26 +118,28 @@ class Renderer:
 
     async def _send(
         self, chat_id: int, user_id: int, reply: Reply, *, remove_keyboard: bool
-    ) -> None:
-        """Send one reply as a new message (or two: the words, then the invoice)."""
+    ) -> list[int]:
+        """Send one reply as a new message (or two: the words, then the invoice); return their ids."""
         remove = ReplyKeyboardRemove(remove_keyboard=True) if remove_keyboard else None
         if isinstance(reply, Text):
             markup = self.keyboard(user_id, reply.buttons) or remove
-            await self.bot.send_message(chat_id, clip(reply.text, TEXT_LIMIT), reply_markup=markup)
-        elif isinstance(reply, Image):
-            await self._send_photo(chat_id, user_id, reply, remove)
-        elif isinstance(reply, ContactRequest):
+            text = clip(reply.text, TEXT_LIMIT)
+            return [(await self.bot.send_message(chat_id, text, reply_markup=markup)).message_id]
+        if isinstance(reply, Image):
+            return [await self._send_photo(chat_id, user_id, reply, remove)]
+        if isinstance(reply, ContactRequest):
             share = KeyboardButton(text=reply.button_label, request_contact=True)
             contact = ReplyKeyboardMarkup(
                 keyboard=[[share]], resize_keyboard=True, one_time_keyboard=True
             )
-            await self.bot.send_message(chat_id, reply.text, reply_markup=contact)
-        else:
-            await self._send_payment(chat_id, reply, remove)
+            return [
+                (await self.bot.send_message(chat_id, reply.text, reply_markup=contact)).message_id
+            ]
+        return await self._send_payment(chat_id, reply, remove)
 
     async def _send_photo(
         self, chat_id: int, user_id: int, reply: Image, remove: ReplyKeyboardRemove | None
-    ) -> None:
+    ) -> int:
         markup = self.keyboard(user_id, reply.buttons) or remove
         caption = clip(reply.caption, CAPTION_LIMIT)
         try:
@@ -141,30 +148,33 @@ class Renderer:
             )
         except TelegramBadRequest as error:  # Telegram could not fetch the picture: words only
             log.warning("cannot send the photo %s: %s", reply.url, error.message)
-            await self.bot.send_message(
+            words = await self.bot.send_message(
                 chat_id, clip(reply.caption, TEXT_LIMIT), reply_markup=markup
             )
-            return
+            return words.message_id
         self._remember(chat_id, sent.message_id, reply.url)
+        return sent.message_id
 
     async def _send_payment(
         self, chat_id: int, reply: PaymentRequest, remove: ReplyKeyboardRemove | None
-    ) -> None:
+    ) -> list[int]:
         start = reply.start
         if start.invoice is not None:
+            sent = []
             if reply.text:
-                await self.bot.send_message(chat_id, reply.text, reply_markup=remove)
-            await self._send_invoice(chat_id, start.invoice)
-            return
+                words = await self.bot.send_message(chat_id, reply.text, reply_markup=remove)
+                sent.append(words.message_id)
+            sent.append(await self._send_invoice(chat_id, start.invoice))
+            return sent
         markup: InlineKeyboardMarkup | ReplyKeyboardRemove | None = remove
         if start.url:
             pay = InlineKeyboardButton(text=reply.button_label, url=start.url)
             markup = InlineKeyboardMarkup(inline_keyboard=[[pay]])
-        await self.bot.send_message(chat_id, reply.text, reply_markup=markup)
+        return [(await self.bot.send_message(chat_id, reply.text, reply_markup=markup)).message_id]
 
-    async def _send_invoice(self, chat_id: int, invoice: TelegramInvoice) -> None:
+    async def _send_invoice(self, chat_id: int, invoice: TelegramInvoice) -> int:
         """Send a Telegram invoice: a card provider's, or Stars (XTR, no provider token)."""
-        await self.bot.send_invoice(
+        sent = await self.bot.send_invoice(
             chat_id=chat_id,
             title=invoice.title,
             description=invoice.description,
@@ -179,6 +189,7 @@ class Renderer:
             is_flexible=invoice.is_flexible or None,
             photo_url=invoice.photo_url,
         )
+        return sent.message_id
 
     async def _edit(self, origin: Origin, user_id: int, reply: Text | Image) -> bool:
         """Replace `origin` with `reply`; False when that message cannot become it."""

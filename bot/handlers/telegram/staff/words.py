@@ -21,14 +21,6 @@ from shop.views import CustomerView, OrderView
 ENGLISH = Language("en")
 
 
-def ticket(asked: TicketView) -> str:
-    """Return a customer's question as staff see it, to be answered by a reply."""
-    return (
-        f"Ticket #{asked.id} from {asked.name or 'no name'} ({asked.channel}, {asked.locale}):\n\n"
-        f"{asked.text}\n\nReply to this message to answer."
-    )
-
-
 def answered(ticket: TicketView) -> str:
     """Return the word that a staff member's answer went to the customer."""
     return f"Sent to {ticket.name or 'the customer'} (ticket #{ticket.id})."
