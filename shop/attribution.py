@@ -1,11 +1,11 @@
 """Attribution: which poster brought whom, from the scan to the paid order.
 
-A conversation that starts from a code calls `AttributionService.open_code`. It
-decodes the payload, records the code's source on the customer as their first
-touch (a later scan never overwrites it), writes the funnel's ``start`` and
-``source`` events, and returns the `Visit` that every later event of that visit
-carries, so carts, checkouts and payments are credited to the poster too.
-`AttributionService.report` adds those events up per source.
+A conversation that starts from a code decodes it with `AttributionService.decode`;
+the start flow (bot/flows/start.py) records the code's source on the customer as
+their first touch (a later scan never overwrites it), writes the funnel's
+``start`` and ``source`` events, and keeps the source for the visit, which every
+later event carries, so carts, checkouts and payments are credited to the poster
+too. `AttributionService.report` adds those events up per source.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
-from shop.analytics import EventKind, Visit, append_event
+from shop.analytics import EventKind
 from shop.catalog import load_product_by_sku
-from shop.customers import touch_customer
 from shop.db import Database
 from shop.deeplink import (
     UNKNOWN,
@@ -35,21 +34,12 @@ from shop.deeplink import (
     short_code,
 )
 from shop.errors import NotFoundError, ProductUnavailableError, PromoProblem, PromoRejectedError
-from shop.models import Category, Channel, PromoCode
+from shop.models import Category, PromoCode
 from shop.sql import insert_for
 from shop.types import utcnow
-from shop.views import CustomerView, ProductView
+from shop.views import ProductView
 
 _ATTEMPTS = 16  # codes tried per scan before giving up (each collision has odds of 1 in 2e14)
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """What opening a code gave: where to take the customer, and the visit to record under."""
-
-    target: Target  # kind UNKNOWN: open the main menu
-    visit: Visit
-    customer: CustomerView
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,48 +155,7 @@ class AttributionService:
 
     async def decode(self, text: str | None) -> Scan:
         """Return what a payload (or a message holding one) says; UNKNOWN when nothing valid."""
-        found = parse(text)
-        if isinstance(found, Scan):
-            return found
-        return await self._db.read(lambda conn: _lookup(conn, found))
-
-    async def open_code(
-        self,
-        channel: Channel,
-        external_id: str,
-        payload: str | None,
-        *,
-        display_name: str = "",
-    ) -> Opened:
-        """Start a visit from a payload (or none): touch the customer and record the scan.
-
-        In one transaction: the customer is found or created with the code's source
-        as their first touch (kept if they had one), a ``start`` event is written,
-        and a ``source`` event when the code names a source. Use the returned
-        visit for every event of this visit. A damaged or unknown code gives
-        target UNKNOWN and a visit without source: open the main menu.
-        """
-        now = self._clock()
-
-        def work(conn: Connection) -> Opened:
-            scan = resolve_code(conn, payload)
-            customer = touch_customer(
-                conn, channel, external_id, now, display_name=display_name, source=scan.source
-            )
-            visit = Visit(customer.id, channel.value, scan.source)
-            target = scan.target
-            append_event(conn, EventKind.START, visit, now, data={"target": target.kind.value})
-            if scan.source is not None:
-                append_event(
-                    conn,
-                    EventKind.SOURCE,
-                    visit,
-                    now,
-                    data={"target": target.kind.value, "value": target.value},
-                )
-            return Opened(target, visit, customer)
-
-        return await self._db.write(work)
+        return await self._db.read(lambda conn: resolve_code(conn, text))
 
     async def destination(self, target: Target) -> Destination:
         """Return what `target` opens now; a category may be named in any of its languages.

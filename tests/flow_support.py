@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from bot.delivery import DeliveryWorker
 from bot.flows.engine import Conversations, StaffDesk, StaffQuestion, Who
 from bot.flows.types import (
@@ -22,6 +24,8 @@ from bot.flows.types import (
 )
 from bot.services import Shop
 from bot.stores import DatabaseStore
+from shop import tables as t
+from shop.analytics import EventKind, Visit
 from shop.models import Channel
 from shop.views import CustomerView
 from tests.conftest import row
@@ -205,3 +209,21 @@ def chat(
 ) -> Chat:
     """Return a customer's chat with the shop."""
     return Chat(shop, conversations, Who(channel, user, name, language_code))
+
+
+async def scan(
+    shop: Shop, channel: Channel, who: str, payload: str | None, *, name: str = ""
+) -> tuple[Visit, str]:
+    """Open the chat from a code as a customer does (the flows' /start); return the visit and the answer."""
+    replies = await engine(shop).handle(Who(channel, who, name), Command("start", payload or ""))
+    customer = await shop.customers.find(channel, who)
+    assert customer is not None
+    e = t.analytics_event.c
+    started = (
+        select(e.source)
+        .where(e.customer_id == customer.id, e.kind == EventKind.START.value)
+        .order_by(e.id.desc())
+        .limit(1)
+    )
+    source = await shop.db.read(lambda conn: conn.execute(started).scalar_one())
+    return Visit(customer.id, channel.value, source), texts_of(replies)

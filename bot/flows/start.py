@@ -16,6 +16,7 @@ from bot.flows.router import FlowRouter
 from bot.flows.types import Reply
 from shop.analytics import EventKind
 from shop.errors import PromoRejectedError
+from shop.views import ProductView
 
 router = FlowRouter("start")
 
@@ -25,10 +26,15 @@ async def start(ctx: Ctx, arg: str) -> list[Reply]:
     """Greet the customer, or open what their deep link points at."""
     payload = arg.strip()
     link = await ctx.decode(payload) if payload else DeepLink()
+    product = None
+    if link is not None and link.product_sku:
+        product = await ctx.shop.catalog.product_by_sku(link.product_sku)
+        if product is None:  # a damaged code can read as a hand-written link to no product
+            link = None
     if link is None:
-        await ctx.record(EventKind.START, data={"payload": "unknown"})
-        intro = ctx._("Hello! I couldn't read that code, but here is the whole shop.")
-        return [await main_menu(ctx, intro)]
+        return await _unreadable(ctx)
+    # A start begins a visit: credited to the code's source, or to none.
+    ctx.state.data.pop("source", None)
     if link.source:
         ctx.state.data["source"] = link.source
         await ctx.shop.customers.touch(
@@ -37,8 +43,8 @@ async def start(ctx: Ctx, arg: str) -> list[Reply]:
     await ctx.record(EventKind.START, data={"payload": payload} if payload else None)
     if link.source:  # a scan of a code printed for this source (`chatshop report qr` counts them)
         await ctx.record(EventKind.SOURCE, data={"payload": payload})
-    if link.product_sku:
-        return await _open_product(ctx, link.product_sku)
+    if product is not None:
+        return await _open_product(ctx, product)
     if link.category_id is not None or link.category_name:
         return await _open_category(ctx, link)
     if link.promo:
@@ -53,9 +59,16 @@ def _greeting(ctx: Ctx) -> str:
     return ctx._("Hello! Welcome to the shop.")
 
 
-async def _open_product(ctx: Ctx, sku: str) -> list[Reply]:
-    product = await ctx.shop.catalog.product_by_sku(sku)
-    if product is None or not product.active:
+async def _unreadable(ctx: Ctx) -> list[Reply]:
+    """Open the main menu for a code that leads nowhere: damaged, or never printed by this shop."""
+    ctx.state.data.pop("source", None)  # a new visit, credited to no one
+    await ctx.record(EventKind.START, data={"payload": "unknown"})
+    intro = ctx._("Hello! I couldn't read that code, but here is the whole shop.")
+    return [await main_menu(ctx, intro)]
+
+
+async def _open_product(ctx: Ctx, product: ProductView) -> list[Reply]:
+    if not product.active:
         intro = ctx._("Sorry, that product is no longer sold. Have a look at the rest of the shop.")
         return [await main_menu(ctx, intro)]
     await ctx.record(EventKind.VIEW, product_id=product.id)

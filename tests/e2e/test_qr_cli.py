@@ -25,6 +25,7 @@ from shop.deeplink import Scan, Target
 from shop.migrate import upgrade
 from shop.models import Channel, PromoKind
 from tests.conftest import row
+from tests.flow_support import scan
 from tests.qr_support import decode, decode_file, render_pdf
 
 CHATSHOP = [sys.executable, "-m", "bot"]
@@ -270,11 +271,11 @@ def test_report_lists_each_source_from_the_events(tmp_path: Path) -> None:
         assert tea is not None
         code = await shop.attribution.code_for(Target.product("TEA-1"), "poster-a")
         for who in ("ann", "bob"):
-            opened = await shop.attribution.open_code(Channel.TELEGRAM, who, code)
-            customer = opened.visit.customer_id
+            visit, _ = await scan(shop, Channel.TELEGRAM, who, code)
+            customer = visit.customer_id
             assert customer is not None
             await shop.carts.add(customer, tea.id, 2)
-            await shop.analytics.record(EventKind.ADD_TO_CART, opened.visit, product_id=tea.id)
+            await shop.analytics.record(EventKind.ADD_TO_CART, visit, product_id=tea.id)
             if who == "ann":
                 order = await shop.orders.checkout(customer, channel="telegram", source="poster-a")
                 await shop.orders.confirm_payment(order.id)

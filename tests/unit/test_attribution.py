@@ -11,20 +11,24 @@ from sqlalchemy.engine import Connection
 from bot.services import Shop
 from shop import tables as t
 from shop.analytics import EventKind, Visit
-from shop.attribution import Opened, SourceFigures
-from shop.deeplink import UNKNOWN, Scan, Target, TargetKind
+from shop.attribution import SourceFigures
+from shop.deeplink import Scan, Target, TargetKind
 from shop.errors import NotFoundError, ProductUnavailableError, PromoRejectedError
 from shop.models import Channel, OrderStatus, PromoKind
 from tests.conftest import FakeClock, row
+from tests.flow_support import scan
 
 
-async def _events(shop: Shop, customer_id: int | None = None) -> list[tuple[str, str | None]]:
-    """Return (kind, source) of the customer's events (every event without a customer id)."""
-    query = select(t.analytics_event.c.kind, t.analytics_event.c.source).order_by(
-        t.analytics_event.c.id
-    )
+async def _events(
+    shop: Shop, customer_id: int | None = None, *kinds: EventKind
+) -> list[tuple[str, str | None]]:
+    """Return (kind, source) of the customer's events (of `kinds`, if given), oldest first."""
+    e = t.analytics_event.c
+    query = select(e.kind, e.source).order_by(e.id)
     if customer_id is not None:
-        query = query.where(t.analytics_event.c.customer_id == customer_id)
+        query = query.where(e.customer_id == customer_id)
+    if kinds:
+        query = query.where(e.kind.in_([kind.value for kind in kinds]))
 
     def work(conn: Connection) -> list[tuple[str, str | None]]:
         return [(kind, source) for kind, source in conn.execute(query)]
@@ -32,9 +36,8 @@ async def _events(shop: Shop, customer_id: int | None = None) -> list[tuple[str,
     return await shop.db.read(work)
 
 
-async def _buy(shop: Shop, opened: Opened, sku: str, quantity: int = 1) -> int:
-    """Do what the conversation flows will do for a visit: view, add to cart, check out, pay."""
-    visit = opened.visit
+async def _buy(shop: Shop, visit: Visit, sku: str, quantity: int = 1) -> int:
+    """View, add to cart, check out and pay within a visit, as the flows record it."""
     assert visit.customer_id is not None
     product = await shop.catalog.product_by_sku(sku)
     assert product is not None
@@ -56,17 +59,17 @@ async def test_a_scan_is_the_first_touch_and_later_scans_never_overwrite_it(
     poster = await shop.attribution.code_for(Target.product("TEA-1"), "poster-a")
     window = await shop.attribution.code_for(Target.shop(), "window-b")
 
-    first = await shop.attribution.open_code(Channel.TELEGRAM, "1", poster, display_name="Ann")
-    again = await shop.attribution.open_code(Channel.TELEGRAM, "1", window)
+    first, opened = await scan(shop, Channel.TELEGRAM, "1", poster, name="Ann")
+    again, greeted = await scan(shop, Channel.TELEGRAM, "1", window)
 
-    assert first.target == Target.product("TEA-1")
-    assert first.visit == Visit(first.customer.id, "telegram", "poster-a")
-    assert again.target == Target.shop()
-    assert again.visit == Visit(first.customer.id, "telegram", "window-b")  # this visit's source
-    customer = await shop.customers.get(first.customer.id or 0)
+    assert "Product TEA-1" in opened
+    assert first == Visit(first.customer_id, "telegram", "poster-a")
+    assert "Welcome to the shop" in greeted
+    assert again == Visit(first.customer_id, "telegram", "window-b")  # this visit's source
+    customer = await shop.customers.get(first.customer_id or 0)
     assert customer.first_source == "poster-a"
     assert customer.display_name == "Ann"
-    assert await _events(shop, customer.id) == [
+    assert await _events(shop, customer.id, EventKind.START, EventKind.SOURCE) == [
         ("start", "poster-a"),
         ("source", "poster-a"),
         ("start", "window-b"),
@@ -79,13 +82,19 @@ async def test_every_event_of_the_visit_carries_the_source(any_shop: Shop) -> No
     await shop.catalog.import_rows([row("TEA-1", price=450)])
     code = await shop.attribution.code_for(Target.product("TEA-1"), "poster-a")
 
-    opened = await shop.attribution.open_code(Channel.WHATSAPP, "+15550100", code)
-    order_id = await _buy(shop, opened, "TEA-1", 2)
+    visit, _ = await scan(shop, Channel.WHATSAPP, "+15550100", code)
+    order_id = await _buy(shop, visit, "TEA-1", 2)
 
-    events = await _events(shop, opened.customer.id)
+    events = await _events(shop, visit.customer_id)
     assert [kind for kind, _ in events] == [
-        "start", "source", "view", "add_to_cart", "checkout", "paid",
-    ]  # fmt: skip
+        "start",
+        "source",
+        "view",
+        "view",
+        "add_to_cart",
+        "checkout",
+        "paid",
+    ]  # fmt: skip  (the card the code opened is a view too)
     assert {source for _, source in events} == {"poster-a"}
     order = await shop.orders.get(order_id)
     assert order.order.source == "poster-a"
@@ -95,20 +104,24 @@ async def test_every_event_of_the_visit_carries_the_source(any_shop: Shop) -> No
 async def test_a_damaged_or_missing_code_opens_the_main_menu_and_credits_no_one(
     any_shop: Shop, payload: str | None
 ) -> None:
-    opened = await any_shop.attribution.open_code(Channel.TELEGRAM, "7", payload)
+    visit, answer = await scan(any_shop, Channel.TELEGRAM, "7", payload)
 
-    assert opened.target == UNKNOWN
-    assert opened.visit.source is None
-    assert opened.customer.first_source is None
-    assert await _events(any_shop, opened.customer.id) == [("start", None)]
+    assert "the whole shop" in answer or "Welcome to the shop" in answer
+    assert visit.source is None
+    customer = await any_shop.customers.get(visit.customer_id or 0)
+    assert customer.first_source is None
+    assert await _events(any_shop, visit.customer_id) == [("start", None)]
 
 
-async def test_a_plain_start_after_a_scan_keeps_the_first_touch(shop: Shop) -> None:
+async def test_a_plain_start_after_a_scan_is_a_visit_of_its_own_and_keeps_the_first_touch(
+    shop: Shop,
+) -> None:
     code = await shop.attribution.code_for(Target.shop(), "entrance")
-    await shop.attribution.open_code(Channel.TELEGRAM, "1", code)
-    later = await shop.attribution.open_code(Channel.TELEGRAM, "1", None)
-    assert later.visit.source is None
-    assert later.customer.first_source == "entrance"
+    await scan(shop, Channel.TELEGRAM, "1", code)
+    later, _ = await scan(shop, Channel.TELEGRAM, "1", None)
+    assert later.source is None
+    customer = await shop.customers.get(later.customer_id or 0)
+    assert customer.first_source == "entrance"
 
 
 async def test_registered_codes_round_trip_through_the_database(any_shop: Shop) -> None:
@@ -125,8 +138,8 @@ async def test_registered_codes_round_trip_through_the_database(any_shop: Shop) 
         assert len(code) == 10
         assert await attribution.code_for(target, source) == code
         assert await attribution.decode(code) == Scan(target, source)
-        opened = await attribution.open_code(Channel.TELEGRAM, f"{code}", code)
-        assert (opened.target, opened.visit.source) == (target, source)
+        visit, _ = await scan(any_shop, Channel.TELEGRAM, f"{code}", code)
+        assert visit.source == source
 
 
 async def test_destination_checks_the_target_and_names_categories_canonically(shop: Shop) -> None:
@@ -168,28 +181,28 @@ async def test_the_report_matches_a_hand_computed_fixture(any_shop: Shop, clock:
 
     # 40 days ago, outside the 30-day window: Dan scans window-b.
     clock.now = start - timedelta(days=40)
-    await attribution.open_code(Channel.TELEGRAM, "dan", window_b)
+    await scan(shop, Channel.TELEGRAM, "dan", window_b)
     clock.now = start
 
     # poster-a: Ann scans twice and buys 2 x TEA-1 ($9.00); Bob scans and only fills a cart.
-    ann = await attribution.open_code(Channel.TELEGRAM, "ann", poster_a)
+    ann, _ = await scan(shop, Channel.TELEGRAM, "ann", poster_a)
     await _buy(shop, ann, "TEA-1", 2)
-    await attribution.open_code(Channel.TELEGRAM, "ann", poster_a)
-    bob = await attribution.open_code(Channel.WHATSAPP, "bob", poster_a)
-    assert bob.visit.customer_id is not None
-    await shop.carts.add(bob.visit.customer_id, (await _id(shop, "TEA-1")), 1)
-    await shop.analytics.record(EventKind.ADD_TO_CART, bob.visit)
+    await scan(shop, Channel.TELEGRAM, "ann", poster_a)
+    bob, _ = await scan(shop, Channel.WHATSAPP, "bob", poster_a)
+    assert bob.customer_id is not None
+    await shop.carts.add(bob.customer_id, (await _id(shop, "TEA-1")), 1)
+    await shop.analytics.record(EventKind.ADD_TO_CART, bob)
 
     # window-b: Cat buys a mug (€7.00) and is refunded; Fay buys a tea ($4.50).
-    cat = await attribution.open_code(Channel.TELEGRAM, "cat", window_b)
+    cat, _ = await scan(shop, Channel.TELEGRAM, "cat", window_b)
     refunded = await _buy(shop, cat, "MUG-1")
     await shop.orders.transition(refunded, OrderStatus.REFUNDED)
-    fay = await attribution.open_code(Channel.TELEGRAM, "fay", window_b)
+    fay, _ = await scan(shop, Channel.TELEGRAM, "fay", window_b)
     await _buy(shop, fay, "TEA-1")
 
     # Eve's code is damaged: she counts for no source.
-    eve = await attribution.open_code(Channel.TELEGRAM, "eve", poster_a[:-1])
-    await shop.analytics.record(EventKind.ADD_TO_CART, eve.visit)
+    eve, _ = await scan(shop, Channel.TELEGRAM, "eve", poster_a[:-1])
+    await shop.analytics.record(EventKind.ADD_TO_CART, eve)
 
     clock.advance(hours=1)
     assert await attribution.report(clock.now - timedelta(days=30)) == [
