@@ -49,12 +49,17 @@ _TRUE = {
 
 @dataclass(frozen=True)
 class Call:
-    """One Bot API request as received: its method, its fields (JSON values decoded), the result."""
+    """One Bot API request as received: its method, its fields (JSON values decoded), the result.
+
+    `at` is when it arrived (time.monotonic() in the test's process), to tell how long
+    the bot waited between two calls.
+    """
 
     index: int
     method: str
     fields: dict[str, Any]
     result: Any
+    at: float = 0.0
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]
@@ -169,21 +174,22 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
+        arrived = time.monotonic()
         if request.content_type == "application/json":  # the Bot API takes JSON bodies too
             fields = dict(await request.json())
         else:
             form = await request.post()
             fields = {key: form_value(str(value)) for key, value in form.items()}
         if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
         refusals = self._refusals.get(method)
         if refusals:
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             return refusals.pop(0)
         held = self._held.pop(method, None)
         if held is not None:  # logged as it arrives: the bot now waits for the answer
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             await held.wait()
             return web.json_response({"ok": True, "result": True})
         result: Any
@@ -206,12 +212,12 @@ class FakeBotAPI:
             result = True
         else:
             return _error(404, "Not Found: method not found")
-        await self._log(method, fields, result)
+        await self._log(method, fields, result, arrived)
         return web.json_response({"ok": True, "result": result})
 
-    async def _log(self, method: str, fields: dict[str, Any], result: Any) -> None:
+    async def _log(self, method: str, fields: dict[str, Any], result: Any, at: float) -> None:
         async with self._changed:
-            self.calls.append(Call(len(self.calls), method, fields, result))
+            self.calls.append(Call(len(self.calls), method, fields, result, at))
             self._changed.notify_all()
 
     async def _get_updates(self, fields: dict[str, Any]) -> list[dict[str, Any]]:

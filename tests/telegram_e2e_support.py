@@ -22,8 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import func, select
 
+from shop import tables as t
+from shop.db import Database
 from shop.deeplink import Target, inline, make_scan
+from shop.outbox import Status
 from tests.fake_telegram import TOKEN, Call, FakeBotAPI, fake_bot_api
 from tests.payment_support import free_socket
 
@@ -33,16 +37,17 @@ PROVIDER_TOKEN = "284685063:TEST:e2e"
 MESSAGES = ("sendMessage", "sendPhoto", "sendInvoice", "editMessageText", "editMessageCaption")
 
 
-def user(user_id: int = ANN) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
+def user(user_id: int = ANN, *, language: str = "en") -> dict[str, Any]:
+    """Return a Telegram user whose app speaks `language` (its `language_code`)."""
+    return {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": language}
 
 
-def chat_message(user_id: int = ANN, **content: Any) -> dict[str, Any]:
+def chat_message(user_id: int = ANN, *, language: str = "en", **content: Any) -> dict[str, Any]:
     message: dict[str, Any] = {
         "message_id": 1,
         "date": 1_700_000_000,
         "chat": {"id": user_id, "type": "private", "first_name": "Ann"},
-        "from": user(user_id),
+        "from": user(user_id, language=language),
         **content,
     }
     text = content.get("text")
@@ -145,6 +150,31 @@ class Running:
     def output(self) -> str:
         return "\n".join(Path(name).read_text(errors="replace") for name in self.log)
 
+    @property
+    def database_url(self) -> str:
+        """The shop's database: the one a test's settings name, else its own SQLite file."""
+        return self.settings.get("DATABASE_URL", f"sqlite+aiosqlite:///{self.tmp / 'shop.db'}")
+
+    async def all_told(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a deadline
+        """Wait (bounded) until the outbox holds nothing more to send: each message sent or failed.
+
+        Then whatever the shop had to say has reached the fake Bot API, and nothing
+        more will: counting its calls from here counts every message that went.
+        """
+        o = t.outbound_message
+        waiting = select(func.count()).where(o.c.status.in_((Status.PENDING, Status.SENDING)))
+        db = Database(self.database_url)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    if not await db.read(lambda conn: conn.execute(waiting).scalar_one()):
+                        return
+                    await asyncio.sleep(0.05)  # the next look at an observable condition
+        except TimeoutError:
+            raise AssertionError(f"messages still unsent after {timeout} s") from None
+        finally:
+            await db.dispose()
+
     # Telegram's side in webhook mode ---------------------------------------------------
 
     async def deliver(self, update: dict[str, Any]) -> int:
@@ -167,13 +197,17 @@ class Running:
 
     # The customer ----------------------------------------------------------------------
 
-    async def say(self, text: str, *, expect: str = "", user_id: int = ANN) -> Call:
+    async def say(
+        self, text: str, *, expect: str = "", user_id: int = ANN, language: str = "en"
+    ) -> Call:
         """Send a message; return the bot's first message back (containing `expect`)."""
         since = self.api.mark()
-        await self.send(message=chat_message(user_id, text=text))
+        await self.send(message=chat_message(user_id, language=language, text=text))
         return await self.reply(since, expect, user_id)
 
-    async def press(self, on: Call, button: dict[str, Any], *, expect: str = "") -> Call:
+    async def press(
+        self, on: Call, button: dict[str, Any], *, expect: str = "", language: str = "en"
+    ) -> Call:
         """Press a button of a message the bot sent; return the bot's answer to it."""
         chat_id = int(on["chat_id"])
         shown = self.api.messages[(chat_id, int(on.result["message_id"]))]
@@ -181,7 +215,7 @@ class Running:
         await self.send(
             callback_query={
                 "id": f"cb{since}",
-                "from": user(chat_id),
+                "from": user(chat_id, language=language),
                 "chat_instance": "1",
                 "message": shown,
                 "data": button["callback_data"],

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bot.services import Shop
 
 STAFF_LANGUAGE = Language("en")  # staff read English here (design.md: staff commands)
+# Who cancels an order whose hold ran out: the shop itself (shop.orders.expire_holds).
+LAPSED_BY = "system"
 
 
 class NothingToSayError(Exception):
@@ -55,17 +57,19 @@ def order_changed(
     _ = lang._
     number = details.order.id
     status, previous = change["status"], change["previous"]
+    upto = int(change["event_id"])
+    events = [event for event in details.events if (event.id or 0) <= upto]
+    told = next((e for e in reversed(events) if e.status == status), None)
+    # Staff (and customers on the payment page) cancel unpaid orders too: no time ran out then.
+    lapsed = told is not None and told.actor == LAPSED_BY
     if status == OrderStatus.PAID:
         head = _("Payment received, thank you! Order #{number} is paid.").format(number=number)
-    elif status == OrderStatus.CANCELLED and previous == OrderStatus.PENDING_PAYMENT:
+    elif status == OrderStatus.CANCELLED and previous == OrderStatus.PENDING_PAYMENT and lapsed:
         head = _("Order #{number} is cancelled: it wasn't paid in time.").format(number=number)
     else:
         head = _("Order #{number}: {status}.").format(
             number=number, status=status_name(lang, status)
         )
-    upto = int(change["event_id"])
-    events = [event for event in details.events if (event.id or 0) <= upto]
-    told = next((e for e in reversed(events) if e.status == status), None)
     carrier = told.carrier if told else None
     number_sent = told.tracking_number if told else None
     lines = [head]

@@ -77,6 +77,11 @@ def to(sent: list[Sent], chat: int) -> list[Sent]:
     return [s for s in sent if s.method == "sendMessage" and s["chat_id"] == str(chat)]
 
 
+async def told(tg: Harness) -> list[str]:
+    """What the customer is pushed of what is queued by now, as the delivery worker sends it."""
+    return [sent["text"] for sent in to(await tg.delivered(), USER_ID)]
+
+
 async def timeline(shop: Shop, order: OrderView) -> list[tuple[str, str]]:
     return [(e.status, e.actor) for e in (await shop.orders.get(order.id)).events]
 
@@ -135,6 +140,7 @@ async def test_admin_with_a_number_opens_that_card_and_an_empty_shop_says_so(tg:
 async def test_staff_pack_a_paid_order_and_the_card_changes_in_place(tg: Harness) -> None:
     order = await paid_order(tg.shop)
     card = await open_card(tg, order)
+    await told(tg)  # the payment's own news
 
     sent = await press(tg, card, "📦 Packed")
 
@@ -144,7 +150,8 @@ async def test_staff_pack_a_paid_order_and_the_card_changes_in_place(tg: Harness
     assert edited["message_id"] == card["message_id"]
     assert edited["text"].startswith(f"Order #{order.id} — Packed")
     assert labels(edited) == ["🚚 Shipped…", "↩ Refund…", "« Orders", "🔄 Refresh"]
-    assert "Packed" in to(await tg.delivered(), USER_ID)[-1]["text"]  # the customer is told
+    (packed,) = await told(tg)  # the customer is told, once
+    assert packed.startswith(f"Order #{order.id}: Packed.")
     assert (await timeline(tg.shop, order))[-1] == ("packed", f"staff:tg:{STAFF}")
 
 
@@ -156,6 +163,8 @@ async def test_an_unpaid_order_is_cancelled_and_its_stock_is_back(tg: Harness) -
 
     assert toast(sent)["text"] == f"Order #{order.id}: Cancelled."
     assert labels(last_message(sent)) == ["« Orders", "🔄 Refresh"]  # nothing follows
+    (cancelled,) = await told(tg)
+    assert cancelled.startswith(f"Order #{order.id}: Cancelled.")  # not "unpaid in time"
     product = await tg.shop.catalog.product_by_sku("A")
     assert product is not None
     assert product.stock == STOCK
@@ -164,6 +173,7 @@ async def test_an_unpaid_order_is_cancelled_and_its_stock_is_back(tg: Harness) -
 async def test_a_refund_asks_first_and_gives_the_money_back(tg: Harness) -> None:
     order = await paid_order(tg.shop)
     card = await open_card(tg, order)
+    await told(tg)  # the payment's own news
 
     asked = last_message(await press(tg, card, "↩ Refund…"))
     assert asked["message_id"] == card["message_id"]
@@ -173,6 +183,7 @@ async def test_a_refund_asks_first_and_gives_the_money_back(tg: Harness) -> None
     kept = last_message(await press(tg, asked, "No"))
     assert kept["text"].startswith(f"Order #{order.id} — Paid")
     assert (await tg.shop.orders.get(order.id)).order.status == "paid"
+    assert await told(tg) == []  # asking and saying no changed nothing to tell
 
     asked = last_message(await press(tg, kept, "↩ Refund…"))
     sent = await press(tg, asked, "↩ Yes, refund")
@@ -180,7 +191,8 @@ async def test_a_refund_asks_first_and_gives_the_money_back(tg: Harness) -> None
     assert to(sent, STAFF)[0]["text"] == (
         f"Order #{order.id} is refunded: $50.00 back through sandbox."
     )
-    assert "Refunded" in to(await tg.delivered(), USER_ID)[-1]["text"]
+    (refunded,) = await told(tg)
+    assert refunded.startswith(f"Order #{order.id}: Refunded.")
     card = last_message(sent)
     assert card["text"].startswith(f"Order #{order.id} — Refunded")
     assert labels(card) == ["« Orders", "🔄 Refresh"]
@@ -248,7 +260,10 @@ async def test_customers_get_nothing_staff_ish_and_change_nothing(tg: Harness) -
 async def test_staff_take_a_paid_order_all_the_way_to_delivered(tg: Harness) -> None:
     order = await paid_order(tg.shop)
     card = await open_card(tg, order)
+    await told(tg)  # the payment's own news
     card = last_message(await press(tg, card, "📦 Packed"))
+    (packed,) = await told(tg)
+    assert packed.startswith(f"Order #{order.id}: Packed.")
 
     asked = await press(tg, card, "🚚 Shipped…")
     carrier = last_message(asked)
@@ -257,15 +272,18 @@ async def test_staff_take_a_paid_order_all_the_way_to_delivered(tg: Harness) -> 
     tracking = await tg.say("DHL Express", user=STAFF)
     assert tracking["text"].startswith(f"Order #{order.id}, DHL Express. Tracking number?")
     assert (await tg.shop.orders.get(order.id)).order.status == "packed"  # not yet
+    assert await told(tg) == []  # nor is the customer told anything yet
 
     sent = await tg.feed(message=message_json(chat_id=STAFF, text="1Z999AA1"))
 
     assert to(sent, STAFF)[0]["text"] == (
         f"Order #{order.id} is shipped: DHL Express, tracking number 1Z999AA1."
     )
-    told = to(await tg.delivered(), USER_ID)[-1]["text"]
-    assert "Shipped" in told
-    assert "DHL Express, tracking number 1Z999AA1" in told
+    (on_its_way,) = await told(tg)
+    assert on_its_way.splitlines()[:2] == [
+        f"Order #{order.id}: Shipped.",
+        "DHL Express, tracking number 1Z999AA1",
+    ]
     shipped = last_message(sent)
     assert (shipped.method, shipped["message_id"]) == ("editMessageText", card["message_id"])
     card = shipped
@@ -276,6 +294,8 @@ async def test_staff_take_a_paid_order_all_the_way_to_delivered(tg: Harness) -> 
     delivered = await press(tg, card, "✅ Delivered")
 
     assert toast(delivered)["text"] == f"Order #{order.id}: Delivered."
+    (arrived,) = await told(tg)
+    assert arrived.startswith(f"Order #{order.id}: Delivered.")
     assert labels(last_message(delivered)) == ["↩ Refund…", "« Orders", "🔄 Refresh"]
     stored = (await tg.shop.orders.get(order.id)).order
     assert (stored.status, stored.carrier, stored.tracking_number) == (

@@ -86,6 +86,25 @@ async def test_pushes_speak_the_customer_s_language(stocked: Shop) -> None:
     assert "26 нояб. 2026\u202fг., 12:00 UTC — Ожидает оплаты" in paid
 
 
+async def test_a_cancelled_order_is_said_unpaid_in_time_only_when_its_hold_ran_out(
+    stocked: Shop, clock: FakeClock
+) -> None:
+    conversations = engine(stocked)
+    pushed = Pushed(stocked, conversations, Channel.WHATSAPP)
+    ann = chat(stocked, conversations, Channel.WHATSAPP, "+15550100")
+    lapsed = await _ordered(ann)
+    clock.advance(minutes=31)  # past the 30 minutes an unpaid order holds its goods
+    assert await stocked.orders.expire_holds() == [lapsed]
+    bob = chat(stocked, conversations, Channel.WHATSAPP, "+15550199", name="Bob")
+    cancelled = await _ordered(bob, name="Bob")
+    await stocked.orders.transition(cancelled, OrderStatus.CANCELLED, actor="staff:cli")
+
+    lapsed_told, cancelled_told = await pushed.texts()
+
+    assert lapsed_told.startswith(f"Order #{lapsed} is cancelled: it wasn't paid in time.")
+    assert cancelled_told.startswith(f"Order #{cancelled}: Cancelled.")  # no reason made up
+
+
 async def test_my_orders_lists_them_and_shows_each_timeline(stocked: Shop) -> None:
     ann = chat(stocked, engine(stocked))
     order_id = await _ordered(ann)
