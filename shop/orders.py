@@ -64,6 +64,10 @@ _DROP_CART_PROMO = (
 )
 
 
+# Who makes the changes the shop makes by itself (an unpaid order whose hold ran out).
+SHOP_ACTOR = "system"
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     """Who receives the order."""
@@ -624,7 +628,7 @@ def _add_event(
     status: OrderStatus,
     at: datetime,
     *,
-    actor: str = "system",
+    actor: str = SHOP_ACTOR,
     note: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,

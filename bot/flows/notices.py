@@ -16,15 +16,13 @@ from bot.flows.types import Button, Reply, Text
 from shop.i18n import Language
 from shop.models import OrderStatus
 from shop.money import format_money
-from shop.orders import OrderDetails
+from shop.orders import SHOP_ACTOR, OrderDetails
 from shop.outbox import Kind, Outbound
 
 if TYPE_CHECKING:
     from bot.services import Shop
 
 STAFF_LANGUAGE = Language("en")  # staff read English here (design.md: staff commands)
-# Who cancels an order whose hold ran out: the shop itself (shop.orders.expire_holds).
-LAPSED_BY = "system"
 
 
 class NothingToSayError(Exception):
@@ -61,7 +59,7 @@ def order_changed(
     events = [event for event in details.events if (event.id or 0) <= upto]
     told = next((e for e in reversed(events) if e.status == status), None)
     # Staff (and customers on the payment page) cancel unpaid orders too: no time ran out then.
-    lapsed = told is not None and told.actor == LAPSED_BY
+    lapsed = told is not None and told.actor == SHOP_ACTOR
     if status == OrderStatus.PAID:
         head = _("Payment received, thank you! Order #{number} is paid.").format(number=number)
     elif status == OrderStatus.CANCELLED and previous == OrderStatus.PENDING_PAYMENT and lapsed:
