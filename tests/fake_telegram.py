@@ -11,7 +11,10 @@ gets it again after a restart, as from Telegram.
 A test plays the customer with `push(...)` and reads what the bot did with
 `wait_for(...)`, which waits for an observable condition within a deadline.
 `hold(method)` keeps the bot's next call of a method unanswered, as a slow
-network would, until the test lets it through.
+network would, until the test lets it through. `flood_control(overall, per_chat)`
+makes it refuse sends as Telegram does beyond its limits: 429 with `retry_after`
+for a send past `overall` in any one second, or past `per_chat` to one chat; every
+call carries the time it arrived (`at`), so a test can count any second's sends.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,6 +59,7 @@ class Call:
     method: str
     fields: dict[str, Any]
     result: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]
@@ -98,6 +103,13 @@ class FakeBotAPI:
     _held: dict[str, asyncio.Event] = field(default_factory=dict)  # method: its release
     _holds: list[asyncio.Event] = field(default_factory=list)  # every release, for close()
     _closing: bool = False
+    # Telegram's flood control, when on: sends taken in the last second, in all and per chat.
+    _limits: tuple[int, int] | None = None
+    _taken: deque[float] = field(default_factory=deque)
+    _taken_by_chat: defaultdict[int, deque[float]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
+    flooded: int = 0  # sends refused with 429 by flood control
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -128,6 +140,10 @@ class FakeBotAPI:
         self._refusals.setdefault(method, []).append(
             _error(status, description, retry_after=retry_after)
         )
+
+    def flood_control(self, overall: int = 30, per_chat: int = 1) -> None:
+        """Refuse sends past `overall` in any second, or past `per_chat` to one chat, with 429."""
+        self._limits = (overall, per_chat)
 
     def hold(self, method: str) -> asyncio.Event:
         """Leave the bot's next `method` call logged but unanswered until the event returned is set."""
@@ -169,27 +185,33 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
+        arrived = time.monotonic()
         if request.content_type == "application/json":  # the Bot API takes JSON bodies too
             fields = dict(await request.json())
         else:
             form = await request.post()
             fields = {key: form_value(str(value)) for key, value in form.items()}
         if method == "getUpdates":  # logged as it arrives: the bot is now waiting for news
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
         refusals = self._refusals.get(method)
         if refusals:
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             return refusals.pop(0)
         held = self._held.pop(method, None)
         if held is not None:  # logged as it arrives: the bot now waits for the answer
-            await self._log(method, fields, None)
+            await self._log(method, fields, None, arrived)
             await held.wait()
             return web.json_response({"ok": True, "result": True})
         result: Any
         if method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
         elif method in _SENDS:
+            wait = self._flood_wait(int(fields["chat_id"]), arrived)
+            if wait is not None:
+                self.flooded += 1
+                await self._log(method, fields, None, arrived)
+                return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             result = self._store(method, fields, int(fields["chat_id"]), next(self._message_ids))
         elif method in _EDITS:
             key = (int(fields["chat_id"]), int(fields["message_id"]))
@@ -206,12 +228,30 @@ class FakeBotAPI:
             result = True
         else:
             return _error(404, "Not Found: method not found")
-        await self._log(method, fields, result)
+        await self._log(method, fields, result, arrived)
         return web.json_response({"ok": True, "result": result})
 
-    async def _log(self, method: str, fields: dict[str, Any], result: Any) -> None:
+    def _flood_wait(self, chat_id: int, now: float) -> int | None:
+        """Count a send arrived `now` against the limits; return the seconds to wait if past them."""
+        if self._limits is None:
+            return None
+        overall, per_chat = self._limits
+        chat = self._taken_by_chat[chat_id]
+        for taken in (self._taken, chat):
+            while taken and taken[0] <= now - 1.0:
+                taken.popleft()
+        if len(self._taken) >= overall or len(chat) >= per_chat:
+            return 1  # Telegram says whole seconds
+        self._taken.append(now)
+        chat.append(now)
+        return None
+
+    async def _log(
+        self, method: str, fields: dict[str, Any], result: Any, arrived: float | None = None
+    ) -> None:
         async with self._changed:
-            self.calls.append(Call(len(self.calls), method, fields, result))
+            at = time.monotonic() if arrived is None else arrived
+            self.calls.append(Call(len(self.calls), method, fields, result, at))
             self._changed.notify_all()
 
     async def _get_updates(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
