@@ -169,6 +169,7 @@ class TelegramChannel:
         except TimeoutError:
             log.warning("shutting down with updates still being handled")
         await self.bot.session.close()
+        await self.pace.close()
 
 
 async def build_telegram(
