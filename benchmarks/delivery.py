@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -251,6 +252,7 @@ async def workers_round(
                 await process.wait()
         await db.dispose()
         await drop_database(url)
+        shutil.rmtree(folder, ignore_errors=True)
         if shared:
             redis = Redis.from_url(REDIS)
             keys = [
