@@ -22,7 +22,19 @@ as the tests use them):
 
 Figures from a 2-core machine (the default run, 10,000 messages to 2,000 chats at 30/s):
 
-    (filled in below from the run)
+    10000 messages to 2000 chats at TELEGRAM_SEND_RATE=30; Telegram (the fake) refuses past 30/s and 1/s to a chat
+    the rate allows: 333.3 s
+                                                       sent    seconds      per s max in 1 s max/chat/s       429s      dupes       lost
+    chatshop: 1 worker, one budget in Redis          10,000      347.0       28.8         30          1        101          0          0
+    chatshop: 2 workers, one budget in Redis         10,000      344.2       29.1         30          1         67          0          0
+    plain loop, no pacing                               150        4.8       31.1         30          1      9,850          0      9,850
+
+Every message went once; none was lost, none went twice; never more than 30 in
+a second nor two to a chat. The 429s left (about 1%) are sends counted a moment
+before they reached the fake and received a few milliseconds closer together than
+counted; each waits a second and goes again in a turn of the budget. Before that
+retry took a turn (it was made outside the budget), the two workers drew 954 429s,
+and two workers each pacing alone (no Redis, `--unshared`) drew 22,598 at 27.6/s.
 """
 
 from __future__ import annotations
