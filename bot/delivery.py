@@ -34,6 +34,9 @@ BATCH = 64  # messages claimed at a time
 # at one message a second to one chat.
 LEASE = timedelta(seconds=120)
 IDLE = 0.5  # seconds between looks at an empty queue
+# Messages composed at once (each reads the database): a batch's chats all start together,
+# and each at once would take as many connections, beyond what PostgreSQL allows several workers.
+COMPOSING = 8
 ATTEMPTS = 12  # tries of one message before it is recorded as failed
 RETRY_LONGEST = timedelta(minutes=30)
 
@@ -80,6 +83,7 @@ class DeliveryWorker:
         self._conversations = conversations
         self._deliverers = dict(deliverers)
         self._staff = tuple(staff)  # (channel, address) of every staff member
+        self._composing = asyncio.Semaphore(COMPOSING)
 
     async def run(self) -> None:
         """Send messages as they come due, until cancelled."""
@@ -115,7 +119,8 @@ class DeliveryWorker:
             await outbox.fan_out(message, self._staff)
             return
         try:
-            replies = await self._compose(message)
+            async with self._composing:
+                replies = await self._compose(message)
         except (NothingToSayError, NotFoundError) as error:
             log.error("message %s cannot be composed: %s", message.id, error)
             await outbox.failed(message, f"cannot be composed: {error}")

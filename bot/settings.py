@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     tracking_urls: dict[str, str] = Field(default_factory=dict)
     # How many messages the delivery worker sends to Telegram per second, all chats together
     # (Telegram's limit is 30) and to one chat (1).
-    telegram_send_rate: int = Field(default=30, gt=0, le=30)
+    telegram_send_rate: int = Field(default=30, gt=0, le=1000)
     # The built-in sandbox checkout takes test payments; unset: only while no messenger
     # channel is configured, so a shop selling in a messenger never gives goods away.
     payments_sandbox: bool | None = None

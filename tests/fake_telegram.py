@@ -11,7 +11,10 @@ gets it again after a restart, as from Telegram.
 A test plays the customer with `push(...)` and reads what the bot did with
 `wait_for(...)`, which waits for an observable condition within a deadline.
 `hold(method)` keeps the bot's next call of a method unanswered, as a slow
-network would, until the test lets it through.
+network would, until the test lets it through. `flood_control(overall, per_chat)`
+makes it refuse sends as Telegram does beyond its limits: 429 with `retry_after`
+for a send past `overall` in any one second, or past `per_chat` to one chat; every
+call carries the time it arrived (`at`), so a test can count any second's sends.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -59,7 +63,7 @@ class Call:
     method: str
     fields: dict[str, Any]
     result: Any
-    at: float = 0.0
+    at: float
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]
@@ -103,6 +107,13 @@ class FakeBotAPI:
     _held: dict[str, asyncio.Event] = field(default_factory=dict)  # method: its release
     _holds: list[asyncio.Event] = field(default_factory=list)  # every release, for close()
     _closing: bool = False
+    # Telegram's flood control, when on: sends taken in the last second, in all and per chat.
+    _limits: tuple[int, int] | None = None
+    _taken: deque[float] = field(default_factory=deque)
+    _taken_by_chat: defaultdict[int, deque[float]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
+    flooded: int = 0  # sends refused with 429 by flood control
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -133,6 +144,10 @@ class FakeBotAPI:
         self._refusals.setdefault(method, []).append(
             _error(status, description, retry_after=retry_after)
         )
+
+    def flood_control(self, overall: int = 30, per_chat: int = 1) -> None:
+        """Refuse sends past `overall` in any second, or past `per_chat` to one chat, with 429."""
+        self._limits = (overall, per_chat)
 
     def hold(self, method: str) -> asyncio.Event:
         """Leave the bot's next `method` call logged but unanswered until the event returned is set."""
@@ -196,6 +211,11 @@ class FakeBotAPI:
         if method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
         elif method in _SENDS:
+            wait = self._flood_wait(int(fields["chat_id"]), arrived)
+            if wait is not None:
+                self.flooded += 1
+                await self._log(method, fields, None, arrived)
+                return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             result = self._store(method, fields, int(fields["chat_id"]), next(self._message_ids))
         elif method in _EDITS:
             key = (int(fields["chat_id"]), int(fields["message_id"]))
@@ -214,6 +234,21 @@ class FakeBotAPI:
             return _error(404, "Not Found: method not found")
         await self._log(method, fields, result, arrived)
         return web.json_response({"ok": True, "result": result})
+
+    def _flood_wait(self, chat_id: int, now: float) -> int | None:
+        """Count a send arrived `now` against the limits; return the seconds to wait if past them."""
+        if self._limits is None:
+            return None
+        overall, per_chat = self._limits
+        chat = self._taken_by_chat[chat_id]
+        for taken in (self._taken, chat):
+            while taken and taken[0] <= now - 1.0:
+                taken.popleft()
+        if len(self._taken) >= overall or len(chat) >= per_chat:
+            return 1  # Telegram says whole seconds
+        self._taken.append(now)
+        chat.append(now)
+        return None
 
     async def _log(self, method: str, fields: dict[str, Any], result: Any, at: float) -> None:
         async with self._changed:

@@ -7,6 +7,7 @@ what the outbox holds to a fake Bot API that answers as Telegram does, errors an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -65,10 +66,17 @@ class World:
 
 @pytest.fixture
 async def world(sqlite_url: str, clock: FakeClock) -> AsyncIterator[World]:
+    async with _world(sqlite_url, clock) as built:
+        yield built
+
+
+@asynccontextmanager
+async def _world(sqlite_url: str, clock: FakeClock, *, rate: int = 30) -> AsyncIterator[World]:
     async with fake_bot_api() as api:
         settings = Settings(
             database_url=sqlite_url,
             payments_secret=PAYMENTS_SECRET,
+            telegram_send_rate=rate,
             telegram=TelegramSettings(bot_token=api.token, api_url=api.url, bot_username="b"),
         )
         async with running_shop(settings, clock=clock) as shop, open_channels(shop) as channels:
@@ -176,3 +184,29 @@ async def test_a_message_due_in_an_hour_goes_then_and_not_before(world: World) -
     [sent] = world.sent()
     assert "Your cart still holds the tea." in sent["text"]
     assert await world.status() == {"sent": 1}
+
+
+async def test_a_send_refused_for_flooding_waits_a_turn_of_the_budget_before_it_goes_again(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    async with _world(sqlite_url, clock, rate=2) as world:
+        chats = [CHAT + n for n in range(4)]
+        ids = [(await world.shop.customers.touch(Channel.TELEGRAM, str(c))).id for c in chats]
+
+        def work(conn: Connection) -> None:
+            for n, customer in enumerate(ids):
+                payload = {"text": f"note {n}"}
+                outbox.to_customer(conn, customer, outbox.Kind.STAFF_ANSWER, payload, clock.now)
+
+        await world.shop.db.write(work)
+        world.api.refuse("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+
+        await world.worker().drain()
+
+        arrived = sorted(c.at for c in world.sent())
+        assert len(arrived) == 4
+        # The retry took a turn of the budget: never 3 in a second, at a rate of 2.
+        assert all(
+            later - earlier >= 1.0 for earlier, later in zip(arrived, arrived[2:], strict=False)
+        )
+        assert await world.status() == {"sent": 4}

@@ -36,7 +36,7 @@ from bot.handlers.telegram.commands import menu
 from bot.handlers.telegram.context import InOrder
 from bot.handlers.telegram.links import ShopLinks
 from bot.handlers.telegram.render import Renderer
-from bot.handlers.telegram.retry import RetryAfter, Sleep
+from bot.handlers.telegram.retry import PACED, RetryAfter, Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.handlers.telegram.wire import hold_answer_types
 from bot.limits import Gate, limited
@@ -58,6 +58,8 @@ MAX_CONNECTIONS = 40
 UPDATE_LIMIT = 256 * 1024
 POLLING_TIMEOUT = 10  # seconds a getUpdates call waits for news
 DRAIN_SECONDS = 10.0  # how long shutdown waits for updates being handled
+PACED_ATTEMPTS = 3  # tries of a pushed message before it goes back to the queue
+PACED_LONGEST_WAIT = 30  # seconds of flood control waited out here; longer, back to the queue
 
 
 @dataclass(eq=False)
@@ -145,12 +147,10 @@ class TelegramChannel:
         """
         chat = int(address)
         sent: list[str] = []
+        paced = PACED.set(True)
         try:
             for reply in replies:
-                await self.pace.turn(address)
-                sent.extend(
-                    str(message) for message in await self.renderer.send(chat, chat, [reply])
-                )
+                sent.extend(await self._send_in_turn(chat, reply))
         except TelegramForbiddenError as error:
             raise UnreachableError(error.message) from error
         except TelegramRetryAfter as error:
@@ -161,7 +161,28 @@ class TelegramChannel:
             raise RefusedError(error.message) from error
         except (TelegramNetworkError, TelegramServerError) as error:
             raise RetryLaterError(error.message) from error
+        finally:
+            PACED.reset(paced)
         return sent
+
+    async def _send_in_turn(self, chat: int, reply: Reply) -> list[str]:
+        """Send one reply in its turn, returning the ids sent; after a short flood wait, in a turn again.
+
+        A retry that skipped the shared budget would be one send more than it counts, and
+        push another sender's message past Telegram's limit: one refusal would breed the next.
+        """
+        attempt = 1
+        while True:
+            await self.pace.turn(str(chat))
+            try:
+                shown = await self.renderer.send(chat, chat, [reply])
+            except TelegramRetryAfter as error:
+                if attempt == PACED_ATTEMPTS or error.retry_after > PACED_LONGEST_WAIT:
+                    raise
+                attempt += 1
+                await asyncio.sleep(error.retry_after)
+            else:
+                return [str(message) for message in shown]
 
     async def close(self) -> None:
         """Let the updates being handled finish (for a while), then close the HTTP session.
@@ -175,6 +196,7 @@ class TelegramChannel:
         except TimeoutError:
             log.warning("shutting down with updates still being handled")
         await self.bot.session.close()
+        await self.pace.close()
 
 
 def telegram_bot(

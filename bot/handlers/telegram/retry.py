@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import (
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+# Set while a paced sender (the delivery worker) makes its requests: it waits out flood
+# control itself and takes a turn of the shared budget again, which a retry here would skip.
+PACED: ContextVar[bool] = ContextVar("paced", default=False)
 
 
 class RetryAfter(BaseRequestMiddleware):
@@ -42,6 +47,8 @@ class RetryAfter(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         """Make the request, waiting and retrying while Telegram asks to slow down."""
+        if PACED.get():
+            return await make_request(bot, method)
         for attempt in range(1, self._attempts + 1):
             try:
                 return await make_request(bot, method)
