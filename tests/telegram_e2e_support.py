@@ -271,3 +271,12 @@ async def checkout_to_the_phone_question(shop: Running) -> Call:
     cart = await shop.say("/cart", expect="Your cart")
     assert "iPhone 16 Pro 128GB" in cart.words
     return await shop.press(cart, cart.button("co"), expect="phone")
+
+
+def charged(form: dict[str, Any]) -> dict[str, Any]:
+    """Return the successful_payment Telegram sends for a checkout `form` it charged (card invoice)."""
+    return {
+        **form,
+        "telegram_payment_charge_id": "tg-charge-1",
+        "provider_payment_charge_id": "prov-charge-1",
+    }

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_telegram import Call, FakeBotAPI
-from tests.telegram_e2e_support import ANN, Running, chat_message, running, user
+from tests.telegram_e2e_support import ANN, Running, charged, chat_message, running, user
 
 STAFF = 5_550_900
 TRACKING = "JD014600006281"
@@ -123,13 +123,8 @@ async def pay_in_russian(shop: Running) -> Paid:
     answered = await api.wait_for(lambda c: c.method == "answerPreCheckoutQuery", since=since)
     assert answered["ok"] == "true", answered.fields
 
-    charged = {
-        **form,
-        "telegram_payment_charge_id": "tg-charge-1",
-        "provider_payment_charge_id": "prov-charge-1",
-    }
     since = api.mark()
-    await shop.send(message=chat_message(language="ru", successful_payment=charged))
+    await shop.send(message=chat_message(language="ru", successful_payment=charged(form)))
     await shop.reply(since, PAID)
     return Paid(number, total, since)
 

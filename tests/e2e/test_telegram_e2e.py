@@ -26,6 +26,7 @@ from tests.telegram_e2e_support import (
     IPHONE,
     PROVIDER_TOKEN,
     Running,
+    charged,
     chat_message,
     checkout_to_the_phone_question,
     poster_code,
@@ -81,13 +82,9 @@ async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) ->
     answered = await api.wait_for(lambda c: c.method == "answerPreCheckoutQuery", since=since)
     assert (answered["pre_checkout_query_id"], answered["ok"]) == ("pcq-1", "true")
 
-    paid = {
-        "currency": "USD",
-        "total_amount": total,
-        "invoice_payload": invoice["payload"],
-        "telegram_payment_charge_id": "tg-charge-1",
-        "provider_payment_charge_id": "prov-charge-1",
-    }
+    paid = charged(
+        {"currency": "USD", "total_amount": total, "invoice_payload": invoice["payload"]}
+    )
     since = api.mark()
     await shop.send(message=chat_message(successful_payment=paid))
     confirmation = await shop.reply(since, "Payment received")
