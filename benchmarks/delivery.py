@@ -1,8 +1,8 @@
 """Queued messages sent to Telegram by one and by two workers, beside a sender that does not pace.
 
-The shop's messages wait in the outbox of a PostgreSQL database; `chatshop run`
-processes (webhook mode, so they do nothing but send; the same delivery worker as
-`chatshop worker`) share it and one send budget in Redis, paced at
+The shop's messages wait in the outbox of a PostgreSQL database; `chatshop worker`
+processes (the delivery worker alone, as in `chatshop run`) share it and one send
+budget in Redis, paced at
 `TELEGRAM_SEND_RATE`. They send to a fake Bot API on loopback (in this process)
 that models Telegram's flood control: a send past the limit in any one second
 (30, or the rate asked if higher) or past one a second to a chat is answered 429
@@ -69,7 +69,6 @@ from shop.types import utcnow
 # The fake Bot API is the tests' own: run from anywhere, this file finds them beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fake_telegram import Call, FakeBotAPI, fake_bot_api
-from tests.payment_support import free_socket
 
 POSTGRES = os.environ.get(
     "CHATSHOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -215,37 +214,28 @@ async def workers_round(
     url = await fresh_database()
     folder = Path(tempfile.mkdtemp(prefix="chatshop-delivery-"))
     log = folder / "workers.log"
-    ports = []
-    for _ in range(workers):
-        sock = free_socket()
-        ports.append(sock.getsockname()[1])
-        sock.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "REDIS"))}
     env.update(
         DATABASE_URL=url,
         TELEGRAM_BOT_TOKEN=api.token,
         TELEGRAM_API_URL=api.url,
         TELEGRAM_BOT_USERNAME="chatshop_bench_bot",
-        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{ports[0]}/telegram/webhook",  # the balancer
         TELEGRAM_SEND_RATE=str(args.rate),
         PAYMENTS_SECRET="benchmark",
+        PYTHONUNBUFFERED="1",
     )
     if shared:
         env["REDIS_URL"] = REDIS
     db = create_async_engine(url)
     processes = []
+    logs = [folder / f"worker-{n}.log" for n in range(workers)]
     try:
         upgrade = await chatshop("db", "upgrade", env=env, log=log)
         assert await upgrade.wait() == 0, log.read_text()
-        since = api.mark()
-        for port in ports:
-            processes.append(
-                await chatshop(
-                    "run", env={**env, "HTTP_PORT": str(port)}, log=folder / f"run-{port}.log"
-                )
-            )
-        async with asyncio.timeout(120):
-            while len(api.of("setWebhook", since=since)) < workers:
+        for worker_log in logs:
+            processes.append(await chatshop("worker", env=env, log=worker_log))
+        async with asyncio.timeout(120):  # until every worker says it is sending
+            while not all("Press Ctrl-C" in worker_log.read_text() for worker_log in logs):
                 assert all(p.returncode is None for p in processes), "a worker exited"
                 await asyncio.sleep(0.2)
         since, refused = api.mark(), api.flooded
