@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.flows import actions as a
-from bot.flows.common import clip, ints, menu_button, search_button
+from bot.flows.common import ints, menu_button, search_button
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError, promo_problem
+from bot.flows.labels import distinct_titles
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Reply, Text
 from shop.analytics import EventKind
@@ -16,6 +17,7 @@ router = FlowRouter("cart")
 
 ASKING_PROMO = "cart.promo"
 CODE_WIDTH = 32
+CART_TITLE_WIDTH = 16  # a cart row holds four buttons: −, the product, +, ✕
 
 
 @router.command("cart")
@@ -81,7 +83,11 @@ def cart_message(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None 
     )
     lines = [heading, ""]
     rows: list[list[Button]] = []
-    for number, line in enumerate(cart.lines, start=1):
+    shown = distinct_titles(
+        [(line.product.title_for(ctx.locale), line.product.sku) for line in cart.lines],
+        CART_TITLE_WIDTH,
+    )
+    for number, (line, short) in enumerate(zip(cart.lines, shown, strict=True), start=1):
         product = line.product
         title = product.title_for(ctx.locale)
         amount = ctx.money(line.total, currency)
@@ -90,7 +96,7 @@ def cart_message(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None 
         rows.append(
             [
                 Button("−", a.CART_SET, f"{pid}:{line.quantity - 1}"),
-                Button(f"{number}. {clip(title, 16)} × {line.quantity}", a.PRODUCT, f"{pid}:1:0"),
+                Button(f"{number}. {short} × {line.quantity}", a.PRODUCT, f"{pid}:1:0"),
                 Button("+", a.CART_SET, f"{pid}:{line.quantity + 1}"),
                 Button("✕", a.CART_SET, f"{pid}:0"),
             ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.flows import actions as a
-from bot.flows.common import clip, ints, menu_button
+from bot.flows.common import ints, menu_button
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
+from bot.flows.labels import distinct_titles
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Reply, Text
 from shop.search_index import SearchDoc
@@ -57,7 +60,7 @@ async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
     category = found.category
     if category is None or not found.items:  # gone, or no active products left on it
         raise StaleInputError(category_id)
-    rows = [[product_button(ctx, p, found.page)] for p in found.items]
+    rows = [[button] for button in product_buttons(ctx, found.items, found.page)]
     if found.pages > 1:
         rows.append(_pager(a.CATEGORY, f"{category_id}:", found.page, found.pages))
     rows.append([Button("« " + ctx._("Categories"), a.CATALOG), menu_button(ctx)])
@@ -68,14 +71,22 @@ async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
     return ctx.text(body, rows)
 
 
-def product_button(ctx: Ctx, product: ProductView | SearchDoc, page: int) -> Button:
+def product_buttons(
+    ctx: Ctx, products: Sequence[ProductView | SearchDoc], page: int
+) -> list[Button]:
+    """Return the buttons that open products' cards, shown together: titles told apart, prices, stock."""
+    titles = distinct_titles([(p.title_for(ctx.locale), p.sku) for p in products])
+    return [_product_button(ctx, p, title, page) for p, title in zip(products, titles, strict=True)]
+
+
+def _product_button(ctx: Ctx, product: ProductView | SearchDoc, title: str, page: int) -> Button:
     """Return the button that opens a product's card: its title, price and availability.
 
     A search result's own record will do: the index follows prices and sell-outs
     within a second, and the card it opens is read afresh.
     """
     money = ctx.money(product.price, product.currency)
-    label = f"{clip(product.title_for(ctx.locale))} · {money}"
+    label = f"{title} · {money}"
     if isinstance(product, SearchDoc):
         product_id, in_stock = product.product_id, product.in_stock
     else:

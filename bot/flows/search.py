@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flows import actions as a
-from bot.flows.catalog import product_button
+from bot.flows.catalog import product_buttons
 from bot.flows.common import menu_button, search_button
 from bot.flows.context import Ctx
 from bot.flows.router import FlowRouter
@@ -36,7 +36,8 @@ async def search(ctx: Ctx, text: str) -> list[Reply]:
     ctx.state.step = ""
     result = await ctx.shop.search.suggest(query, HITS, ctx.locale)
     await ctx.record(EventKind.SEARCH, value=len(result.hits), data={"query": query})
-    rows: list[list[Button]] = [[product_button(ctx, hit.product, 0)] for hit in result.hits]
+    found = [hit.product for hit in result.hits]
+    rows: list[list[Button]] = [[button] for button in product_buttons(ctx, found, 0)]
     suggestions = [
         Button("🔎 " + phrase, a.SEARCH, phrase)
         for phrase in result.did_you_mean

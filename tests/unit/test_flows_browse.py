@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.flows.labels import distinct_titles
 from bot.flows.types import Image, Press, Text
 from bot.services import Shop
 from shop.models import Channel
@@ -120,3 +121,55 @@ async def test_on_telegram_the_search_button_opens_inline_search(stocked: Shop) 
     search = next(b for b in buttons_of(terminal.last) if "Search" in b.label)
     assert search.action
     assert search.inline_query is None
+
+
+HEADPHONES = "Наушники Sony WH-1000XM5 беспроводные, с шумоподавлением"
+
+
+async def test_products_whose_labels_would_collide_are_shown_told_apart(shop: Shop) -> None:
+    await shop.catalog.import_rows(
+        [
+            row("SNY-B", title=f"{HEADPHONES}, чёрные", category="Audio", price=39_999),
+            row("SNY-S", title=f"{HEADPHONES}, серебристые", category="Audio", price=39_999),
+            row("CBL-1", title="USB-C cable", category="Audio", line=3),
+            row("CBL-2", title="USB-C cable", category="Audio", line=4),
+        ]
+    )
+    ann = chat(shop, engine(shop), Channel.WHATSAPP, "+15550100", language_code="ru")
+    await ann.command("catalog")
+    await ann.tap("Audio")
+    shelf = [label for label in ann.labels if "$" in label]
+    await ann.say("наушники sony")
+    found = [label for label in ann.labels if "$" in label]
+
+    assert len(shelf) == len(set(shelf)) == 4
+    price = "399,99\xa0$"
+    assert any(label.endswith(f"… чёрные · {price}") for label in shelf), shelf
+    assert any(label.endswith(f"… серебристые · {price}") for label in shelf), shelf
+    assert any(label.startswith("USB-C cable · CBL-1 ·") for label in shelf), shelf
+    assert any(label.startswith("USB-C cable · CBL-2 ·") for label in shelf), shelf
+    assert all(len(label.split(" · ")[0]) <= 40 for label in shelf)
+    assert {label for label in found if "Sony" in label} == {
+        label for label in shelf if "Sony" in label
+    }
+
+
+def test_titles_alike_keep_their_start_as_far_as_room_allows_and_all_that_differs() -> None:
+    titles = distinct_titles(
+        [
+            (f"{HEADPHONES}, чёрные", "SNY-B"),
+            (f"{HEADPHONES}, серебристые", "SNY-S"),
+            ("Green tea", "T1"),
+        ]
+    )
+
+    assert titles == [
+        "Наушники Sony WH-1000XM5 беспров… чёрные",
+        "Наушники Sony WH-1000XM5 бе… серебристые",
+        "Green tea",
+    ]
+    assert distinct_titles([("Mug", "M1"), ("Mug", "M2")]) == ["Mug · M1", "Mug · M2"]
+    assert distinct_titles([(HEADPHONES + " X", "A"), (HEADPHONES + " Y", "B")], 16) == [
+        "Наушники Sony… X",
+        "Наушники Sony… Y",
+    ]
