@@ -63,6 +63,16 @@ async def pending_order(
     return await shop.orders.checkout(buyer.id, channel=channel)
 
 
+async def paid_through_sandbox(shop: Shop, order: OrderView) -> OrderView:
+    """Pay `order` through the sandbox, its payment confirmed as the provider's webhook would."""
+    start = await shop.payments.start(order.id, provider=SANDBOX)
+    payment = await shop.payments.payment(start.payment_id)
+    assert payment is not None
+    assert payment.external_id is not None
+    await shop.payments.settlement.confirm(paid_event(order, payment.external_id, payment.id))
+    return order
+
+
 @dataclass
 class Heard:
     """What the shop queued to say unasked after a point: its outbox, read back in order."""

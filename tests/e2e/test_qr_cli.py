@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +22,11 @@ from shop.analytics import EventKind
 from shop.deeplink import Scan, Target
 from shop.migrate import upgrade
 from shop.models import Channel, PromoKind
+from tests.cli_support import chatshop
 from tests.conftest import row
 from tests.flow_support import scan
 from tests.qr_support import decode, decode_file, render_pdf
 
-CHATSHOP = [sys.executable, "-m", "bot"]
 BOT = "chatshop_test_bot"
 NUMBER = "14155238886"
 LONG_SKU = "TEA-EARL-GREY-SMOKY-LAPSANG-BLEND-LOOSE-LEAF-250G-2026-HARVEST"
@@ -50,23 +48,13 @@ class Place:
     url: str
 
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        environ = {
-            **os.environ,
+        settings = {
             "DATABASE_URL": self.url,
             "TELEGRAM_BOT_USERNAME": BOT,
             "TWILIO_WHATSAPP_FROM": f"whatsapp:+{NUMBER}",
             "SHOP_NAME": "Чайная лавка",
-            **env,
         }
-        return subprocess.run(
-            [*CHATSHOP, *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=environ,
-            cwd=self.folder,
-            timeout=300,
-        )
+        return chatshop(self.folder, *args, env={**settings, **env})
 
     def shop(self) -> Shop:
         return build_shop(Settings(database_url=self.url))

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from bot.app import build_shop
 from bot.services import Shop
 from bot.settings import Settings
-from payments.sandbox import SANDBOX
 from shop import tables as t
 from shop.errors import PromoRejectedError
 from shop.migrate import upgrade
@@ -30,7 +29,7 @@ from shop.models import Channel, OrderStatus
 from shop.views import OrderView
 from tests.cli_support import GOOD, chatshop, write
 from tests.conftest import row
-from tests.payment_support import paid_event, pending_order
+from tests.payment_support import paid_through_sandbox, pending_order
 
 
 @pytest.fixture
@@ -176,13 +175,7 @@ async def test_promo_codes_are_created_listed_and_switched_off_for_the_running_s
 
 async def _paid_order(shop: Shop, customer: str) -> OrderView:
     """Return an order paid through the sandbox, its payment recorded as a provider's would be."""
-    order = await pending_order(shop, customer=customer)
-    start = await shop.payments.start(order.id, provider=SANDBOX)
-    payment = await shop.payments.payment(start.payment_id)
-    assert payment is not None
-    assert payment.external_id is not None
-    await shop.payments.settlement.confirm(paid_event(order, payment.external_id, payment.id))
-    return order
+    return await paid_through_sandbox(shop, await pending_order(shop, customer=customer))
 
 
 async def test_orders_are_listed_shown_and_moved_along_beside_the_running_shop(

@@ -13,11 +13,10 @@ import pytest
 
 from bot.handlers.telegram.staff.buttons import Move
 from bot.services import Shop
-from payments.sandbox import SANDBOX
 from shop.models import OrderStatus
 from shop.views import OrderView
 from tests.conftest import FakeClock
-from tests.payment_support import paid_event, pending_order
+from tests.payment_support import paid_through_sandbox, pending_order
 from tests.telegram_support import USER_ID, Harness, Sent, last_message, message_json, telegram_shop
 
 S = OrderStatus
@@ -39,13 +38,7 @@ async def waiting_order(shop: Shop) -> OrderView:
 
 async def paid_order(shop: Shop) -> OrderView:
     """An order of the customer USER_ID, paid through the sandbox."""
-    order = await waiting_order(shop)
-    start = await shop.payments.start(order.id, provider=SANDBOX)
-    payment = await shop.payments.payment(start.payment_id)
-    assert payment is not None
-    assert payment.external_id is not None
-    await shop.payments.settlement.confirm(paid_event(order, payment.external_id, payment.id))
-    return order
+    return await paid_through_sandbox(shop, await waiting_order(shop))
 
 
 def labels(sent: Sent) -> list[str]:
