@@ -99,6 +99,7 @@ from bot.handlers.telegram.channel import (
     TelegramChannel,
     build_telegram,
     telegram_bot,
+    telegram_pace,
 )
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.runner import freeze_startup_objects
@@ -109,6 +110,9 @@ from shop.models import Channel
 
 TOKEN = "42:BENCHMARK-token"
 BOT = {"id": 42, "is_bot": True, "first_name": "Shop", "username": "chatshop_bench_bot"}
+# What each update costs is measured here, not Telegram's limits (benchmarks/crowd.py):
+# the bot may send as fast as the settings allow.
+UNLIMITED: dict[str, Any] = {"telegram_send_rate": 1000, "telegram_chat_rate": 1000}
 SEARCHES = ["iphnoe", "kofe", "наушники sony", "galaxy s25", "шзрщту 256", "chager anker"]
 
 
@@ -257,8 +261,10 @@ async def telegram_on(
     shop: Shop, conversations: Conversations, session: WireSession
 ) -> TelegramChannel:
     """Compose the Telegram channel as `chatshop run` does, on `session` (no staff)."""
-    bot = telegram_bot(shop.settings, session=session)
-    return await build_telegram(shop, conversations, bot, TelegramStaffDesk((), shop.tickets))
+    pace = telegram_pace(shop.settings)
+    bot = telegram_bot(shop.settings, pace, session=session)
+    desk = TelegramStaffDesk((), shop.tickets)
+    return await build_telegram(shop, conversations, bot, pace, desk)
 
 
 def echo_dispatcher() -> Dispatcher:
@@ -274,8 +280,15 @@ def echo_dispatcher() -> Dispatcher:
     return dispatcher
 
 
-async def in_flight(work: list[Callable[[], Awaitable[Any]]], concurrency: int) -> Timing:
-    """Run each piece of work as a task (as polling does), at most `concurrency` at once."""
+async def in_flight(
+    work: list[Callable[[], Awaitable[Any]]],
+    concurrency: int,
+    then: Callable[[], Awaitable[Any]] | None = None,
+) -> Timing:
+    """Run each piece of work as a task (as polling does), at most `concurrency` at once.
+
+    `then` is the rest of the work, done once all pieces are: the replies still queued.
+    """
     slots = asyncio.Semaphore(concurrency)
     tasks: list[asyncio.Task[Any]] = []
 
@@ -290,6 +303,8 @@ async def in_flight(work: list[Callable[[], Awaitable[Any]]], concurrency: int) 
         await slots.acquire()
         tasks.append(asyncio.create_task(one(piece)))
     await asyncio.gather(*tasks)
+    if then is not None:
+        await then()
     return Timing(len(work), time.perf_counter() - wall, time.process_time() - cpu)
 
 
@@ -383,6 +398,7 @@ async def workers_rows(
         redis_url=REDIS,
         payments_secret=SecretStr("benchmark"),
         telegram=TelegramSettings(bot_token=SecretStr(token), bot_username="chatshop_bench_bot"),
+        **UNLIMITED,
     )
     shop = build_shop(settings)
     best: dict[int, Timing] = {}
@@ -409,6 +425,7 @@ async def workers_rows(
             TELEGRAM_BOT_USERNAME="chatshop_bench_bot",
             TELEGRAM_API_URL=api_url,
             TELEGRAM_WEBHOOK_URL="http://127.0.0.1:1/telegram/webhook",  # the load balancer's
+            **{name.upper(): str(rate) for name, rate in UNLIMITED.items()},
         )
         for count in counts:
             ports = [_free_port() for _ in range(count)]
@@ -496,6 +513,7 @@ async def main(
         database_url=f"sqlite+aiosqlite:///{folder / 'shop.db'}",
         payments_secret=SecretStr("benchmark"),
         telegram=TelegramSettings(bot_token=SecretStr(TOKEN)),
+        **UNLIMITED,
     )
     shop = build_shop(settings)
     rounds: list[tuple[Timing, Timing, Timing, Timing]] = []
@@ -508,11 +526,18 @@ async def main(
         channel = await telegram_on(shop, conversations, session)
         dispatcher, bot = channel.dispatcher, channel.bot
         warmup = await shop_mix(shop, channel, min(600, updates), customers)
-        await in_flight([feeding(dispatcher, bot, raw) for raw, _, _ in warmup], concurrency)
+        replied = channel.outgoing.drained
+        await in_flight(
+            [feeding(dispatcher, bot, raw) for raw, _, _ in warmup], concurrency, replied
+        )
         # The Telegram side alone: the same dispatcher and renderer, the flows' replies replayed.
         replayed = Replayed(conversations)
         alone = await telegram_on(shop, replayed, WireSession())  # type: ignore[arg-type]
-        await in_flight([feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in warmup], 64)
+        await in_flight(
+            [feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in warmup],
+            64,
+            alone.outgoing.drained,
+        )
         echo_bot = Bot(TOKEN, session=WireSession())
         echo = echo_dispatcher()
         texts = [
@@ -530,6 +555,7 @@ async def main(
                 lambda: in_flight(
                     [feeding(dispatcher, bot, raw) for raw, _, _ in mix],  # noqa: B023
                     concurrency,
+                    replied,
                 ),
                 profile and not rounds,
             )
@@ -540,7 +566,9 @@ async def main(
                 concurrency,
             )
             telegram = await in_flight(
-                [feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in again], concurrency
+                [feeding(alone.dispatcher, alone.bot, raw) for raw, _, _ in again],
+                concurrency,
+                alone.outgoing.drained,
             )
             rounds.append((bare, ours, flows, telegram))
         await conversations.close()

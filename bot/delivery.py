@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.flows.engine import Conversations
 from bot.flows.notices import STAFF_LANGUAGE, NothingToSayError, compose
 from bot.flows.types import Reply
+from bot.pace import URGENCY
 from shop.errors import NotFoundError
 from shop.outbox import STAFF, Kind, Outbound
 
@@ -126,7 +127,7 @@ class DeliveryWorker:
             await outbox.failed(message, f"cannot be composed: {error}")
             return
         try:
-            shown = await self._deliverers[message.channel].send(message.address, replies)
+            shown = await self._send(message, replies)
         except UnreachableError as error:
             log.info("message %s: %s unreachable: %s", message.id, message.address, error)
             await outbox.failed(message, str(error), unreachable=True)
@@ -141,6 +142,14 @@ class DeliveryWorker:
         else:
             await self._remember_ticket(message, shown)
             await outbox.sent(message.id)
+
+    async def _send(self, message: Outbound, replies: list[Reply]) -> list[str]:
+        """Send in the message's place in the bot's budget: after replies, broadcasts last."""
+        urgency = URGENCY.set(message.urgency)
+        try:
+            return await self._deliverers[message.channel].send(message.address, replies)
+        finally:
+            URGENCY.reset(urgency)
 
     async def _remember_ticket(self, message: Outbound, shown: list[str]) -> None:
         """Remember where a staff member was shown a ticket, so that a reply to it answers it.

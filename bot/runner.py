@@ -33,8 +33,9 @@ from bot.handlers.telegram.channel import (
     TelegramChannel,
     build_telegram,
     telegram_bot,
+    telegram_pace,
 )
-from bot.handlers.telegram.retry import Sleep
+from bot.handlers.telegram.paced import Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.services import Shop
 from bot.settings import Settings
@@ -90,11 +91,13 @@ async def open_channels(
     try:
         telegram = None
         if settings.telegram.bot_token is not None:
-            bot = telegram_bot(settings, session=session, sleep=sleep)
+            pace = telegram_pace(settings)
+            bot = telegram_bot(settings, pace, session=session, sleep=sleep)
             try:
-                telegram = await build_telegram(shop, conversations, bot, desk)
+                telegram = await build_telegram(shop, conversations, bot, pace, desk)
             except BaseException:
                 await bot.session.close()
+                await pace.close()
                 raise
         try:
             yield Channels(conversations, telegram)

@@ -95,9 +95,11 @@ class Settings(BaseSettings):
     # Carriers' tracking pages, "{number}" standing for the tracking number: JSON, e.g.
     # {"DHL": "https://www.dhl.com/track?id={number}"}. A shipped order links to its parcel.
     tracking_urls: dict[str, str] = Field(default_factory=dict)
-    # How many messages the delivery worker sends to Telegram per second, all chats together
-    # (Telegram's limit is 30) and to one chat (1).
+    # How many messages the bot sends (replies, pushes, broadcasts together) to Telegram a
+    # second in all, a second to one chat, and a minute to one group: Telegram's limits.
     telegram_send_rate: int = Field(default=30, gt=0, le=1000)
+    telegram_chat_rate: int = Field(default=1, gt=0, le=1000)
+    telegram_group_rate: int = Field(default=20, gt=0, le=1000)
     # The built-in sandbox checkout takes test payments; unset: only while no messenger
     # channel is configured, so a shop selling in a messenger never gives goods away.
     payments_sandbox: bool | None = None

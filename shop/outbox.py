@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,7 +28,14 @@ from shop.types import utcnow
 
 o = t.outbound_message
 STAFF = "staff"  # the channel of a message for every staff member
-PUSH = 1  # the priority of messages about a customer's own order; larger is later
+
+
+class Urgency(IntEnum):
+    """What goes first when a platform's budget is short: the smaller, the sooner."""
+
+    REPLY = 0  # an answer to a customer who is waiting for it (never queued here)
+    PUSH = 1  # news of a customer's own order, staff answers and alerts
+    BROADCAST = 2  # what the shop says to many at once
 
 
 class Kind(StrEnum):
@@ -38,6 +45,7 @@ class Kind(StrEnum):
     MONEY_RETURNED = "money_returned"  # payload: order_id, amount, currency, returned
     STAFF_ANSWER = "staff_answer"  # payload: text
     STAFF_ALERT = "staff_alert"  # payload: event ("paid", "refund_failed", "text"), ...
+    BROADCAST = "broadcast"  # payload: text
 
 
 class Status(StrEnum):
@@ -61,6 +69,7 @@ class Outbound:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    urgency: Urgency
 
     @classmethod
     def from_row(cls, row: Any) -> Outbound:
@@ -74,6 +83,7 @@ class Outbound:
             row.payload,
             row.attempts,
             row.created_at,
+            Urgency(row.priority),
         )
 
 
@@ -115,7 +125,7 @@ def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetim
 def _insert(conn: Connection, now: datetime, *, due: datetime | None = None, **values: Any) -> None:
     conn.execute(
         o.insert().values(
-            priority=PUSH,
+            priority=Urgency.PUSH,
             status=Status.PENDING,
             attempts=0,
             due_at=due or now,
@@ -140,6 +150,43 @@ class OutboxService:
             to_staff(conn, Kind.STAFF_ALERT, {"event": "text", "text": text}, now)
 
         await self._db.write(work)
+
+    async def broadcast(self, customer_ids: Sequence[int], text: str) -> int:
+        """Queue `text` for each of these customers, after everything more urgent; return how many.
+
+        Customers the shop cannot reach (they blocked the bot) are left out.
+        """
+        now = self._clock()
+        c = t.customer.c
+
+        def work(conn: Connection) -> int:
+            rows = conn.execute(
+                select(c.id, c.channel, c.external_id).where(
+                    c.id.in_(customer_ids), c.unreachable_at.is_(None)
+                )
+            ).all()
+            if rows:
+                conn.execute(
+                    o.insert(),
+                    [
+                        {
+                            "kind": Kind.BROADCAST,
+                            "customer_id": row.id,
+                            "channel": row.channel,
+                            "address": row.external_id,
+                            "payload": {"text": text},
+                            "priority": Urgency.BROADCAST,
+                            "status": Status.PENDING,
+                            "attempts": 0,
+                            "due_at": now,
+                            "created_at": now,
+                        }
+                        for row in rows
+                    ],
+                )
+            return len(rows)
+
+        return await self._db.write(work)
 
     async def claim(
         self, channels: Iterable[str], *, limit: int, lease: timedelta

@@ -12,9 +12,10 @@ A test plays the customer with `push(...)` and reads what the bot did with
 `wait_for(...)`, which waits for an observable condition within a deadline.
 `hold(method)` keeps the bot's next call of a method unanswered, as a slow
 network would, until the test lets it through. `flood_control(overall, per_chat)`
-makes it refuse sends as Telegram does beyond its limits: 429 with `retry_after`
-for a send past `overall` in any one second, or past `per_chat` to one chat; every
-call carries the time it arrived (`at`), so a test can count any second's sends.
+makes it refuse sends and edits as Telegram does beyond its limits: 429 with
+`retry_after` for one past `overall` in any one second, or past `per_chat` to one
+chat; every call carries the time it arrived (`at`), so a test can count any
+second's sends.
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ class FakeBotAPI:
         default_factory=lambda: defaultdict(deque)
     )
     flooded: int = 0  # sends refused with 429 by flood control
+    # Called with every call as it is logged: a crowd of customers each waits for its own
+    # chat's answers without all of them looking through every call.
+    listeners: list[Callable[[Call], None]] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -210,12 +214,11 @@ class FakeBotAPI:
         result: Any
         if method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
+        elif method in _SENDS | _EDITS and (wait := self._flood_wait(fields, arrived)):
+            self.flooded += 1
+            await self._log(method, fields, None, arrived)
+            return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         elif method in _SENDS:
-            wait = self._flood_wait(int(fields["chat_id"]), arrived)
-            if wait is not None:
-                self.flooded += 1
-                await self._log(method, fields, None, arrived)
-                return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             result = self._store(method, fields, int(fields["chat_id"]), next(self._message_ids))
         elif method in _EDITS:
             key = (int(fields["chat_id"]), int(fields["message_id"]))
@@ -235,12 +238,12 @@ class FakeBotAPI:
         await self._log(method, fields, result, arrived)
         return web.json_response({"ok": True, "result": result})
 
-    def _flood_wait(self, chat_id: int, now: float) -> int | None:
-        """Count a send arrived `now` against the limits; return the seconds to wait if past them."""
+    def _flood_wait(self, fields: dict[str, Any], now: float) -> int | None:
+        """Count a send or edit arrived `now` against the limits; return the seconds to wait if past them."""
         if self._limits is None:
             return None
         overall, per_chat = self._limits
-        chat = self._taken_by_chat[chat_id]
+        chat = self._taken_by_chat[int(fields["chat_id"])]
         for taken in (self._taken, chat):
             while taken and taken[0] <= now - 1.0:
                 taken.popleft()
@@ -252,8 +255,11 @@ class FakeBotAPI:
 
     async def _log(self, method: str, fields: dict[str, Any], result: Any, at: float) -> None:
         async with self._changed:
-            self.calls.append(Call(len(self.calls), method, fields, result, at))
+            call = Call(len(self.calls), method, fields, result, at)
+            self.calls.append(call)
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(call)
 
     async def _get_updates(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(fields.get("offset", 0))

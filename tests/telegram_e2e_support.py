@@ -81,6 +81,9 @@ class Running:
             HTTP_PORT=str(self.port),
             PUBLIC_BASE_URL=f"http://127.0.0.1:{self.port}",
             PAYMENTS_SECRET="e2e-payments-secret",
+            # The test's customers answer at once, faster than Telegram lets a bot write to
+            # one chat; tests of pacing set Telegram's limits.
+            TELEGRAM_CHAT_RATE="1000",
             PYTHONUNBUFFERED="1",
         )
         env.update(self.settings)

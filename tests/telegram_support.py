@@ -305,9 +305,10 @@ class Harness:
         return self.session.sent[before:]
 
     async def feed(self, **event: Any) -> list[Sent]:
-        """Feed one update through the dispatcher; return the requests it made."""
+        """Feed one update through the dispatcher; return the requests it made, replies sent."""
         before = len(self.session.sent)
         await self.channel.dispatcher.feed_update(self.bot, update(self.bot, **event))
+        await self.channel.outgoing.drained()
         return self.session.sent[before:]
 
     async def say(self, text: str, *, user: int = USER_ID, language: str | None = "en") -> Sent:
@@ -372,6 +373,8 @@ async def telegram_shop(
     """
     settings = Settings(
         database_url=database_url,
+        # Tests press and type faster than Telegram lets a bot write to one chat.
+        telegram_chat_rate=1000,
         admin_telegram_ids=list(staff_ids),
         payments_secret=SecretStr(payments_secret) if payments_secret else None,
         payments_sandbox=sandbox,

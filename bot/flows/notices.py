@@ -45,6 +45,8 @@ async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
         return staff_answer(lang, str(payload["text"]))
     if message.kind == Kind.STAFF_ALERT:
         return await staff_alert(shop, payload)
+    if message.kind == Kind.BROADCAST:
+        return [Text(str(payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
     raise NothingToSayError(f"unknown kind of message {message.kind!r}")
 
 

@@ -210,3 +210,25 @@ async def test_a_send_refused_for_flooding_waits_a_turn_of_the_budget_before_it_
             later - earlier >= 1.0 for earlier, later in zip(arrived, arrived[2:], strict=False)
         )
         assert await world.status() == {"sent": 4}
+
+
+async def test_a_broadcast_goes_once_to_each_reachable_customer_after_news_of_their_orders(
+    world: World,
+) -> None:
+    chats = [CHAT + n for n in range(1, 4)]
+    ids = [(await world.shop.customers.touch(Channel.TELEGRAM, str(c))).id or 0 for c in chats]
+    world.api.refuse("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    order = await pending_order(world.shop, customer=str(chats[-1]))
+    await world.shop.orders.confirm_payment(order.id)
+    await world.worker().drain()  # the last one's "paid" message finds the bot blocked
+
+    assert await world.shop.outbox.broadcast(ids, "Spring sale: 20% off") == 2
+    order_id = await _paid(world)  # queued after the broadcast, sent before it
+    await world.worker().drain()
+
+    first, *rest = [(int(c["chat_id"]), c["text"]) for c in world.sent()]
+    assert first[0] == CHAT
+    assert f"Order #{order_id} is paid" in first[1]
+    assert sorted(rest) == [(chat, "Spring sale: 20% off") for chat in chats[:2]]
+    await world.worker().drain()
+    assert len(world.sent()) == 3  # each once

@@ -1,7 +1,7 @@
 """Button presses: navigation edits in place, and a stale, forged or foreign button reveals nothing.
 
-Also Telegram's flood control: a request refused with retry_after is made again
-after the wait it asks for, a bounded number of times.
+Also Telegram's flood control: a reply refused with retry_after is sent again after
+the wait it asks for, however often, and one that could not reach Telegram a few times.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from tests.telegram_support import (
     Sent,
     last_message,
     message_json,
+    pressing,
     telegram_shop,
+    update,
 )
 
 STALE = "This button no longer works. Send /start to open the menu."
@@ -50,6 +52,33 @@ async def test_navigation_edits_the_pressed_message_instead_of_sending_more(tg: 
     edited = sent[1]
     assert edited["message_id"] == str(message_id)
     assert "Choose a category" in edited["text"]
+
+
+async def test_presses_faster_than_the_edits_go_out_are_answered_at_once_and_only_the_latest_shows(
+    tg: Harness,
+) -> None:
+    menu = await tg.say("/start")
+    slow = tg.session.hold("editMessageText")  # the first edit takes its time to Telegram
+    before = len(tg.session.sent)
+
+    async def press(action: str) -> None:
+        event = update(tg.bot, callback_query=pressing(menu, action))
+        await tg.channel.dispatcher.feed_update(tg.bot, event)
+
+    await press("cats")
+    await slow.reached.wait()
+    await press("cart")  # while the catalog is still on its way
+    await press("orders")
+    answered = methods(tg.session.sent[before:])
+    assert answered == ["answerCallbackQuery"] * 3  # every press at once, none behind the edit
+
+    slow.release()
+    await tg.channel.outgoing.drained()
+    edits = [s for s in tg.session.sent[before:] if s.method == "editMessageText"]
+    assert len(edits) == 2  # the cart, stale before it could go, is skipped
+    assert "Choose a category" in edits[0]["text"]
+    assert "You have no orders yet." in edits[1]["text"]  # the message shows the latest press
+    assert not any("Your cart is empty." in s.words for s in tg.session.sent[before:])
 
 
 async def test_a_photo_card_changes_its_caption_in_place(tg: Harness) -> None:
@@ -218,17 +247,24 @@ async def test_flood_control_waits_as_asked_then_sends(tg: Harness) -> None:
     assert "Welcome" in menu["text"]
 
 
-async def test_flood_control_gives_up_after_three_tries_or_a_long_ban(tg: Harness) -> None:
+async def test_a_reply_under_flood_control_is_delayed_as_long_as_asked_never_dropped(
+    tg: Harness,
+) -> None:
     for _ in range(3):
         tg.session.add_result_for("sendMessage", ok=False, error_code=429, retry_after=2)
+    tg.session.add_result_for("sendMessage", ok=False, error_code=429, retry_after=3600)
     sent = await tg.feed(message=message_json(text="/start"))
-    assert tg.waits == [2, 2]
-    # Given up: the error handler tells the customer to try again (its message gets through).
-    assert methods(sent) == ["sendMessage"] * 4
-    assert "try again" in last_message(sent)["text"]
 
-    tg.waits.clear()
-    tg.session.add_result_for("sendMessage", ok=False, error_code=429, retry_after=3600)
-    tg.session.add_result_for("sendMessage", ok=False, error_code=429, retry_after=3600)
-    await tg.feed(message=message_json(text="/start"))
-    assert tg.waits == []  # an hour's ban is not waited out inside a handler
+    assert tg.waits == [2, 2, 2, 3600]  # even an hour's ban: the customer gets the answer
+    assert methods(sent) == ["sendMessage"] * 5
+    assert "Welcome" in last_message(sent)["text"]
+    assert "try again" not in " ".join(s.words for s in sent)
+
+
+async def test_a_reply_that_could_not_reach_telegram_goes_once_it_can(tg: Harness) -> None:
+    for _ in range(2):  # the proxy before the Bot API is down for a moment
+        tg.session.add_raw_result_for("sendMessage", "<html>502 Bad Gateway</html>")
+    sent = await tg.feed(message=message_json(text="/start"))
+
+    assert tg.waits == [0.5, 1.0]
+    assert "Welcome" in last_message(sent)["text"]

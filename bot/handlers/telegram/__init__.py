@@ -9,7 +9,7 @@ from bot.handlers.telegram import buttons, commands, errors, inline, messages, p
 from bot.handlers.telegram.callbacks import ButtonSigner
 from bot.handlers.telegram.context import InOrder, WhoMiddleware
 from bot.handlers.telegram.links import ShopLinks
-from bot.handlers.telegram.render import Renderer
+from bot.handlers.telegram.outgoing import Outgoing
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.services import Shop
 
@@ -34,7 +34,7 @@ def build_dispatcher(
     *,
     shop: Shop,
     conversations: Conversations,
-    renderer: Renderer,
+    outgoing: Outgoing,
     buttons: ButtonSigner,
     links: ShopLinks,
     staff_desk: TelegramStaffDesk,
@@ -45,7 +45,7 @@ def build_dispatcher(
         disable_fsm=True,  # conversation state lives in the flows' own store
         shop=shop,
         conversations=conversations,
-        renderer=renderer,
+        outgoing=outgoing,
         buttons=buttons,
         links=links,
         staff=staff_desk,

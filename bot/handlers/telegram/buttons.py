@@ -10,7 +10,8 @@ from aiogram.types import CallbackQuery, InaccessibleMessage
 from bot.flows.engine import Conversations, Who
 from bot.flows.types import Press
 from bot.handlers.telegram.callbacks import ButtonSigner
-from bot.handlers.telegram.render import Origin, Renderer
+from bot.handlers.telegram.outgoing import Outgoing
+from bot.handlers.telegram.render import Origin
 from shop.i18n import Language
 
 
@@ -34,7 +35,7 @@ async def pressed(
     press: Press,
     who: Who,
     conversations: Conversations,
-    renderer: Renderer,
+    outgoing: Outgoing,
 ) -> None:
     """Pass a pressed button to the flows and show the answer in place of its message."""
     await query.answer()
@@ -42,10 +43,10 @@ async def pressed(
     message = query.message
     if message is None or isinstance(message, InaccessibleMessage):
         # A button on an inline-mode message or one too old to see: answer in our chat.
-        await renderer.send(query.from_user.id, query.from_user.id, replies)
+        outgoing.put(query.from_user.id, query.from_user.id, replies)
         return
     origin = Origin(message.chat.id, message.message_id, has_media=bool(message.photo))
-    await renderer.send(message.chat.id, query.from_user.id, replies, origin=origin)
+    outgoing.put(message.chat.id, query.from_user.id, replies, origin=origin)
 
 
 async def refused(query: CallbackQuery, who: Who, conversations: Conversations) -> None:

@@ -35,8 +35,9 @@ from bot.handlers.telegram.callbacks import KEY_PURPOSE, ButtonSigner
 from bot.handlers.telegram.commands import menu
 from bot.handlers.telegram.context import InOrder
 from bot.handlers.telegram.links import ShopLinks
+from bot.handlers.telegram.outgoing import Outgoing
+from bot.handlers.telegram.paced import Paced, Sleep
 from bot.handlers.telegram.render import Renderer
-from bot.handlers.telegram.retry import PACED, RetryAfter, Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
 from bot.handlers.telegram.wire import hold_answer_types
 from bot.limits import Gate, limited
@@ -58,8 +59,6 @@ MAX_CONNECTIONS = 40
 UPDATE_LIMIT = 256 * 1024
 POLLING_TIMEOUT = 10  # seconds a getUpdates call waits for news
 DRAIN_SECONDS = 10.0  # how long shutdown waits for updates being handled
-PACED_ATTEMPTS = 3  # tries of a pushed message before it goes back to the queue
-PACED_LONGEST_WAIT = 30  # seconds of flood control waited out here; longer, back to the queue
 
 
 @dataclass(eq=False)
@@ -70,6 +69,7 @@ class TelegramChannel:
     dispatcher: Dispatcher
     renderer: Renderer
     in_order: InOrder
+    outgoing: Outgoing
     # Telegram sends it back in every webhook request; every worker behind the URL knows it.
     webhook_secret: SecretStr
     pace: Pace
@@ -136,21 +136,19 @@ class TelegramChannel:
         return web.json_response({"ok": True})
 
     async def send(self, address: str, replies: list[Reply]) -> list[str]:
-        """Send what the shop says unasked to a chat, one message at a time within Telegram's limits.
+        """Send what the shop says unasked to a chat, in its turn of the bot's budget.
 
-        Returns the ids of the messages sent.
+        Returns the ids of the messages sent. How urgent it is (a push, a broadcast)
+        is `bot.pace.URGENCY` in the caller's context.
 
         Raises:
             UnreachableError: the customer blocked the bot, or the chat is gone.
             RefusedError: Telegram refuses the message itself (it will not go as it is).
-            RetryLaterError: Telegram asked to wait, or could not be reached.
+            RetryLaterError: Telegram asked to wait long, or could not be reached.
         """
         chat = int(address)
-        sent: list[str] = []
-        paced = PACED.set(True)
         try:
-            for reply in replies:
-                sent.extend(await self._send_in_turn(chat, reply))
+            shown = await self.renderer.send(chat, chat, replies)
         except TelegramForbiddenError as error:
             raise UnreachableError(error.message) from error
         except TelegramRetryAfter as error:
@@ -161,50 +159,52 @@ class TelegramChannel:
             raise RefusedError(error.message) from error
         except (TelegramNetworkError, TelegramServerError) as error:
             raise RetryLaterError(error.message) from error
-        finally:
-            PACED.reset(paced)
-        return sent
-
-    async def _send_in_turn(self, chat: int, reply: Reply) -> list[str]:
-        """Send one reply in its turn, returning the ids sent; after a short flood wait, in a turn again.
-
-        A retry that skipped the shared budget would be one send more than it counts, and
-        push another sender's message past Telegram's limit: one refusal would breed the next.
-        """
-        attempt = 1
-        while True:
-            await self.pace.turn(str(chat))
-            try:
-                shown = await self.renderer.send(chat, chat, [reply])
-            except TelegramRetryAfter as error:
-                if attempt == PACED_ATTEMPTS or error.retry_after > PACED_LONGEST_WAIT:
-                    raise
-                attempt += 1
-                await asyncio.sleep(error.retry_after)
-            else:
-                return [str(message) for message in shown]
+        return [str(message) for message in shown]
 
     async def close(self) -> None:
         """Let the updates being handled finish (for a while), then close the HTTP session.
 
         Webhook updates are handled inside their requests, which the web server lets
-        finish before this is called; these are the updates polling took.
+        finish before this is called; these are the updates polling took, and the
+        replies of both still waiting for their turn.
         """
         try:
             async with asyncio.timeout(DRAIN_SECONDS):
                 await self.in_order.drained()
+                await self.outgoing.drained()
         except TimeoutError:
-            log.warning("shutting down with updates still being handled")
+            log.warning("shutting down with updates still being handled or answered")
+        await self.outgoing.close()
         await self.bot.session.close()
         await self.pace.close()
 
 
-def telegram_bot(
-    settings: Settings, *, session: BaseSession | None = None, sleep: Sleep = asyncio.sleep
-) -> Bot:
-    """Return the bot the settings name, on aiogram's HTTP session (or `session`, which tests record).
+def telegram_pace(settings: Settings) -> Pace:
+    """Return the send budget of the bot the settings name: Telegram's limits, shared via Redis."""
+    token = settings.telegram.bot_token
+    if token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    bot_id = token.get_secret_value().split(":", 1)[0]  # the bot's id, not a secret
+    return Pace(
+        f"telegram:{bot_id}",
+        overall=settings.telegram_send_rate,
+        per_chat=settings.telegram_chat_rate,
+        per_group=settings.telegram_group_rate,
+        redis_url=settings.redis_url,
+    )
 
-    `sleep` is how the waits Telegram asks for (flood control) are made.
+
+def telegram_bot(
+    settings: Settings,
+    pace: Pace,
+    *,
+    session: BaseSession | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Bot:
+    """Return the bot the settings name, every message it sends paced by `pace`.
+
+    It talks over aiogram's HTTP session, or `session` (which tests record); `sleep`
+    is how the waits Telegram asks for (flood control) are made.
     """
     config = settings.telegram
     if config.bot_token is None:
@@ -213,14 +213,18 @@ def telegram_bot(
     if session is None:
         api = TelegramAPIServer.from_base(config.api_url) if config.api_url else PRODUCTION
         session = AiohttpSession(api=api)
-    session.middleware(RetryAfter(sleep=sleep))
+    session.middleware(Paced(pace, sleep=sleep))
     return Bot(config.bot_token.get_secret_value(), session=session)
 
 
 async def build_telegram(
-    shop: Shop, conversations: Conversations, bot: Bot, staff_desk: TelegramStaffDesk
+    shop: Shop,
+    conversations: Conversations,
+    bot: Bot,
+    pace: Pace,
+    staff_desk: TelegramStaffDesk,
 ) -> TelegramChannel:
-    """Compose the Telegram channel around `bot`: the one place its services are built.
+    """Compose the Telegram channel around `bot` (paced by `pace`): the one place its services are built.
 
     `staff_desk` carries the questions `conversations` hand to staff, through `bot`.
     """
@@ -235,24 +239,26 @@ async def build_telegram(
     username = config.bot_username or (await bot.me()).username or ""
     links = ShopLinks(username, shop.attribution)
     renderer = Renderer(bot, buttons)
+    outgoing = Outgoing(renderer)
     in_order = InOrder()
     dispatcher = build_dispatcher(
         shop=shop,
         conversations=conversations,
-        renderer=renderer,
+        outgoing=outgoing,
         buttons=buttons,
         links=links,
         staff_desk=staff_desk,
         in_order=in_order,
     )
-    pace = Pace(
-        f"telegram:{bot.id}",
-        overall=settings.telegram_send_rate,
-        per_chat=1,
-        redis_url=settings.redis_url,
-    )
     return TelegramChannel(
-        bot, dispatcher, renderer, in_order, webhook_secret, pace, webhook_url=config.webhook_url
+        bot,
+        dispatcher,
+        renderer,
+        in_order,
+        outgoing,
+        webhook_secret,
+        pace,
+        webhook_url=config.webhook_url,
     )
 
 

@@ -11,7 +11,7 @@ from aiogram.types import BotCommand, Message
 from bot.flows import types as flow
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.filters import in_private
-from bot.handlers.telegram.render import Renderer
+from bot.handlers.telegram.outgoing import Outgoing
 from shop.i18n import N_, Language
 
 # The commands customers see in Telegram's menu, in this order, with their descriptions.
@@ -50,9 +50,9 @@ async def on_command(
     command: CommandObject,
     who: Who,
     conversations: Conversations,
-    renderer: Renderer,
+    outgoing: Outgoing,
 ) -> None:
     """Pass a command and its argument to the flows: /start with a poster's code, /cart, ..."""
     event = flow.Command(command.command.lower(), (command.args or "").strip())
     replies = await conversations.handle(who, event)
-    await renderer.send(message.chat.id, message.chat.id, replies)
+    outgoing.put(message.chat.id, message.chat.id, replies)

@@ -43,7 +43,9 @@ class InOrder(BaseMiddleware):
 
     Polling runs each update as a task of its own; this queues a customer's messages
     and presses behind one lock (asyncio's locks are first come, first served), so a
-    quick second press never overtakes the first. Customers do not wait for each
+    quick second press never overtakes the first. The lock is held while the flows
+    answer and the replies are queued (`outgoing.Outgoing` sends them in that order),
+    not while the replies wait for their turn to go. Customers do not wait for each
     other. It also counts the updates in hand, for a shutdown that lets them finish.
     """
 

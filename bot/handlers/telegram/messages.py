@@ -9,7 +9,7 @@ from bot.flows import types as flow
 from bot.flows.engine import Conversations, Who
 from bot.handlers.telegram.filters import in_private, sent_via_us, with_contact, with_text
 from bot.handlers.telegram.links import start_payload
-from bot.handlers.telegram.render import Renderer
+from bot.handlers.telegram.outgoing import Outgoing
 from shop.i18n import Language
 
 
@@ -24,7 +24,7 @@ def build_router() -> Router:
 
 
 async def contact(
-    message: Message, who: Who, conversations: Conversations, renderer: Renderer
+    message: Message, who: Who, conversations: Conversations, outgoing: Outgoing
 ) -> None:
     """Pass the customer's own phone number, shared with Telegram's button, to the flows."""
     shared = message.contact
@@ -36,22 +36,22 @@ async def contact(
         return
     name = " ".join(part for part in (shared.first_name, shared.last_name) if part)
     replies = await conversations.handle(who, flow.SharedContact(shared.phone_number, name))
-    await renderer.send(message.chat.id, message.chat.id, replies, remove_keyboard=True)
+    outgoing.put(message.chat.id, message.chat.id, replies, remove_keyboard=True)
 
 
 async def chosen_result(
-    message: Message, who: Who, conversations: Conversations, renderer: Renderer
+    message: Message, who: Who, conversations: Conversations, outgoing: Outgoing
 ) -> None:
     """Open the card of a product the customer picked from inline results in our chat."""
     payload = start_payload(message.reply_markup)
     replies = await conversations.handle(who, flow.Command("start", payload or ""))
-    await renderer.send(message.chat.id, message.chat.id, replies)
+    outgoing.put(message.chat.id, message.chat.id, replies)
 
 
 async def typed(
-    message: Message, who: Who, conversations: Conversations, renderer: Renderer
+    message: Message, who: Who, conversations: Conversations, outgoing: Outgoing
 ) -> None:
     """Pass what the customer typed (a search, an answer to a checkout question) to the flows."""
     assert message.text is not None
     replies = await conversations.handle(who, flow.Message(message.text))
-    await renderer.send(message.chat.id, message.chat.id, replies)
+    outgoing.put(message.chat.id, message.chat.id, replies)

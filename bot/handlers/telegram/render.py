@@ -5,7 +5,7 @@ navigation does not flood the chat: text by `editMessageText`; a photo card by
 `editMessageCaption` when the picture stays and `editMessageMedia` when it
 changes. A message that cannot take the edit (a photo to become text, or too old
 or gone) gets a fresh message instead; an edit to the very same content is
-already done. Flood control is handled by the session (`retry.RetryAfter`).
+already done. Every request takes its turn of the bot's budget in the session (`paced`).
 """
 
 from __future__ import annotations
@@ -79,9 +79,11 @@ class Renderer:
         *,
         origin: Origin | None = None,
         remove_keyboard: bool = False,
+        stale: bool = False,
     ) -> list[int]:
         """Send `replies` in order; the first one asking to edit replaces `origin`.
 
+        With `stale`, that edit is left out: a newer one replaces `origin` after these.
         Returns the ids of the messages sent (not of one edited).
         """
         sent: list[int] = []
@@ -90,7 +92,7 @@ class Renderer:
                 origin is not None
                 and isinstance(reply, Text | Image)
                 and reply.edit
-                and await self._edit(origin, user_id, reply)
+                and (stale or await self._edit(origin, user_id, reply))
             ):
                 origin = None
                 continue
