@@ -35,24 +35,25 @@ them. Run:
 Each row is the best of `--repeat` rounds, the rounds interleaved so that a busy
 moment of the machine slows the echo and chatshop alike.
 
-A run with the defaults on a 2-core machine (shared with other work at the time),
-everything — this process, the workers, PostgreSQL and Redis — on those two cores:
+A run with the defaults on a 2-core machine, everything — this process, the
+workers, PostgreSQL and Redis — on those two cores, with the bot allowed 1,000
+messages a second (Telegram's limits are benchmarks/crowd.py's subject):
 
     3000 updates, 64 in flight, 200 customers, one event loop; best of 3 rounds
                                                  updates/s  CPU ms each  vs echo
-    aiogram bare echo                                4,061         0.25     1.00
-    chatshop: the whole stack                          566         1.76     0.14
-      flows → shop → SQLite alone (no Telegram)      1,675         0.59     0.41
-      Telegram in and out alone (replies replayed)     1,613         0.64     0.40
-    PostgreSQL + Redis, 1 worker (HTTP)                127                  0.03
-    PostgreSQL + Redis, 2 workers (HTTP)               175                  0.04
+    aiogram bare echo                                4,305         0.24     1.00
+    chatshop: the whole stack                          746         1.24     0.17
+      flows → shop → SQLite alone (no Telegram)      2,050         0.49     0.48
+      Telegram in and out alone (replies replayed)     1,545         0.57     0.36
+    PostgreSQL + Redis, 1 worker (HTTP)                199                  0.05
+    PostgreSQL + Redis, 2 workers (HTTP)               241                  0.06
 
-A worker on PostgreSQL answers an update in tens of milliseconds where the
-in-process stack on SQLite takes under two: each transaction is a round trip to
-the server and a commit waits for its disk (2.5 ms a commit here, 9 ms at p90),
-the conversation and the customer's lock are round trips to Redis, and each update
-crosses HTTP twice. The second worker adds 40%, not 100%: with two cores there is
-no third for it.
+A worker on PostgreSQL handles an update in milliseconds where the in-process
+stack on SQLite takes about one: each transaction is a round trip to the server
+and a commit waits for its disk, the conversation and the customer's lock are
+round trips to Redis, and each update crosses HTTP. A worker answers Telegram once
+the update is handled; its reply follows in its turn of the send budget. The
+second worker adds a fifth, not double: with two cores there is no third for it.
 """
 
 from __future__ import annotations
