@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
+from bot.flows.context import Capabilities
 from bot.flows.engine import Conversations, StaffDesk, StaffQuestion, Who
 from bot.flows.types import (
     Button,
@@ -22,6 +23,7 @@ from bot.flows.types import (
     SharedContact,
     Text,
 )
+from bot.handlers.telegram.context import TELEGRAM
 from bot.services import Shop
 from bot.stores import DatabaseStore
 from shop import tables as t
@@ -198,6 +200,19 @@ def engine(shop: Shop, *, staff: StaffDesk | None = None) -> Conversations:
     return Conversations(shop, DatabaseStore(shop.db), staff=staff)
 
 
+def who(
+    channel: Channel,
+    user: str,
+    name: str = "",
+    language_code: str | None = None,
+    *,
+    can: Capabilities | None = None,
+) -> Who:
+    """Return a customer as `channel` knows them, with what it declares it can do (or `can`)."""
+    declared = TELEGRAM if channel == Channel.TELEGRAM else Capabilities()
+    return Who(channel, user, name, language_code, can if can is not None else declared)
+
+
 def chat(
     shop: Shop,
     conversations: Conversations,
@@ -206,17 +221,18 @@ def chat(
     *,
     name: str = "Ann",
     language_code: str | None = "en",
+    can: Capabilities | None = None,
 ) -> Chat:
-    """Return a customer's chat with the shop."""
-    return Chat(shop, conversations, Who(channel, user, name, language_code))
+    """Return a customer's chat with the shop (on a channel that can do `can`, if given)."""
+    return Chat(shop, conversations, who(channel, user, name, language_code, can=can))
 
 
 async def scan(
-    shop: Shop, channel: Channel, who: str, payload: str | None, *, name: str = ""
+    shop: Shop, channel: Channel, user: str, payload: str | None, *, name: str = ""
 ) -> tuple[Visit, str]:
     """Open the chat from a code as a customer does (the flows' /start); return the visit and the answer."""
-    replies = await engine(shop).handle(Who(channel, who, name), Command("start", payload or ""))
-    customer = await shop.customers.find(channel, who)
+    replies = await engine(shop).handle(who(channel, user, name), Command("start", payload or ""))
+    customer = await shop.customers.find(channel, user)
     assert customer is not None
     e = t.analytics_event.c
     started = (

@@ -16,7 +16,7 @@ from bot.flows.common import ints
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.orders import delivery_name
-from bot.flows.payment import can_pay, cannot_pay, payment_replies, telegram_form_pays
+from bot.flows.payment import can_pay, cannot_pay, form_pays, payment_replies
 from bot.flows.product import live_product
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, ContactRequest, Reply, SharedContact
@@ -53,7 +53,7 @@ async def begin_checkout(ctx: Ctx, _arg: str) -> list[Reply]:
     if not can_pay(ctx, digital=cart.digital_only):
         return await cannot_pay(ctx)
     ctx.state.data[FLOW] = {"digital": cart.digital_only}
-    return ask_details(ctx)
+    return await ask_details(ctx)
 
 
 @router.press(a.BUY_NOW)
@@ -65,9 +65,9 @@ async def buy_now(ctx: Ctx, arg: str) -> list[Reply]:
         return await cannot_pay(ctx)
     quantity = max(1, min(quantity, MAX_QUANTITY))
     ctx.state.data[FLOW] = {"digital": product.digital, "only": [product.id, quantity]}
-    if telegram_form_pays(ctx, digital=product.digital):
+    if form_pays(ctx, digital=product.digital):
         return await finish(ctx)
-    return ask_details(ctx)
+    return await ask_details(ctx)
 
 
 @router.press(a.CHECKOUT_CANCEL)
@@ -78,11 +78,11 @@ async def cancel_checkout(ctx: Ctx, _arg: str) -> list[Reply]:
     return [ctx.text(body, [[Button("🛒 " + ctx._("Cart"), a.CART)]], edit=False)]
 
 
-def ask_details(ctx: Ctx) -> list[Reply]:
+async def ask_details(ctx: Ctx) -> list[Reply]:
     """Offer the details remembered from the last order, or ask for the phone."""
     customer = ctx.customer
     if not (customer.contact_name and customer.contact_phone):
-        return ask_phone(ctx)
+        return await ask_phone(ctx)
     ctx.state.step = SAME
     lines = [ctx._("Use the same details as last time?"), customer.contact_name]
     lines.append(customer.contact_phone)
@@ -111,12 +111,18 @@ async def use_same(ctx: Ctx, _arg: str) -> list[Reply]:
 @router.press(a.CHECKOUT_NEW, within=FLOW)
 async def enter_new(ctx: Ctx, _arg: str) -> list[Reply]:
     """Ask for new details."""
-    return ask_phone(ctx)
+    return await ask_phone(ctx)
 
 
-def ask_phone(ctx: Ctx) -> list[Reply]:
-    """Ask for a phone number: shared with the messenger's button, or typed."""
+async def ask_phone(ctx: Ctx) -> list[Reply]:
+    """Ask for a phone number (shared with the messenger's button, or typed), unless the channel knows it."""
+    known = _phone(ctx.who.external_id) if ctx.who.can.knows_phone else None
+    if known is not None:  # WhatsApp: the customer writes from their number
+        return await _took_phone(ctx, known, ctx.who.display_name)
     ctx.state.step = PHONE
+    if not ctx.who.can.shares_contact:
+        body = ctx._("What phone number can we reach you on? Please type it with the country code.")
+        return [ctx.text(body, [[_cancel(ctx)]], edit=False)]
     body = ctx._(
         "What phone number can we reach you on? Share it with the button below, or type it."
     )
@@ -139,11 +145,21 @@ async def typed_phone(ctx: Ctx, text: str) -> list[Reply]:
 @router.contact(PHONE)
 async def shared_phone(ctx: Ctx, contact: SharedContact) -> list[Reply]:
     """Take the phone number (and name) the customer shared."""
-    shared = contact.phone.strip()
-    phone = valid_phone(shared if shared.startswith("+") else f"+{shared}")
+    phone = _phone(contact.phone)
     if phone is None:
         raise StaleInputError(contact.phone)
-    name = contact.name.strip()[:NAME_WIDTH]
+    return await _took_phone(ctx, phone, contact.name)
+
+
+def _phone(given: str) -> str | None:
+    """Return a number a messenger gives (with or without its "+") as we keep it, if it is one."""
+    given = given.strip()
+    return valid_phone(given if given.startswith("+") else f"+{given}")
+
+
+async def _took_phone(ctx: Ctx, phone: str, name: str) -> list[Reply]:
+    """Keep the phone number, and the name the messenger gave with it: ask for the name if none."""
+    name = name.strip()[:NAME_WIDTH]
     _answers(ctx).update(phone=phone, name=name or None)
     return await ask_delivery(ctx) if name else ask_name(ctx)
 
@@ -197,7 +213,7 @@ async def ask_delivery(ctx: Ctx, *, intro: str = "") -> list[Reply]:
 async def expected_a_press(ctx: Ctx, _text: str) -> list[Reply]:
     """Answer text typed where a choice was asked for: ask again, with the buttons."""
     if ctx.state.step == SAME:
-        return ask_details(ctx)
+        return await ask_details(ctx)
     return await ask_delivery(ctx, intro=ctx._("Please choose one of the options below."))
 
 
@@ -254,7 +270,7 @@ async def finish(ctx: Ctx) -> list[Reply]:
     """Place the order with the answers given and ask for payment."""
     answers = _answers(ctx)
     only = _only(answers)
-    form = only is not None and telegram_form_pays(ctx, digital=bool(answers.get("digital")))
+    form = only is not None and form_pays(ctx, digital=bool(answers.get("digital")))
     name, phone = answers.get("name"), answers.get("phone")
     order = await ctx.shop.orders.checkout(
         ctx.customer_id,

@@ -6,7 +6,6 @@ from bot.flows import actions as a
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.types import Button, Keyboard, Text
-from shop.models import Channel
 
 TITLE_WIDTH = 40
 
@@ -30,9 +29,9 @@ def clip(text: str, width: int = TITLE_WIDTH) -> str:
 
 
 def search_button(ctx: Ctx) -> Button:
-    """Return the Search button: Telegram's inline search in this chat, elsewhere a question."""
+    """Return the Search button: inline search in this chat where the channel has it, else a question."""
     label = "🔍 " + ctx._("Search")
-    if ctx.who.channel == Channel.TELEGRAM:
+    if ctx.who.can.inline_search:
         return Button(label, inline_query="")
     return Button(label, a.SEARCH)
 

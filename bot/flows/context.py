@@ -19,13 +19,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do. Each channel declares its own; flows ask this, never its name."""
+
+    inline_search: bool = False  # search as the customer types, from any chat
+    invoices: bool = False  # the messenger's own payment form (an invoice in the chat)
+    shares_contact: bool = False  # a button that sends the customer's own phone number
+    knows_phone: bool = False  # the customer's address on the channel is their phone number
+
+
+@dataclass(frozen=True, slots=True)
 class Who:
-    """The person behind an inbound event, as the channel knows them."""
+    """The person behind an inbound event, as the channel knows them, and what it can do."""
 
     channel: Channel
     external_id: str  # Telegram user id as str, WhatsApp E.164, "console"
     display_name: str = ""
     language_code: str | None = None  # the messenger's hint, used until the customer picks one
+    can: Capabilities = Capabilities()  # text only: the terminal
 
     def __post_init__(self) -> None:
         # A messenger name is whatever its owner typed; escape codes in it must reach

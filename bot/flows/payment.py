@@ -11,7 +11,7 @@ from bot.flows.context import Ctx
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, PaymentRequest, Reply
 from payments.telegram import TELEGRAM, TELEGRAM_STARS
-from shop.models import Channel, OrderStatus
+from shop.models import OrderStatus
 from shop.views import OrderView
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ async def cannot_pay(ctx: Ctx) -> list[Reply]:
     return [ctx.text(body, [[Button("🛒 " + ctx._("Cart"), a.CART)]], edit=False)]
 
 
-def telegram_form_pays(ctx: Ctx, *, digital: bool) -> bool:
-    """Tell whether Telegram's own payment form takes this customer's payment (and their details).
+def form_pays(ctx: Ctx, *, digital: bool) -> bool:
+    """Tell whether the messenger's own payment form takes this customer's payment (and details).
 
-    On Telegram, digital goods are paid in Stars, physical goods by a card invoice
-    when a payment provider token is set; elsewhere a payment link is used.
+    Where the channel has invoices (Telegram), digital goods are paid in Stars, physical
+    goods by a card invoice when a payment provider token is set; elsewhere by a link.
     """
     wanted = TELEGRAM_STARS if digital else TELEGRAM
-    return ctx.who.channel == Channel.TELEGRAM and wanted in ctx.shop.payments.providers
+    return ctx.who.can.invoices and wanted in ctx.shop.payments.providers
 
 
 async def payment_replies(ctx: Ctx, order: OrderView, *, form: bool = False) -> list[Reply]:

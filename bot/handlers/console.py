@@ -19,6 +19,7 @@ from typing import TextIO
 from bot.app import conversations_for, running_shop, stock_demo
 from bot.delivery import DeliveryWorker
 from bot.flows import actions as a
+from bot.flows.context import Capabilities
 from bot.flows.engine import Conversations, StaffQuestion, Who
 from bot.flows.types import (
     Button,
@@ -51,6 +52,9 @@ _COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 
 ReadLine = Callable[[], Awaitable[str]]
 Pay = Callable[[str], Awaitable[None]]
+
+# Words only: no inline search, no invoices, no button that shares a phone number.
+CONSOLE = Capabilities()
 
 
 class ConsoleChannel:
@@ -213,6 +217,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
                 "console",
                 display_name=os.environ.get("USER", ""),
                 language_code=os.environ.get("LANG"),
+                can=CONSOLE,
             )
             channel = ConsoleChannel(out, Language(settings.default_locale))
             conversations = conversations_for(shop, staff=ConsoleStaffDesk(channel))

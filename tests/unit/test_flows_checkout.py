@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_shop, delivery_rules
+from bot.flows.context import Capabilities
 from bot.flows.types import ContactRequest, Press
 from bot.services import Shop
 from bot.settings import (
@@ -70,7 +71,11 @@ async def test_checkout_asks_phone_name_delivery_and_address_then_offers_the_pay
     ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "+15550100")
     await _cart_of_tea(ann)
     replies = await ann.tap("Checkout")
-    assert isinstance(replies[0], ContactRequest)
+    # A channel without a "share my number" button is not told to press one.
+    assert not any(isinstance(reply, ContactRequest) for reply in replies)
+    assert ann.text == (
+        "What phone number can we reach you on? Please type it with the country code."
+    )
     await ann.say("call me maybe")
     assert "doesn't look like a phone number" in ann.text
     await ann.say("+44 (20) 7946-0000")
@@ -110,6 +115,24 @@ async def test_a_shared_contact_gives_the_phone_and_the_name_at_once(stocked: Sh
     order = (await stocked.orders.get(ann.payment.start.order_id)).order
     assert (order.contact_name, order.contact_phone) == ("Ann", "+447911123456")
     assert order.delivery_address is None
+
+
+async def test_a_channel_that_knows_the_number_asks_only_for_what_the_shop_lacks(
+    stocked: Shop,
+) -> None:
+    whatsapp = Capabilities(knows_phone=True)  # the customer writes from their number
+    ann = chat(stocked, engine(stocked), Channel.WHATSAPP, "15550100", name="Ann", can=whatsapp)
+    await _cart_of_tea(ann)
+    await ann.tap("Checkout")
+    assert "How should we deliver your order?" in ann.text  # no phone, no name asked
+    await ann.tap("Pickup")
+    order = (await stocked.orders.get(ann.payment.start.order_id)).order
+    assert (order.contact_name, order.contact_phone) == ("Ann", "+15550100")
+
+    nameless = chat(stocked, engine(stocked), Channel.WHATSAPP, "15550101", name="", can=whatsapp)
+    await _cart_of_tea(nameless)
+    await nameless.tap("Checkout")
+    assert nameless.text == "And your name, for the order?"
 
 
 async def test_the_next_checkout_offers_the_same_details_in_one_tap(stocked: Shop) -> None:

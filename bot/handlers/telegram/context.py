@@ -10,11 +10,15 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.middlewares.user_context import EVENT_FROM_USER_KEY
 from aiogram.types import TelegramObject, Update, User
 
+from bot.flows.context import Capabilities
 from bot.flows.engine import Who
 from bot.flows.locks import KeyedLocks
 from shop.models import Channel
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# Inline mode, invoices (cards and Stars) and the "share my phone number" button.
+TELEGRAM = Capabilities(inline_search=True, invoices=True, shares_contact=True)
 
 
 def who_of(user: User) -> Who:
@@ -24,6 +28,7 @@ def who_of(user: User) -> Who:
         external_id=str(user.id),
         display_name=user.full_name,
         language_code=user.language_code,
+        can=TELEGRAM,
     )
 
 
