@@ -23,6 +23,7 @@ from bot.flows.types import (
     SharedContact,
     Text,
 )
+from bot.handlers.console import CONSOLE
 from bot.handlers.telegram.context import TELEGRAM
 from bot.services import Shop
 from bot.stores import DatabaseStore
@@ -209,7 +210,7 @@ def who(
     can: Capabilities | None = None,
 ) -> Who:
     """Return a customer as `channel` knows them, with what it declares it can do (or `can`)."""
-    declared = TELEGRAM if channel == Channel.TELEGRAM else Capabilities()
+    declared = {Channel.TELEGRAM: TELEGRAM, Channel.CONSOLE: CONSOLE}.get(channel, Capabilities())
     return Who(channel, user, name, language_code, can if can is not None else declared)
 
 

@@ -26,6 +26,7 @@ class Capabilities:
     invoices: bool = False  # the messenger's own payment form (an invoice in the chat)
     shares_contact: bool = False  # a button that sends the customer's own phone number
     knows_phone: bool = False  # the customer's address on the channel is their phone number
+    numbered_options: bool = False  # buttons shown as numbered lines, answered by number or words
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from bot.flows import options
 from bot.flows.common import main_menu
 from bot.flows.context import Ctx, DeepLink, PayloadDecoder, StaffDesk, StaffQuestion, Who
 from bot.flows.deeplink import poster_codes
@@ -21,7 +22,7 @@ from bot.flows.errors import StaleInputError, explain
 from bot.flows.locks import KeyedLocks
 from bot.flows.routes import all_routes
 from bot.flows.store import ConversationStore, StaleStateError
-from bot.flows.types import Command, Event, Message, Press, Reply, SharedContact
+from bot.flows.types import Button, Command, Event, Message, Press, Reply, SharedContact
 from shop.i18n import Language, pick_locale
 from shop.plaintext import clean
 from shop.views import CustomerView
@@ -91,6 +92,8 @@ class Conversations:
                 replies = await self._dispatch(ctx, event)
             except Exception as error:  # refused or failed: the state stays as it was
                 return explain(ctx, error)
+            if who.can.numbered_options:
+                options.remember(state, replies)
             if json.dumps(state.to_json(), sort_keys=True) != before:
                 try:
                     await self._store.save(customer.id, state)
@@ -137,6 +140,21 @@ class Conversations:
         text = clean(event.text[:TEXT_WIDTH], multiline=True).strip()
         if not text:
             return []
+        if ctx.who.can.numbered_options:
+            number = options.numbered(text)
+            chosen = (
+                options.by_words(ctx.state, text)
+                if number is None
+                else options.by_number(ctx.state, number)
+            )
+            if chosen is not None:
+                return await self._chose(ctx, chosen)
+            if number is not None:
+                body = ctx._(
+                    "There is no option {number}. Choose a number from the list, "
+                    "or type what you are looking for."
+                ).format(number=number)
+                return [ctx.text(body, edit=False)]
         step = self._routes.steps.get(ctx.state.step)
         if step is not None:
             return await step(ctx, text)
@@ -144,6 +162,12 @@ class Conversations:
         if self._routes.fallback is None:
             raise StaleInputError(text)
         return await self._routes.fallback(ctx, text)
+
+    async def _chose(self, ctx: Ctx, option: Button) -> list[Reply]:
+        """Answer an option chosen by its number or words: as its button, or with its link."""
+        if option.url:
+            return [ctx.text(f"{option.label}: {option.url}", edit=False)]
+        return await self._press(ctx, Press(option.action, option.arg))
 
     async def language_for(self, customer: CustomerView) -> Language:
         """Return the language a customer reads the shop in, for a message they did not ask for.

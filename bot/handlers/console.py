@@ -18,11 +18,10 @@ from typing import TextIO
 
 from bot.app import conversations_for, running_shop, stock_demo
 from bot.delivery import DeliveryWorker
-from bot.flows import actions as a
 from bot.flows.context import Capabilities
 from bot.flows.engine import Conversations, StaffQuestion, Who
+from bot.flows.options import is_option
 from bot.flows.types import (
-    Button,
     Command,
     ContactRequest,
     Event,
@@ -30,7 +29,6 @@ from bot.flows.types import (
     Keyboard,
     Message,
     PaymentRequest,
-    Press,
     Reply,
     Text,
 )
@@ -45,16 +43,13 @@ from shop.models import Channel
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
 PAY = "pay"
-# No reply has a thousand buttons; a longer number is typed text (a search), and int()
-# of one of over 4300 digits would raise.
-OPTION_DIGITS = 3
 _COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 
 ReadLine = Callable[[], Awaitable[str]]
 Pay = Callable[[str], Awaitable[None]]
 
-# Words only: no inline search, no invoices, no button that shares a phone number.
-CONSOLE = Capabilities()
+# Words only: options by number, no inline search, no invoices, no phone number button.
+CONSOLE = Capabilities(numbered_options=True)
 
 
 class ConsoleChannel:
@@ -63,21 +58,19 @@ class ConsoleChannel:
     def __init__(self, out: TextIO, language: Language) -> None:
         self._out = out
         self.language = language
-        self._options: list[Button] = []
+        self._number: int | None = None  # the last option numbered while printing
         self.sandbox_token: str | None = None  # the payment link shown last, if a sandbox one
 
     def show(self, replies: list[Reply]) -> None:
-        """Print replies; their buttons are numbered from 1 and replace the previous ones."""
-        if not replies:
-            return
-        self._options = []
-        for reply in replies:
-            self._out.write(self._render(reply) + "\n")
-        self._out.flush()
+        """Print a conversation's replies, their options numbered from 1 as the flows number them."""
+        self._print(replies, numbered=True)
 
     async def send(self, _address: str, replies: list[Reply]) -> list[str]:
-        """Print what the shop says unasked (a paid order): the delivery worker's deliverer here."""
-        self.show(replies)
+        """Print what the shop says unasked (a paid order): the delivery worker's deliverer here.
+
+        Its buttons are not numbered: the numbers keep meaning what the conversation showed.
+        """
+        self._print(replies, numbered=False)
         return []  # printed lines have no ids to answer to
 
     def prompt(self) -> None:
@@ -90,21 +83,18 @@ class ConsoleChannel:
         self._out.write(text + "\n")
         self._out.flush()
 
-    def event_for(self, line: str) -> Event | None:
-        """Return the event a typed line stands for; None when it only showed a link."""
-        if line.isdecimal() and len(line) <= OPTION_DIGITS:
-            number = int(line)
-            if not 1 <= number <= len(self._options):
-                return Message(line)
-            button = self._options[number - 1]
-            if button.url:
-                self.say(button.url)
-                return None
-            return Press(button.action, button.arg)
+    def event_for(self, line: str) -> Event:
+        """Return the event a typed line stands for: a command, or words (an option's number too)."""
         command = _COMMAND.fullmatch(line)
         if command:
             return Command(command[1].lower(), command[2].strip())
         return Message(line)
+
+    def _print(self, replies: list[Reply], *, numbered: bool) -> None:
+        self._number = 0 if numbered else None
+        for reply in replies:
+            self._out.write(self._render(reply) + "\n")
+        self._out.flush()
 
     def _render(self, reply: Reply) -> str:
         """Return one reply as terminal text."""
@@ -126,17 +116,18 @@ class ConsoleChannel:
         return "\n".join(lines)
 
     def _buttons(self, rows: Keyboard) -> str:
-        """Return numbered options for rows of buttons, one line per row."""
+        """Return a reply's options, one line per row: numbered in a conversation's replies."""
         lines = []
         for row in rows:
             shown = []
             for button in row:
-                if button.inline_query is not None and not button.action:
-                    continue  # inline search is Telegram's; the terminal searches by typing
-                if button.action == a.NOOP and not button.label.strip():
+                if not is_option(button):
                     continue
-                self._options.append(button)
-                shown.append(f"[{len(self._options)}] {button.label}")
+                if self._number is None:
+                    shown.append(f"[{button.label}]")
+                else:
+                    self._number += 1
+                    shown.append(f"[{self._number}] {button.label}")
             if shown:
                 lines.append("  " + "   ".join(shown))
         return "\n" + "\n".join(lines) if lines else ""
@@ -176,10 +167,8 @@ async def converse(
         if line.lower() == PAY and channel.sandbox_token:
             await _pay(channel, pay)
             continue
-        event = channel.event_for(line)
-        if event is not None:
-            channel.show(await conversations.handle(who, event))
-            channel.language = Language(await conversations.locale_of(who))
+        channel.show(await conversations.handle(who, channel.event_for(line)))
+        channel.language = Language(await conversations.locale_of(who))
 
 
 async def _pay(channel: ConsoleChannel, pay: Pay) -> None:

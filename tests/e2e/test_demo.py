@@ -199,3 +199,19 @@ async def test_a_payment_webhook_sent_elsewhere_is_named_and_the_demo_goes_on(
             await terminal.quit()
     finally:
         await runner.cleanup()
+
+
+async def test_a_number_means_the_option_shown_and_options_answer_to_their_words(
+    tmp_path: Path,
+) -> None:
+    async with demo(tmp_path, HTTP_PORT=str(_free_port())) as terminal:
+        menu = await terminal.read()
+        catalog = next(number for number, text in OPTION.findall(menu) if "Catalog" in text)
+        screen = await terminal.type("99")
+        assert "There is no option 99." in screen  # not a search for "99"
+        assert not OPTION.findall(screen)
+        screen = await terminal.type(catalog)  # still the menu's number: nothing new was shown
+        assert "Choose a category" in screen
+        screen = await terminal.type("menu")  # an option, by its words
+        assert any("Catalog" in text for _, text in OPTION.findall(screen))
+        await terminal.quit()

@@ -173,3 +173,15 @@ def test_titles_alike_keep_their_start_as_far_as_room_allows_and_all_that_differ
         "Наушники Sony… X",
         "Наушники Sony… Y",
     ]
+
+
+async def test_on_a_channel_without_buttons_a_number_keeps_its_meaning_across_a_restart(
+    stocked: Shop,
+) -> None:
+    ann = chat(stocked, engine(stocked), Channel.CONSOLE, "console")
+    await ann.command("start")
+    cart = next(n for n, label in enumerate(ann.labels, 1) if "Cart" in label)
+
+    restarted = chat(stocked, engine(stocked), Channel.CONSOLE, "console")
+    await restarted.say(str(cart))
+    assert "Your cart is empty." in restarted.text
