@@ -123,16 +123,25 @@ def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetim
 
 
 def _insert(conn: Connection, now: datetime, *, due: datetime | None = None, **values: Any) -> None:
-    conn.execute(
-        o.insert().values(
-            priority=Urgency.PUSH,
-            status=Status.PENDING,
-            attempts=0,
-            due_at=due or now,
-            created_at=now,
-            **values,
-        )
-    )
+    conn.execute(o.insert().values(**_new(now, due=due, **values)))
+
+
+def _new(
+    now: datetime,
+    *,
+    due: datetime | None = None,
+    urgency: Urgency = Urgency.PUSH,
+    **values: Any,
+) -> dict[str, Any]:
+    """Return the row of a new message: waiting, due `due` (else now), `values` besides."""
+    return {
+        "priority": urgency,
+        "status": Status.PENDING,
+        "attempts": 0,
+        "due_at": due or now,
+        "created_at": now,
+        **values,
+    }
 
 
 class OutboxService:
@@ -169,18 +178,15 @@ class OutboxService:
                 conn.execute(
                     o.insert(),
                     [
-                        {
-                            "kind": Kind.BROADCAST,
-                            "customer_id": row.id,
-                            "channel": row.channel,
-                            "address": row.external_id,
-                            "payload": {"text": text},
-                            "priority": Urgency.BROADCAST,
-                            "status": Status.PENDING,
-                            "attempts": 0,
-                            "due_at": now,
-                            "created_at": now,
-                        }
+                        _new(
+                            now,
+                            urgency=Urgency.BROADCAST,
+                            kind=Kind.BROADCAST,
+                            customer_id=row.id,
+                            channel=row.channel,
+                            address=row.external_id,
+                            payload={"text": text},
+                        )
                         for row in rows
                     ],
                 )
