@@ -22,7 +22,8 @@ OPTIONS = "options"  # state key: the numbered options last shown
 MOST_DIGITS = 3  # no reply has a thousand options: a longer number is text
 # How closely typed words must match an option's label (rapidfuzz's 0-100) to choose it.
 CLOSE_ENOUGH = 85
-_DECORATION = re.compile(r"[^\w\s]|\(\d+\)|\d+$", re.UNICODE)  # emoji, "(3)" counts, prices' tails
+# A count in brackets first: else its brackets would go as punctuation and leave the number.
+_DECORATION = re.compile(r"\(\d+\)|[^\w\s]|\d+$", re.UNICODE)  # "(3)" counts, emoji, prices' tails
 
 
 def offered(replies: Sequence[Reply]) -> list[Button]:

@@ -185,3 +185,15 @@ async def test_on_a_channel_without_buttons_a_number_keeps_its_meaning_across_a_
     restarted = chat(stocked, engine(stocked), Channel.CONSOLE, "console")
     await restarted.say(str(cart))
     assert "Your cart is empty." in restarted.text
+
+
+async def test_on_a_channel_without_buttons_an_option_is_chosen_by_its_words(
+    stocked: Shop,
+) -> None:
+    ann = chat(stocked, engine(stocked), Channel.CONSOLE, "console")
+    await ann.command("start", "p-TEA-2")
+    await ann.tap("Add to cart")
+    assert "🛒 Cart (1)" in ann.labels  # the label carries the count
+
+    await ann.say("cart")
+    assert "Your cart: 1 item" in ann.text
