@@ -103,8 +103,8 @@ class ConsoleChannel:
             return reply.text + self._buttons(reply.buttons)
         if isinstance(reply, Image):
             return f"[{reply.url}]\n{reply.caption}" + self._buttons(reply.buttons)
-        if isinstance(reply, ContactRequest):
-            return f"{reply.text}\n" + _("(Type your phone number.)")
+        if isinstance(reply, ContactRequest):  # not asked of a channel without the button
+            return reply.text
         assert isinstance(reply, PaymentRequest)
         start = reply.start
         lines = [reply.text]
