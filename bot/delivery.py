@@ -59,10 +59,17 @@ class RetryLaterError(Exception):
 
 
 class Deliverer(Protocol):
-    """Sends replies to one address of its channel, within the platform's limits."""
+    """Sends what the shop says unasked on its channel, within the platform's limits."""
 
-    async def send(self, address: str, replies: list[Reply]) -> list[str]:
-        """Send; return the platform's ids of the messages sent.
+    # Whether the platform reports on each message later, by the ids `send` returns
+    # (WhatsApp's status callbacks); those ids are then kept with the message.
+    @property
+    def reports(self) -> bool:
+        """Tell whether the platform reports on sent messages by their ids."""
+        ...
+
+    async def send(self, message: Outbound, replies: list[Reply]) -> list[str]:
+        """Send `replies`, composed from `message`, to its address; return the platform's ids of them.
 
         Raise UnreachableError or RefusedError for good, RetryLaterError to try again.
         """
@@ -141,13 +148,14 @@ class DeliveryWorker:
             await self._again(message, repr(error), None)
         else:
             await self._remember_ticket(message, shown)
-            await outbox.sent(message.id)
+            reported = self._deliverers[message.channel].reports
+            await outbox.sent(message, shown if reported else ())
 
     async def _send(self, message: Outbound, replies: list[Reply]) -> list[str]:
         """Send in the message's place in the bot's budget: after replies, broadcasts last."""
         urgency = URGENCY.set(message.urgency)
         try:
-            return await self._deliverers[message.channel].send(message.address, replies)
+            return await self._deliverers[message.channel].send(message, replies)
         finally:
             URGENCY.reset(urgency)
 

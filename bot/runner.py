@@ -37,6 +37,8 @@ from bot.handlers.telegram.channel import (
 )
 from bot.handlers.telegram.paced import Sleep
 from bot.handlers.telegram.staff import TelegramStaffDesk
+from bot.handlers.whatsapp.channel import WEBHOOK_PATH as WHATSAPP_PATH
+from bot.handlers.whatsapp.channel import WhatsAppChannel, build_whatsapp
 from bot.services import Shop
 from bot.settings import Settings
 from bot.web import build_web_app, serve
@@ -56,7 +58,7 @@ NO_CHANNEL = (
 
 NO_SENDER = (
     "No channel is configured: what the shop says unasked waits for a process that can send it. "
-    "Set TELEGRAM_BOT_TOKEN (see README.md) to send from here."
+    "Set TELEGRAM_BOT_TOKEN or TWILIO_* (see README.md) to send from here."
 )
 
 EMPTY_CATALOG = (
@@ -71,19 +73,30 @@ class Channels:
 
     conversations: Conversations
     telegram: TelegramChannel | None
+    whatsapp: WhatsAppChannel | None = None
 
     def deliverers(self) -> dict[str, Deliverer]:
         """Return who sends what the shop says unasked, by channel."""
-        return {Channel.TELEGRAM.value: self.telegram} if self.telegram is not None else {}
+        found: dict[str, Deliverer] = {}
+        if self.telegram is not None:
+            found[Channel.TELEGRAM.value] = self.telegram
+        if self.whatsapp is not None:
+            found[Channel.WHATSAPP.value] = self.whatsapp
+        return found
 
 
 @asynccontextmanager
 async def open_channels(
-    shop: Shop, *, session: BaseSession | None = None, sleep: Sleep = asyncio.sleep
+    shop: Shop,
+    *,
+    session: BaseSession | None = None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Channels]:
     """Compose every channel whose settings are present over `shop`; close them in order afterwards.
 
-    `session` and `sleep` are the Telegram bot's HTTP session and waits (tests record them).
+    `session` and `sleep` are the Telegram bot's HTTP session and waits (tests record them);
+    `clock` tells WhatsApp's 24-hour window (tests move it).
     """
     settings = shop.settings
     desk = TelegramStaffDesk(settings.admin_telegram_ids, shop.tickets)
@@ -100,7 +113,16 @@ async def open_channels(
                 await pace.close()
                 raise
         try:
-            yield Channels(conversations, telegram)
+            whatsapp = (
+                build_whatsapp(shop, conversations, clock=clock)
+                if settings.twilio.configured
+                else None
+            )
+            try:
+                yield Channels(conversations, telegram, whatsapp)
+            finally:
+                if whatsapp is not None:
+                    await whatsapp.close()
         finally:
             if telegram is not None:
                 await telegram.close()
@@ -136,6 +158,8 @@ async def work(settings: Settings, out: Console, *, stop: asyncio.Event | None =
             out.print(NO_SENDER)
         for name in deliverers:
             out.print(f"Sending what the shop says unasked on {name}.")
+        if channels.whatsapp is not None:  # messages a process died before handling
+            await channels.whatsapp.start()
         background = background_work(shop, channels.conversations, deliverers)
         out.print("Press Ctrl-C to stop.")
         try:
@@ -163,9 +187,11 @@ async def _until_signalled(stop: asyncio.Event | None) -> AsyncIterator[asyncio.
 async def _serve(shop: Shop, channels: Channels, out: Console, stop: asyncio.Event) -> None:
     """Serve the web routes and run the channels until `stop`; then stop them in order."""
     settings = shop.settings
-    telegram = channels.telegram
+    telegram, whatsapp = channels.telegram, channels.whatsapp
     polling = telegram is not None and not telegram.webhook_url
     routes = [telegram.webhook_route()] if telegram is not None and not polling else []
+    if whatsapp is not None:
+        routes.append(whatsapp.webhook_route())
     site = await serve(
         build_web_app(shop, extra_routes=routes), host=settings.http_host, port=settings.http_port
     )
@@ -175,9 +201,14 @@ async def _serve(shop: Shop, channels: Channels, out: Console, stop: asyncio.Eve
     )
     background = background_work(shop, channels.conversations, channels.deliverers())
     try:
-        if telegram is None:
+        if telegram is None and whatsapp is None:
             out.print(NO_CHANNEL)
-        else:
+        if whatsapp is not None:
+            await whatsapp.start()
+            out.print(
+                f"WhatsApp: webhook at {WHATSAPP_PATH}, for Twilio to call at {whatsapp.webhook_url}."
+            )
+        if telegram is not None:
             await telegram.start()
             if polling:
                 out.print("Telegram: long polling for updates.")

@@ -12,6 +12,7 @@ from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
+from shop.inbox import InboxService
 from shop.orders import OrderService
 from shop.outbox import OutboxService
 from shop.promos import PromoService
@@ -35,4 +36,5 @@ class Shop:
     search: SearchService
     attribution: AttributionService
     outbox: OutboxService
+    inbox: InboxService
     tickets: TicketService

@@ -38,6 +38,24 @@ class TwilioSettings(BaseSettings):
     auth_token: SecretStr | None = None
     whatsapp_from: str | None = None
     api_url: str | None = None
+    # The secret of a webhook SharedKey: webhooks signed with it (HMAC-SHA256, named in the
+    # X-Twilio-Webhooks-Signature-Settings header) are refused while it is unset.
+    webhook_key: SecretStr | None = None
+    # Approved WhatsApp templates (Content API SIDs) for what the shop says unasked outside
+    # the 24-hour window, by kind, each taking the message as {{1}}: JSON, e.g.
+    # {"order_status": "HX...", "money_returned": "HX...", "staff_answer": "HX..."}.
+    templates: dict[str, str] = Field(default_factory=dict)
+    # Content API templates that show options as buttons instead of numbered lines, by how
+    # many options: quick replies (2-3) and list pickers (4-10). See README.md.
+    quick_replies: dict[int, str] = Field(default_factory=dict)
+    list_pickers: dict[int, str] = Field(default_factory=dict)
+    # Messages a second the WhatsApp sender may send (Twilio queues beyond its throughput).
+    send_rate: int = Field(default=80, gt=0, le=1000)
+
+    @property
+    def configured(self) -> bool:
+        """Tell whether the WhatsApp channel has what it needs: an account, its token, a sender."""
+        return bool(self.account_sid and self.auth_token and self.whatsapp_from)
 
 
 class StripeSettings(BaseSettings):
@@ -107,9 +125,7 @@ class Settings(BaseSettings):
     @property
     def messenger_configured(self) -> bool:
         """Tell whether a messenger channel (Telegram, WhatsApp) has its settings."""
-        twilio = self.twilio
-        whatsapp = bool(twilio.account_sid and twilio.auth_token and twilio.whatsapp_from)
-        return self.telegram.bot_token is not None or whatsapp
+        return self.telegram.bot_token is not None or self.twilio.configured
 
     @property
     def sandbox_enabled(self) -> bool:

@@ -192,16 +192,25 @@ def parse(text: str | None) -> Scan | ShortCode:
     Returns the Scan of an inline code, the ShortCode of a registered one (to look
     up), or a Scan of `UNKNOWN` when the text holds no valid code.
     """
-    if not text:
+    match = _first(text)
+    if match is None:
         return Scan(UNKNOWN)
-    for match in _TOKEN.finditer(text[:MAX_INPUT]):
-        short = match.group("short")
-        if short is not None:
-            return ShortCode(SHORT_PREFIX + short)
-        body = match.group("body")
-        if match.group("check") == _check(body):
-            return _from_body(body)
-    return Scan(UNKNOWN)
+    short = match.group("short")
+    return ShortCode(SHORT_PREFIX + short) if short is not None else _from_body(match["body"])
+
+
+def find(text: str | None) -> str | None:
+    """Return the first valid code in `text` as it is written there (a prefilled greeting's code)."""
+    match = _first(text)
+    return None if match is None else match.group(0)
+
+
+def _first(text: str | None) -> re.Match[str] | None:
+    """Return the first match in `text` that is a registered code's form or checks out."""
+    for match in _TOKEN.finditer(text[:MAX_INPUT] if text else ""):
+        if match.group("short") is not None or match.group("check") == _check(match["body"]):
+            return match
+    return None
 
 
 def _from_body(body: str) -> Scan:

@@ -48,6 +48,21 @@ def translations(locale: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+@cache
+def short_phrases(locale: str) -> list[tuple[str, str]]:
+    """Return the catalog's phrases of up to three words (button labels) in `locale`, with their msgids."""
+    catalog = read_po(BytesIO(catalog_text(locale)), locale=locale, domain=DOMAIN)
+    return [
+        (message.string, message.id)
+        for message in catalog
+        if isinstance(message.id, str)
+        and isinstance(message.string, str)
+        and message.string
+        and "{" not in message.id
+        and len(message.string.split()) <= 3
+    ]
+
+
 def pick_locale(*hints: str | None, default: str = DEFAULT_LOCALE) -> str:
     """Return the first of `hints` the shop speaks ("ru-RU" or "ru;q=0.9" counts as "ru"), else `default`."""
     for hint in hints:

@@ -435,3 +435,45 @@ class OutboundMessage(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
+
+
+class OutboundRef(SQLModel, table=True):
+    """A platform's id for a message the shop sent unasked, and what the platform last said of it.
+
+    One outbound message may go as several platform messages (a long text split, a
+    photo); their status callbacks find it through these.
+    """
+
+    __tablename__ = "outbound_ref"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    ref: str = Field(primary_key=True, max_length=64)
+    outbound_id: int = Field(foreign_key="outbound_message.id", ondelete="CASCADE", index=True)
+    status: str = Field(default="sent", max_length=16)  # sent, delivered, read, failed, undelivered
+    error: str | None = None
+    updated_at: datetime = _utc()
+
+
+class InboundMessage(SQLModel, table=True):
+    """A customer's message as a webhook delivered it, kept until it is handled.
+
+    Written before the webhook is answered, so a process that dies after answering
+    leaves it to be handled by the next; its platform id is unique per channel, so
+    a delivery the platform repeats is recognised and handled once.
+    """
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("channel", "ref", name="uq_inbound_ref"),
+        Index("ix_inbound_waiting", "status", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    ref: str = Field(max_length=64)  # the platform's id of the message (Twilio's MessageSid)
+    sender: str = Field(max_length=64)  # the customer's id on the channel
+    payload: dict[str, Any] = _json()  # what the webhook said, as the channel reads it
+    status: str = Field(default="pending", max_length=16)  # pending, done
+    attempts: int = 0
+    received_at: datetime = _utc()
+    lease_until: datetime | None = _utc(nullable=True)  # being handled by a process until then

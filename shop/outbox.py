@@ -24,9 +24,11 @@ from sqlalchemy.engine import Connection
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
+from shop.sql import insert_for
 from shop.types import utcnow
 
 o = t.outbound_message
+r = t.outbound_ref
 STAFF = "staff"  # the channel of a message for every staff member
 
 
@@ -46,6 +48,11 @@ class Kind(StrEnum):
     STAFF_ANSWER = "staff_answer"  # payload: text
     STAFF_ALERT = "staff_alert"  # payload: event ("paid", "refund_failed", "text"), ...
     BROADCAST = "broadcast"  # payload: text
+
+
+# How far a sent message got, as platforms report it; news of less is news of nothing.
+_PROGRESS = {"sent": 1, "delivered": 2, "read": 3, "undelivered": 4, "failed": 4}
+_UNDELIVERED = frozenset({"undelivered", "failed"})
 
 
 class Status(StrEnum):
@@ -254,10 +261,67 @@ class OutboxService:
 
         await self._db.write(work)
 
-    async def sent(self, message_id: int) -> None:
-        """Record a message as sent: it never goes again."""
+    async def sent(self, message: Outbound, refs: Sequence[str] = ()) -> None:
+        """Record a message as sent: it never goes again; `refs` are the platform's ids of it."""
         now = self._clock()
-        await self._set(message_id, status=Status.SENT, sent_at=now, lease_until=None, error=None)
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(o)
+                .where(o.c.id == message.id)
+                .values(status=Status.SENT, sent_at=now, lease_until=None, error=None)
+            )
+            if refs:
+                conn.execute(
+                    insert_for(conn, r).on_conflict_do_nothing(index_elements=["channel", "ref"]),
+                    [
+                        {
+                            "channel": message.channel,
+                            "ref": ref,
+                            "outbound_id": message.id,
+                            "status": Status.SENT.value,
+                            "updated_at": now,
+                        }
+                        for ref in refs
+                    ],
+                )
+
+        await self._db.write(work)
+
+    async def reported(self, channel: str, ref: str, status: str, error: str | None) -> bool:
+        """Take the platform's news of a sent message; return whether `ref` is one of ours.
+
+        News arrives in any order: a status never goes back (delivered after read
+        stays read). A message the platform could not deliver is recorded as failed
+        with the platform's reason, for staff to see.
+        """
+        now = self._clock()
+        rank = _PROGRESS.get(status)
+        if rank is None:  # queued, accepted, sending: nothing the shop did not know
+            return False
+
+        def work(conn: Connection) -> bool:
+            row = conn.execute(
+                select(r.c.outbound_id, r.c.status).where(r.c.channel == channel, r.c.ref == ref)
+            ).first()
+            if row is None:
+                return False
+            if rank <= _PROGRESS.get(row.status, 0):
+                return True
+            conn.execute(
+                update(r)
+                .where(r.c.channel == channel, r.c.ref == ref)
+                .values(status=status, error=error, updated_at=now)
+            )
+            if status in _UNDELIVERED:
+                conn.execute(
+                    update(o)
+                    .where(o.c.id == row.outbound_id)
+                    .values(status=Status.FAILED, error=(error or status)[:500])
+                )
+            return True
+
+        return await self._db.write(work)
 
     async def retry(self, message_id: int, after: timedelta, error: str) -> None:
         """Put a message back in the queue, due again after `after`."""

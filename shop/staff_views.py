@@ -6,7 +6,7 @@ A few queries for any number of orders (one per table), never one per order.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
-from shop.models import OrderEvent, OrderLine, OrderStatus, Payment
+from shop.models import OrderEvent, OrderLine, OrderStatus, OutboundMessage, Payment
 from shop.views import CustomerView, OrderView
 
 M = TypeVar("M", bound=SQLModel)
@@ -31,6 +31,7 @@ class StaffOrder:
     timeline: list[OrderEvent]
     lines: list[OrderLine]
     payments: list[Payment]
+    messages: list[OutboundMessage] = field(default_factory=list)  # what the customer was told
 
 
 async def recent_orders(
@@ -74,7 +75,16 @@ def _load(conn: Connection, query: Select[Any], *, details: bool) -> list[StaffO
     )
     lines: dict[int, list[OrderLine]] = {}
     payments: dict[int, list[Payment]] = {}
+    messages: dict[int, list[OutboundMessage]] = defaultdict(list)
     if details:
+        o = t.outbound_message.c
+        told = (
+            select(t.outbound_message)
+            .where(o.customer_id.in_(customer_ids), o.payload["order_id"].as_integer().in_(ids))
+            .order_by(o.id)
+        )
+        for message in conn.execute(told):
+            messages[message.payload["order_id"]].append(OutboundMessage(**message._mapping))
         lines = _by_order(
             conn,
             select(t.order_line)
@@ -94,6 +104,7 @@ def _load(conn: Connection, query: Select[Any], *, details: bool) -> list[StaffO
             events.get(order.id, []),
             lines.get(order.id, []),
             payments.get(order.id, []),
+            messages.get(order.id, []),
         )
         for order in orders
     ]

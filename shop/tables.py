@@ -15,10 +15,12 @@ from shop.models import (
     Category,
     ConversationRecord,
     Customer,
+    InboundMessage,
     Order,
     OrderEvent,
     OrderLine,
     OutboundMessage,
+    OutboundRef,
     Payment,
     Product,
     PromoCode,
@@ -46,6 +48,8 @@ order = _table(Order)
 order_event = _table(OrderEvent)
 order_line = _table(OrderLine)
 outbound_message = _table(OutboundMessage)
+outbound_ref = _table(OutboundRef)
+inbound_message = _table(InboundMessage)
 product = _table(Product)
 promo_code = _table(PromoCode)
 promo_redemption = _table(PromoRedemption)

@@ -30,6 +30,7 @@ from bot.stores import DatabaseStore
 from shop import tables as t
 from shop.analytics import EventKind, Visit
 from shop.models import Channel
+from shop.outbox import Outbound
 from shop.views import CustomerView
 from tests.conftest import row
 
@@ -168,9 +169,11 @@ class Pushed:
     staff: tuple[str, ...] = ()  # staff members' addresses on this channel
     messages: list[tuple[str, list[Reply]]] = field(default_factory=list)
 
-    async def send(self, address: str, replies: list[Reply]) -> list[str]:
-        self.messages.append((address, replies))
-        return [f"{address}:{len(self.messages)}"]
+    reports = False
+
+    async def send(self, message: Outbound, replies: list[Reply]) -> list[str]:
+        self.messages.append((message.address, replies))
+        return [f"{message.address}:{len(self.messages)}"]
 
     async def texts(self, to: str | None = None) -> list[str]:
         """Deliver what is queued by now (a worker of this channel), then return what it sent.

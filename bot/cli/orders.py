@@ -233,6 +233,18 @@ def _in_full(found: StaffOrder) -> dict[str, object]:
             }
             for payment in found.payments
         ],
+        "messages": [
+            {
+                "kind": message.kind,
+                "about": message.payload.get("status"),
+                "channel": message.channel,
+                "status": message.status,
+                "error": message.error,
+                "created_at": iso(message.created_at),
+                "sent_at": iso(message.sent_at),
+            }
+            for message in found.messages
+        ],
     }
 
 
@@ -277,6 +289,16 @@ def _print(found: StaffOrder) -> None:
         out.print(
             f"  #{payment.id} {payment.provider} {payment.status} "
             f"{format_money(payment.amount, payment.currency)}, started {_time(payment.created_at)}"
+        )
+    if found.messages:
+        out.print("Messages to the customer:")
+    for message in found.messages:
+        about = message.payload.get("status", message.kind)
+        why = f": {shown(message.error)}" if message.status == "failed" and message.error else ""
+        out.print(
+            f"  {_time(message.created_at)}  {shown(str(about))}  on {message.channel}  "
+            f"{message.status}{why}",
+            soft_wrap=True,
         )
 
 

@@ -110,13 +110,17 @@ async def use_same(ctx: Ctx, _arg: str) -> list[Reply]:
 
 @router.press(a.CHECKOUT_NEW, within=FLOW)
 async def enter_new(ctx: Ctx, _arg: str) -> list[Reply]:
-    """Ask for new details."""
+    """Ask for new details: from the phone number on, or from the name where the channel knows the number."""
+    known = _known_phone(ctx)
+    if known is not None:
+        _answers(ctx).update(phone=known, name=None)
+        return ask_name(ctx)
     return await ask_phone(ctx)
 
 
 async def ask_phone(ctx: Ctx) -> list[Reply]:
     """Ask for a phone number (shared with the messenger's button, or typed), unless the channel knows it."""
-    known = _phone(ctx.who.external_id) if ctx.who.can.knows_phone else None
+    known = _known_phone(ctx)
     if known is not None:  # WhatsApp: the customer writes from their number
         return await _took_phone(ctx, known, ctx.who.display_name)
     ctx.state.step = PHONE
@@ -149,6 +153,11 @@ async def shared_phone(ctx: Ctx, contact: SharedContact) -> list[Reply]:
     if phone is None:
         raise StaleInputError(contact.phone)
     return await _took_phone(ctx, phone, contact.name)
+
+
+def _known_phone(ctx: Ctx) -> str | None:
+    """Return the number the customer writes from, where the channel gives it."""
+    return _phone(ctx.who.external_id) if ctx.who.can.knows_phone else None
 
 
 def _phone(given: str) -> str | None:

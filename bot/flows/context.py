@@ -27,6 +27,7 @@ class Capabilities:
     shares_contact: bool = False  # a button that sends the customer's own phone number
     knows_phone: bool = False  # the customer's address on the channel is their phone number
     numbered_options: bool = False  # buttons shown as numbered lines, answered by number or words
+    edits: bool = False  # a pressed message can be replaced in place (else replies come anew)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +133,18 @@ class Ctx:
         """Format a moment for the customer."""
         return self.lang.when(at)
 
+    @property
+    def replaces(self) -> bool:
+        """Tell whether replies replace the message pressed: after a press, where the channel edits."""
+        return self.pressed and self.who.can.edits
+
     def text(
         self, body: str, buttons: Sequence[Sequence[Button]] = (), *, edit: bool | None = None
     ) -> Text:
-        """Return a message; after a button press it replaces the pressed message by default."""
-        return Text(body, buttons, edit=self.pressed if edit is None else edit)
+        """Return a message; after a button press it replaces the pressed message where it can."""
+        return Text(
+            body, buttons, edit=self.replaces if edit is None else edit and self.who.can.edits
+        )
 
     def data(self, key: str) -> dict[str, Any]:
         """Return the state's dict under `key`, creating it."""

@@ -84,7 +84,7 @@ class Conversations:
                 who=who,
                 customer=customer,
                 state=state,
-                lang=Language(self._locale(customer, who)),
+                lang=Language(self._locale(customer, who, state.data.get(HINT))),
                 staff=self._staff,
                 decode=self._decode,
             )
@@ -143,7 +143,7 @@ class Conversations:
         if ctx.who.can.numbered_options:
             number = options.numbered(text)
             chosen = (
-                options.by_words(ctx.state, text)
+                options.by_words(ctx.state, text, ctx.lang)
                 if number is None
                 else options.by_number(ctx.state, number)
             )
@@ -190,7 +190,10 @@ class Conversations:
         """Release the state store's connections."""
         await self._store.close()
 
-    def _locale(self, customer: CustomerView | None, who: Who) -> str:
+    def _locale(self, customer: CustomerView | None, who: Who, seen: object = None) -> str:
         """Return the customer's chosen language, else the messenger's, else the shop's default."""
         chosen = customer.locale if customer is not None else None
-        return pick_locale(chosen, who.language_code, default=self._shop.settings.default_locale)
+        # A channel that tells no language with each message (WhatsApp) goes by what it last told.
+        last = seen if isinstance(seen, str) else None
+        default = self._shop.settings.default_locale
+        return pick_locale(chosen, who.language_code, last, default=default)

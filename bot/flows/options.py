@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.flows import actions as a
 from bot.flows.types import Button, ConversationState, Image, Reply, Text
+from shop.i18n import LOCALES, Language, short_phrases
 
 OPTIONS = "options"  # state key: the numbered options last shown
 MOST_DIGITS = 3  # no reply has a thousand options: a longer number is text
@@ -39,10 +41,18 @@ def offered(replies: Sequence[Reply]) -> list[Button]:
 
 
 def is_option(button: Button) -> bool:
-    """Tell whether a button is shown as an option where there are no buttons."""
+    """Tell whether a button is shown as an option where there are no buttons.
+
+    A label (a page counter, a quantity) is no option: nothing happens when it is
+    chosen. Channels without buttons show it as it is, unnumbered (`is_label`).
+    """
     inline_only = button.inline_query is not None and not button.action  # Telegram's search
-    spacer = button.action == a.NOOP and not button.label.strip()
-    return not (inline_only or spacer)
+    return not (inline_only or button.action == a.NOOP)
+
+
+def is_label(button: Button) -> bool:
+    """Tell whether a button only shows something (a page counter, a quantity), and what."""
+    return button.action == a.NOOP and bool(button.label.strip())
 
 
 def remember(state: ConversationState, replies: Sequence[Reply]) -> None:
@@ -63,12 +73,39 @@ def by_number(state: ConversationState, number: int) -> Button | None:
     return options[number - 1] if 1 <= number <= len(options) else None
 
 
-def by_words(state: ConversationState, text: str) -> Button | None:
-    """Return the option whose label the typed words match closely, if one does."""
+def by_words(state: ConversationState, text: str, lang: Language) -> Button | None:
+    """Return the option whose label the typed words match closely, in `lang` or the shop's other language."""
     options = _options(state)
     labels = [_plain(option.label) for option in options]
-    best = process.extractOne(_plain(text), labels, scorer=fuzz.ratio, score_cutoff=CLOSE_ENOUGH)
-    return options[best[2]] if best is not None else None
+    for typed in (_plain(text), *_translated(_plain(text), lang)):
+        best = process.extractOne(typed, labels, scorer=fuzz.ratio, score_cutoff=CLOSE_ENOUGH)
+        if best is not None:
+            return options[best[2]]
+    return None
+
+
+def _translated(typed: str, lang: Language) -> list[str]:
+    """Return what typed words say in `lang`, where they are a label in another of the shop's languages."""
+    said: list[str] = []
+    for other in LOCALES:
+        if other == lang.locale:
+            continue
+        phrases = _phrases(other)
+        best = process.extractOne(
+            typed, list(phrases), scorer=fuzz.ratio, score_cutoff=CLOSE_ENOUGH
+        )
+        if best is not None:  # one phrase may translate several messages ("Cart", "Your cart")
+            said.extend(_plain(lang._(msgid)) for msgid in phrases[best[0]])
+    return said
+
+
+@cache
+def _phrases(locale: str) -> dict[str, list[str]]:
+    """Return the labels of `locale` as options are matched (plain words), with their msgids."""
+    phrases: dict[str, list[str]] = {}
+    for phrase, msgid in short_phrases(locale):
+        phrases.setdefault(_plain(phrase), []).append(msgid)
+    return phrases
 
 
 def _options(state: ConversationState) -> list[Button]:

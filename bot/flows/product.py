@@ -106,5 +106,5 @@ async def product_card(
     )
     rows.append([cart_button_for(ctx, cart.units), back])
     if product.image_url:
-        return Image(product.image_url, caption, rows, edit=ctx.pressed)
+        return Image(product.image_url, caption, rows, edit=ctx.replaces)
     return ctx.text(caption, rows)

@@ -20,7 +20,7 @@ from bot.app import conversations_for, running_shop, stock_demo
 from bot.delivery import DeliveryWorker
 from bot.flows.context import Capabilities
 from bot.flows.engine import Conversations, StaffQuestion, Who
-from bot.flows.options import is_option
+from bot.flows.options import is_label, is_option
 from bot.flows.types import (
     Command,
     ContactRequest,
@@ -39,6 +39,7 @@ from payments.interface import PaymentError
 from payments.sandbox import SANDBOX
 from shop.i18n import Language
 from shop.models import Channel
+from shop.outbox import Outbound
 
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
@@ -65,7 +66,12 @@ class ConsoleChannel:
         """Print a conversation's replies, their options numbered from 1 as the flows number them."""
         self._print(replies, numbered=True)
 
-    async def send(self, _address: str, replies: list[Reply]) -> list[str]:
+    @property
+    def reports(self) -> bool:
+        """The terminal tells nothing of a line once printed."""
+        return False
+
+    async def send(self, _message: Outbound, replies: list[Reply]) -> list[str]:
         """Print what the shop says unasked (a paid order): the delivery worker's deliverer here.
 
         Its buttons are not numbered: the numbers keep meaning what the conversation showed.
@@ -121,6 +127,8 @@ class ConsoleChannel:
         for row in rows:
             shown = []
             for button in row:
+                if is_label(button):  # a quantity, a page counter: in brackets, apart from numbers
+                    shown.append(f"({button.label})")
                 if not is_option(button):
                     continue
                 if self._number is None:

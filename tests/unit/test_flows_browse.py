@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.flows.labels import distinct_titles
 from bot.flows.types import Image, Press, Text
 from bot.services import Shop
@@ -197,3 +199,20 @@ async def test_on_a_channel_without_buttons_an_option_is_chosen_by_its_words(
 
     await ann.say("cart")
     assert "Your cart: 1 item" in ann.text
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "answer"),
+    [("ru", "catalog", "Выберите категорию"), ("en", "корзина", "Your cart is empty.")],
+)
+async def test_an_option_may_be_answered_by_its_words_in_the_shops_other_language(
+    stocked: Shop, language: str, typed: str, answer: str
+) -> None:
+    ann = chat(stocked, engine(stocked), Channel.CONSOLE, "console", language_code=language)
+    await ann.command("start")
+
+    await ann.say(typed)
+
+    assert answer in ann.text
+    assert "Nothing found" not in ann.text
+    assert "Ничего не найдено" not in ann.text

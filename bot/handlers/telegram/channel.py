@@ -46,6 +46,7 @@ from bot.services import Shop
 from bot.settings import Settings
 from payments.keys import KeyRing, same
 from shop.i18n import LOCALES
+from shop.outbox import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,13 @@ class TelegramChannel:
                 raise web.HTTPInternalServerError(text="not handled; send it again") from None
         return web.json_response({"ok": True})
 
-    async def send(self, address: str, replies: list[Reply]) -> list[str]:
-        """Send what the shop says unasked to a chat, in its turn of the bot's budget.
+    @property
+    def reports(self) -> bool:
+        """Telegram tells nothing of a message after it is sent."""
+        return False
+
+    async def send(self, message: Outbound, replies: list[Reply]) -> list[str]:
+        """Send what the shop says unasked to its chat, in its turn of the bot's budget.
 
         Returns the ids of the messages sent. How urgent it is (a push, a broadcast)
         is `bot.pace.URGENCY` in the caller's context.
@@ -146,7 +152,7 @@ class TelegramChannel:
             RefusedError: Telegram refuses the message itself (it will not go as it is).
             RetryLaterError: Telegram asked to wait long, or could not be reached.
         """
-        chat = int(address)
+        chat = int(message.address)
         try:
             shown = await self.renderer.send(chat, chat, replies)
         except TelegramForbiddenError as error:

@@ -17,8 +17,8 @@ from shop.models import Channel
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-# Inline mode, invoices (cards and Stars) and the "share my phone number" button.
-TELEGRAM = Capabilities(inline_search=True, invoices=True, shares_contact=True)
+# Inline mode, invoices (cards and Stars), the "share my phone number" button, edits in place.
+TELEGRAM = Capabilities(inline_search=True, invoices=True, shares_contact=True, edits=True)
 
 
 def who_of(user: User) -> Who:

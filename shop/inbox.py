@@ -1,0 +1,139 @@
+"""Inbound messages kept from the webhook's answer until they are handled, each once.
+
+A channel whose platform delivers messages by webhook and takes the answer as
+"received" (Twilio) writes each message here before answering: a duplicate
+delivery finds its platform id taken and is answered without being handled again,
+and a message whose process died before handling it is taken up by the next one
+(`lapsed`) once its lease runs out. Several processes share the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.db import Database
+from shop.sql import insert_for
+from shop.types import utcnow
+
+i = t.inbound_message
+PENDING = "pending"
+DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A kept message: its row, the customer's id on the channel, and what the webhook said."""
+
+    id: int
+    sender: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class InboxService:
+    """Keeps inbound messages until they are handled, and hands out those a dead process left."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def receive(
+        self, channel: str, ref: str, sender: str, payload: dict[str, Any], *, lease: timedelta
+    ) -> Inbound | None:
+        """Keep a message for the receiving process to handle within `lease`; None if already kept."""
+        now = self._clock()
+
+        def work(conn: Connection) -> Inbound | None:
+            row = conn.execute(
+                insert_for(conn, i)
+                .values(
+                    channel=channel,
+                    ref=ref,
+                    sender=sender,
+                    payload=payload,
+                    status=PENDING,
+                    attempts=1,
+                    received_at=now,
+                    lease_until=now + lease,
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "ref"])
+                .returning(i.c.id)
+            ).first()
+            return None if row is None else Inbound(row.id, sender, payload, 1)
+
+        return await self._db.write(work)
+
+    async def renew(self, inbound: Inbound, *, lease: timedelta) -> bool:
+        """Hold a message for another `lease` as its handler begins; False if another process took it."""
+        now = self._clock()
+
+        def work(conn: Connection) -> bool:
+            result = conn.execute(
+                update(i)
+                .where(
+                    i.c.id == inbound.id,
+                    i.c.status == PENDING,
+                    i.c.attempts == inbound.attempts,  # nobody claimed it since
+                )
+                .values(lease_until=now + lease)
+            )
+            return bool(result.rowcount)
+
+        return await self._db.write(work)
+
+    async def done(self, inbound_id: int) -> None:
+        """Record a message as handled: it is never handled again."""
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(i).where(i.c.id == inbound_id).values(status=DONE, lease_until=None)
+            )
+
+        await self._db.write(work)
+
+    async def lapsed(self, channel: str, *, limit: int, lease: timedelta) -> list[Inbound]:
+        """Take up to `limit` messages whose handler's lease ran out (it died), oldest first."""
+        now = self._clock()
+
+        def work(conn: Connection) -> list[Inbound]:
+            due = (
+                select(i.c.id)
+                .where(i.c.channel == channel, i.c.status == PENDING, i.c.lease_until <= now)
+                .order_by(i.c.id)
+                .limit(limit)
+            )
+            if conn.dialect.name != "sqlite":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(conn.execute(due).scalars())
+            if not ids:
+                return []
+            rows = conn.execute(
+                update(i)
+                .where(i.c.id.in_(ids))
+                .values(lease_until=now + lease, attempts=i.c.attempts + 1)
+                .returning(i.c.id, i.c.sender, i.c.payload, i.c.attempts)
+            ).all()
+            taken = [Inbound(row.id, row.sender, row.payload, row.attempts) for row in rows]
+            return sorted(taken, key=lambda message: message.id)
+
+        return await self._db.write(work)
+
+    async def forget(self, older_than: timedelta) -> int:
+        """Delete handled messages received longer ago than `older_than`; return how many.
+
+        A platform repeats a delivery for minutes at most, so ids need not be kept for ever.
+        """
+        before = self._clock() - older_than
+
+        def work(conn: Connection) -> int:
+            result = conn.execute(delete(i).where(i.c.status == DONE, i.c.received_at < before))
+            return int(result.rowcount)
+
+        return await self._db.write(work)
