@@ -1,10 +1,11 @@
-"""Inbound messages kept from the webhook's answer until they are handled, each once.
+"""Inbound messages kept from the webhook's answer until they are handled and answered, each once.
 
 A channel whose platform delivers messages by webhook and takes the answer as
 "received" (Twilio) writes each message here before answering: a duplicate
 delivery finds its platform id taken and is answered without being handled again,
 and a message whose process died before handling it is taken up by the next one
-(`lapsed`) once its lease runs out. Several processes share the table.
+(`lapsed`) once its lease runs out; one handled already comes with its replies, to
+be sent, not handled again. Several processes share the table.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.db import Database
-from shop.sql import insert_for
+from shop.sql import claim, insert_for
 from shop.types import utcnow
 
 i = t.inbound_message
-PENDING = "pending"
+PENDING = "pending"  # not handled yet
+ANSWERED = "answered"  # handled; its replies are being sent
 DONE = "done"
 
 
@@ -35,6 +37,7 @@ class Inbound:
     sender: str
     payload: dict[str, Any]
     attempts: int
+    answer: list[Any] | None = None  # the replies to send, once handled
 
 
 class InboxService:
@@ -79,7 +82,7 @@ class InboxService:
                 update(i)
                 .where(
                     i.c.id == inbound.id,
-                    i.c.status == PENDING,
+                    i.c.status.in_((PENDING, ANSWERED)),
                     i.c.attempts == inbound.attempts,  # nobody claimed it since
                 )
                 .values(lease_until=now + lease)
@@ -88,12 +91,24 @@ class InboxService:
 
         return await self._db.write(work)
 
-    async def done(self, inbound_id: int) -> None:
-        """Record a message as handled: it is never handled again."""
+    async def answered(self, inbound_id: int, answer: list[Any]) -> None:
+        """Record a message as handled, with its replies: it is never handled again, they are sent."""
 
         def work(conn: Connection) -> None:
             conn.execute(
-                update(i).where(i.c.id == inbound_id).values(status=DONE, lease_until=None)
+                update(i).where(i.c.id == inbound_id).values(status=ANSWERED, answer=answer)
+            )
+
+        await self._db.write(work)
+
+    async def done(self, inbound_id: int) -> None:
+        """Record a message's replies as sent: nothing more is done about it."""
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(i)
+                .where(i.c.id == inbound_id)
+                .values(status=DONE, lease_until=None, answer=None)
             )
 
         await self._db.write(work)
@@ -105,23 +120,18 @@ class InboxService:
         def work(conn: Connection) -> list[Inbound]:
             due = (
                 select(i.c.id)
-                .where(i.c.channel == channel, i.c.status == PENDING, i.c.lease_until <= now)
+                .where(
+                    i.c.channel == channel,
+                    i.c.status.in_((PENDING, ANSWERED)),
+                    i.c.lease_until <= now,
+                )
                 .order_by(i.c.id)
                 .limit(limit)
             )
-            if conn.dialect.name != "sqlite":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(conn.execute(due).scalars())
-            if not ids:
-                return []
-            rows = conn.execute(
-                update(i)
-                .where(i.c.id.in_(ids))
-                .values(lease_until=now + lease, attempts=i.c.attempts + 1)
-                .returning(i.c.id, i.c.sender, i.c.payload, i.c.attempts)
-            ).all()
-            taken = [Inbound(row.id, row.sender, row.payload, row.attempts) for row in rows]
-            return sorted(taken, key=lambda message: message.id)
+            rows = claim(conn, i, due, lease_until=now + lease, attempts=i.c.attempts + 1)
+            return [
+                Inbound(row.id, row.sender, row.payload, row.attempts, row.answer) for row in rows
+            ]
 
         return await self._db.write(work)
 

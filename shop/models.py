@@ -455,11 +455,13 @@ class OutboundRef(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """A customer's message as a webhook delivered it, kept until it is handled.
+    """A customer's message as a webhook delivered it, kept until it is handled and answered.
 
     Written before the webhook is answered, so a process that dies after answering
     leaves it to be handled by the next; its platform id is unique per channel, so
-    a delivery the platform repeats is recognised and handled once.
+    a delivery the platform repeats is recognised and handled once. Its replies are
+    kept with it once it is handled, so a process that dies while sending them
+    leaves them to be sent by the next, not the message to be handled again.
     """
 
     __tablename__ = "inbound_message"
@@ -473,7 +475,9 @@ class InboundMessage(SQLModel, table=True):
     ref: str = Field(max_length=64)  # the platform's id of the message (Twilio's MessageSid)
     sender: str = Field(max_length=64)  # the customer's id on the channel
     payload: dict[str, Any] = _json()  # what the webhook said, as the channel reads it
-    status: str = Field(default="pending", max_length=16)  # pending, done
+    # The replies to send, once it is handled: kept until they have gone.
+    answer: list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status: str = Field(default="pending", max_length=16)  # pending, answered, done
     attempts: int = 0
     received_at: datetime = _utc()
     lease_until: datetime | None = _utc(nullable=True)  # being handled by a process until then

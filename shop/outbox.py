@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
-from shop.sql import insert_for
+from shop.sql import claim, insert_for
 from shop.types import utcnow
 
 o = t.outbound_message
@@ -223,18 +223,15 @@ class OutboxService:
                 .order_by(o.c.priority, o.c.due_at, o.c.id)
                 .limit(limit)
             )
-            if conn.dialect.name != "sqlite":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(conn.execute(due).scalars())
-            if not ids:
-                return []
-            rows = conn.execute(
-                update(o)
-                .where(o.c.id.in_(ids))
-                .values(status=Status.SENDING, lease_until=now + lease, attempts=o.c.attempts + 1)
-                .returning(*o.c)
-            ).all()
-            return sorted((Outbound.from_row(row) for row in rows), key=lambda m: ids.index(m.id))
+            rows = claim(
+                conn,
+                o,
+                due,
+                status=Status.SENDING,
+                lease_until=now + lease,
+                attempts=o.c.attempts + 1,
+            )
+            return [Outbound.from_row(row) for row in rows]
 
         return await self._db.write(work)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -63,3 +63,21 @@ def current_revision(conn: Connection) -> int:
     """Return the catalog revision (0 for a catalog never changed)."""
     value = (conn.execute(select(t.catalog_revision.c.value))).scalar_one_or_none()
     return value or 0
+
+
+def claim(conn: Connection, table: Table, due: Select[Any], **values: Any) -> list[Any]:
+    """Set `values` on the rows whose ids `due` selects, and return them in `due`'s order.
+
+    Concurrent claimers on PostgreSQL skip each other's rows instead of waiting
+    (FOR UPDATE SKIP LOCKED); SQLite serialises writers anyway.
+    """
+    if conn.dialect.name != "sqlite":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return []
+    rows = conn.execute(
+        update(table).where(table.c.id.in_(ids)).values(**values).returning(*table.c)
+    ).all()
+    place = {row_id: n for n, row_id in enumerate(ids)}
+    return sorted(rows, key=lambda row: place[row.id])

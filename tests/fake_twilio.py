@@ -224,9 +224,9 @@ def _error(status: int, code: int, message: str) -> web.Response:
 
 
 @asynccontextmanager
-async def fake_twilio() -> AsyncIterator[FakeTwilio]:
-    """Run a fake Twilio on a free loopback port."""
-    fake = FakeTwilio()
+async def fake_twilio(fake: FakeTwilio | None = None) -> AsyncIterator[FakeTwilio]:
+    """Run a fake Twilio (`fake`, or a plain one) on a free loopback port."""
+    fake = fake or FakeTwilio()
     sock = free_socket()
     runner = web.AppRunner(fake.app(), access_log=None)
     await runner.setup()

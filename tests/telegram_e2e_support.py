@@ -30,6 +30,7 @@ from shop.deeplink import Target, inline, make_scan
 from shop.outbox import Status
 from tests.fake_telegram import TOKEN, Call, FakeBotAPI, fake_bot_api
 from tests.payment_support import free_socket
+from tests.process_support import until_serving
 
 ANN = 5_550_001
 IPHONE = "APL-IP16P-128-BTI"
@@ -113,18 +114,8 @@ class Running:
 
     async def healthy(self) -> None:
         """Wait (bounded) until the web server answers /healthz."""
-        async with asyncio.timeout(60), aiohttp.ClientSession() as http:
-            while True:
-                assert self.process is not None
-                if self.process.returncode is not None:
-                    raise AssertionError(f"chatshop run exited: {self.output()}")
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)  # the next look at an observable condition
+        assert self.process is not None
+        await until_serving(self.process, f"http://127.0.0.1:{self.port}", self.output)
 
     async def deaf(self) -> None:
         """Wait (bounded) until the web server takes no new connections: it is stopping."""

@@ -49,9 +49,11 @@ from tests.fake_twilio import (
     FakeTwilio,
     Sent,
     customer_form,
+    fake_twilio,
     signature,
 )
 from tests.payment_support import free_socket
+from tests.process_support import until_serving
 
 IPHONE = "APL-IP16P-128-BTI"  # a product of the demo catalog
 TEMPLATES = {"order_status": "HX" + "0" * 31 + "1"}  # approved templates, by message kind
@@ -108,16 +110,11 @@ class HeldTwilio(FakeTwilio):
 async def held_twilio() -> AsyncIterator[HeldTwilio]:
     """Run a fake Twilio (that can hold a message) on a free loopback port."""
     fake = HeldTwilio()
-    sock = free_socket()
-    runner = web.AppRunner(fake.app(), access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        yield fake
-    finally:
-        fake.release()
-        await runner.cleanup()
+    async with fake_twilio(fake):
+        try:
+            yield fake
+        finally:
+            fake.release()
 
 
 @dataclass
@@ -177,17 +174,7 @@ class WhatsAppShop:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", stdout=out, stderr=out, env=self.env(), cwd=self.tmp
             )  # fmt: skip
-        async with asyncio.timeout(WAIT), aiohttp.ClientSession() as http:
-            while True:
-                if self.process.returncode is not None:
-                    raise AssertionError(f"chatshop run exited: {self.output()}")
-                try:
-                    async with http.get(f"{self.base}/healthz") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)  # the next look at an observable condition
+        await until_serving(self.process, self.base, self.output)
 
     async def stop(self) -> int:
         """SIGTERM the process; return its exit code."""
@@ -242,14 +229,14 @@ class WhatsAppShop:
         await self._in_database(work, write=True)
 
     async def pending_messages(self) -> list[Any]:
-        """Return the kept messages not yet handled (what a dead process left)."""
+        """Return the kept messages not yet handled, or whose replies have not all gone."""
         i = t.inbound_message
-        return await self.read(select(i.c.ref, i.c.lease_until).where(i.c.status == "pending"))
+        return await self.read(select(i.c.ref, i.c.status).where(i.c.status != "done"))
 
     async def lapse_leases(self) -> None:
         """End the lease of every message in hand, as a minute after its process died ends it."""
         i = t.inbound_message
-        lapsed = update(i).where(i.c.status == "pending").values(lease_until=utcnow())
+        lapsed = update(i).where(i.c.status != "done").values(lease_until=utcnow())
         await self._in_database(lambda conn: conn.execute(lapsed), write=True)
 
     async def taken_again(self, sid: str) -> None:

@@ -3,10 +3,11 @@
 A customer's message reaches `POST /whatsapp/webhook`. Only a request Twilio signed
 is taken; it is kept in the shop's inbox (unique by its MessageSid, in the database
 every worker shares) and answered at once, then handled in the background, one
-customer's messages in the order they came. A process that dies between answering
-and handling leaves the message to the next (`recover`); a repeated delivery finds
-its sid taken and is not handled again. The replies go through Twilio's REST API in
-their turn of the sender's budget.
+customer's messages in the order they came. Its replies are kept with it once it is
+handled, and go through Twilio's REST API in their turn of the sender's budget. A
+process that dies before the replies have gone leaves the message to the next
+(`recover`): handled if it was not, its kept replies sent if it was. A repeated
+delivery finds its sid taken and is not handled again.
 
 What the shop says unasked comes from the delivery worker (`send`): as free text
 within WhatsApp's 24-hour window since the customer last wrote, else as the
@@ -32,7 +33,7 @@ from bot.flows.engine import Conversations, Who
 from bot.flows.locks import KeyedLocks
 from bot.flows.types import Reply, Text
 from bot.handlers.whatsapp.api import TwilioApi
-from bot.handlers.whatsapp.render import Renderer, template
+from bot.handlers.whatsapp.render import Outgoing, Renderer, template
 from bot.handlers.whatsapp.wire import Incoming, StatusReport, address_of, read, signed
 from bot.limits import limited
 from bot.pace import Pace
@@ -139,21 +140,24 @@ class WhatsAppChannel:
         task.add_done_callback(self._in_hand.discard)
 
     async def _handle(self, inbound_id: int, sender: str) -> None:
-        """Answer a message (unless another process took it meanwhile), record it handled, reply."""
+        """Answer a message (unless another process took it meanwhile), keep the replies, send them."""
         async with self._locks.hold(sender):
             kept = self._taken.pop(inbound_id)
             incoming = Incoming.from_json(kept.payload)
+            answer = kept.answer
             try:
                 # Its lease ran while it waited: held anew, unless another process took it.
                 if not await self.shop.inbox.renew(kept, lease=HANDLING):
                     return
-                replies = await self._answer(incoming)
+                if answer is None:  # else handled by a process that died sending the replies
+                    replies = self.renderer.render(await self._answer(incoming))
+                    answer = [message.to_json() for message in replies]
+                    await self.shop.inbox.answered(kept.id, answer)
             except Exception:  # the database is down: the message stays, to be handled later
                 log.exception("WhatsApp message %s not handled; it will be again", incoming.sid)
                 return
-            # Recorded before the replies go: a crash now loses replies, never repeats an order.
+            await self._reply(incoming.address, [Outgoing.from_json(item) for item in answer])
             await self.shop.inbox.done(kept.id)
-            await self._reply(incoming.address, replies)
 
     async def _answer(self, incoming: Incoming) -> list[Reply]:
         """Return the flows' answer to a message."""
@@ -178,9 +182,9 @@ class WhatsAppChannel:
             return [Text(body)]
         return await self.conversations.handle(who, event)
 
-    async def _reply(self, address: str, replies: list[Reply]) -> None:
+    async def _reply(self, address: str, messages: list[Outgoing]) -> None:
         """Send a conversation's replies in order; a refusal is logged and ends them."""
-        for message in self.renderer.render(replies):
+        for message in messages:
             try:
                 await self.api.create(address, message)
             except (UnreachableError, RefusedError, RetryLaterError) as error:

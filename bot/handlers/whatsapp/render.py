@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.flows.options import is_label, is_option
 from bot.flows.types import Button, ContactRequest, Image, Keyboard, PaymentRequest, Reply, Text
@@ -36,6 +37,20 @@ class Outgoing:
     media_url: str | None = None
     content_sid: str | None = None
     variables: Mapping[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the message as it is kept until sent."""
+        return {
+            "body": self.body,
+            "media_url": self.media_url,
+            "content_sid": self.content_sid,
+            "variables": dict(self.variables) if self.variables is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outgoing:
+        """Read a kept message back."""
+        return cls(**data)
 
     def params(self) -> dict[str, object]:
         """Return the message's fields as Twilio's Messages resource names them (create_async)."""

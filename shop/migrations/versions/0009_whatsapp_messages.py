@@ -1,8 +1,8 @@
 """WhatsApp: customers' messages kept until handled, and the platform's ids of what the shop sent.
 
 `inbound_message` holds each webhook's message from before it is answered until it
-is handled (a process that dies in between leaves it to the next), unique by the
-platform's id so that a repeated delivery is handled once. `outbound_ref` ties the
+is handled and its replies have gone (a process that dies in between leaves it to
+the next), unique by the platform's id so that a repeated delivery is handled once. `outbound_ref` ties the
 platform's ids of a sent message to it, for the status callbacks that follow.
 
 Revision ID: 0009
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("ref", sa.String(length=64), nullable=False),
         sa.Column("sender", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("received_at", shop.types.UTCDateTime(timezone=True), nullable=False),
