@@ -132,6 +132,7 @@ async def test_paying_the_link_is_confirmed_on_whatsapp_and_twilio_reports_reach
 
     assert confirmation.to == ADDRESS
     assert "paid" in confirmation.body.lower()
+    assert "•" not in confirmation.body  # no options it could not be answered by
     assert confirmation.status_callback == wa.url
     assert await twilio.report(confirmation, "delivered") == 200
     assert await twilio.report(confirmation, "read") == 200

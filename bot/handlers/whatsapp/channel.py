@@ -33,7 +33,7 @@ from bot.flows.engine import Conversations, Who
 from bot.flows.locks import KeyedLocks
 from bot.flows.types import Reply, Text
 from bot.handlers.whatsapp.api import TwilioApi
-from bot.handlers.whatsapp.render import Outgoing, Renderer, template
+from bot.handlers.whatsapp.render import Outgoing, Renderer, pushed, template
 from bot.handlers.whatsapp.wire import Incoming, StatusReport, address_of, read, signed
 from bot.limits import limited
 from bot.pace import Pace
@@ -222,7 +222,7 @@ class WhatsAppChannel:
             UnreachableError, RetryLaterError: as Twilio answers (see `TwilioApi.create`).
         """
         if await self._in_window(message):
-            outgoing = self.renderer.render(replies, numbered=False)
+            outgoing = pushed(replies)
         else:
             sid = self.templates.get(message.kind)
             if sid is None:

@@ -7,7 +7,8 @@ as `bot.flows.options` remembers them, so "3" means what the customer saw as 3.
 Where the owner configured Content API templates, a text's options go as quick-reply
 buttons (up to 3) or a list picker (up to 10); the buttons' ids are the options'
 numbers, so a press is read exactly as the typed number. What the shop says unasked
-shows its options unnumbered: the numbers keep meaning what the conversation showed.
+shows only its links (a parcel's tracking page): numbers there would not mean what
+the conversation showed, and options without numbers could not be chosen.
 """
 
 from __future__ import annotations
@@ -78,17 +79,17 @@ class Renderer:
         self._quick_replies = dict(quick_replies or {})
         self._list_pickers = dict(list_pickers or {})
 
-    def render(self, replies: Sequence[Reply], *, numbered: bool = True) -> list[Outgoing]:
-        """Return the messages for `replies`, in order; options numbered unless it says otherwise."""
+    def render(self, replies: Sequence[Reply]) -> list[Outgoing]:
+        """Return the messages for a conversation's `replies`, in order, their options numbered."""
         messages: list[Outgoing] = []
         number = 0
         for reply in replies:
             options = _options(reply)
-            interactive = self._interactive(reply, options, number) if numbered else None
+            interactive = self._interactive(reply, options, number)
             if interactive is not None:
                 messages.append(interactive)
             else:
-                messages.extend(_plain(reply, number if numbered else None))
+                messages.extend(_plain(reply, number))
             number += len(options)
         return messages
 
@@ -111,20 +112,15 @@ class Renderer:
         return Outgoing(content_sid=sid, variables=variables)
 
 
+def pushed(replies: Sequence[Reply]) -> list[Outgoing]:
+    """Return the messages for what the shop says unasked: photos, texts and links, no options."""
+    return [message for reply in replies for message in _plain(reply, None)]
+
+
 def template(sid: str, replies: Sequence[Reply]) -> Outgoing:
     """Return the message for an approved template that takes what `replies` say as its {{1}}."""
-    said = "\n\n".join(message.body for message in _said(replies))
+    said = "\n\n".join(message.body for message in pushed(replies) if message.body)
     return Outgoing(content_sid=sid, variables={"1": _shortened(said, QUICK_REPLY_BODY)})
-
-
-def _said(replies: Sequence[Reply]) -> list[Outgoing]:
-    """Return the replies' texts and links alone: no photos, no options to answer."""
-    return [
-        Outgoing(message.body)
-        for reply in replies
-        for message in _plain(reply, None, links_only=True)
-        if message.body
-    ]
 
 
 def _options(reply: Reply) -> list[Button]:
@@ -137,10 +133,11 @@ def _rows(reply: Reply) -> Keyboard:
     return reply.buttons if isinstance(reply, Text | Image) else ()
 
 
-def _plain(reply: Reply, first: int | None, *, links_only: bool = False) -> list[Outgoing]:
-    """Return a reply as text (and a photo), options as lines numbered after `first` (None: bullets).
+def _plain(reply: Reply, first: int | None) -> list[Outgoing]:
+    """Return a reply as text (and a photo), options as lines numbered after `first`.
 
-    With `links_only`, of the options only the links (a parcel's tracking page) are shown.
+    With no `first` (a message the shop sends unasked), only the links among the
+    options are shown, as bullets.
     """
     if isinstance(reply, PaymentRequest):
         url = reply.start.url
@@ -149,7 +146,7 @@ def _plain(reply: Reply, first: int | None, *, links_only: bool = False) -> list
         return _texts(reply.text)
     said = reply.text if isinstance(reply, Text) else reply.caption
     rows = _rows(reply)
-    if links_only:
+    if first is None:
         rows = [[button for button in row if button.url] for row in rows]
     lines = _option_lines(rows, first)
     text = "\n".join([said, *lines])
