@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import SecretStr
+from twilio.request_validator import SIGNATURE_HEADER
 
 from bot.delivery import RefusedError, RetryLaterError, UnreachableError
 from bot.flows.context import Capabilities
@@ -75,8 +77,8 @@ class WhatsAppChannel:
     api: TwilioApi
     renderer: Renderer
     webhook_url: str  # the address Twilio calls, as it signs it: PUBLIC_BASE_URL + the path
-    auth_token: str
-    webhook_key: str | None = None
+    auth_token: SecretStr
+    webhook_key: SecretStr | None = None
     templates: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
@@ -100,6 +102,8 @@ class WhatsAppChannel:
 
     async def _webhook(self, request: web.Request) -> web.Response:
         """Take one signed request: keep a message and answer at once, or take a status report."""
+        if SIGNATURE_HEADER not in request.headers:  # refused before its body is read
+            raise web.HTTPForbidden(text="not signed by Twilio")
         try:
             posted = await limited(request, FORM_LIMIT).post()
         except (ValueError, HttpProcessingError):
@@ -109,8 +113,8 @@ class WhatsAppChannel:
             self.webhook_url,
             form,
             request.headers,
-            auth_token=self.auth_token,
-            webhook_key=self.webhook_key,
+            auth_token=self.auth_token.get_secret_value(),
+            webhook_key=self.webhook_key.get_secret_value() if self.webhook_key else None,
         ):
             log.warning("refused a WhatsApp webhook without a valid Twilio signature")
             raise web.HTTPForbidden(text="not signed by Twilio")
@@ -280,15 +284,14 @@ def build_whatsapp(
         redis_url=settings.redis_url,
     )
     url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
-    key = config.webhook_key
     return WhatsAppChannel(
         shop,
         conversations,
         TwilioApi(config, pace, status_callback=url),
         Renderer(quick_replies=config.quick_replies, list_pickers=config.list_pickers),
         url,
-        config.auth_token.get_secret_value(),
-        webhook_key=key.get_secret_value() if key else None,
+        config.auth_token,
+        webhook_key=config.webhook_key,
         templates=config.templates,
         clock=clock,
     )
