@@ -15,18 +15,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.db import Database
-from shop.sql import claim, insert_for
+from shop.sql import claim, insert_new
 from shop.types import utcnow
 
 i = t.inbound_message
 PENDING = "pending"  # not handled yet
 ANSWERED = "answered"  # handled; its replies are being sent
 DONE = "done"
+
+# Built once: a webhook keeps a message, and its handler updates it, on every message.
+_RENEW = (
+    update(i)
+    .where(
+        i.c.id == bindparam("row"),
+        i.c.status.in_((PENDING, ANSWERED)),
+        i.c.attempts == bindparam("claims"),  # nobody claimed it since
+    )
+    .values(lease_until=bindparam("until"))
+)
+_ANSWERED = (
+    update(i).where(i.c.id == bindparam("row")).values(status=ANSWERED, answer=bindparam("replies"))
+)
+_DONE = (
+    update(i).where(i.c.id == bindparam("row")).values(status=DONE, lease_until=None, answer=None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,23 +69,20 @@ class InboxService:
     ) -> Inbound | None:
         """Keep a message for the receiving process to handle within `lease`; None if already kept."""
         now = self._clock()
+        values = {
+            "channel": channel,
+            "ref": ref,
+            "sender": sender,
+            "payload": payload,
+            "answer": None,
+            "status": PENDING,
+            "attempts": 1,
+            "received_at": now,
+            "lease_until": now + lease,
+        }
 
         def work(conn: Connection) -> Inbound | None:
-            row = conn.execute(
-                insert_for(conn, i)
-                .values(
-                    channel=channel,
-                    ref=ref,
-                    sender=sender,
-                    payload=payload,
-                    status=PENDING,
-                    attempts=1,
-                    received_at=now,
-                    lease_until=now + lease,
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "ref"])
-                .returning(i.c.id)
-            ).first()
+            row = conn.execute(insert_new(conn, i, ("channel", "ref")), values).first()
             return None if row is None else Inbound(row.id, sender, payload, 1)
 
         return await self._db.write(work)
@@ -76,18 +90,10 @@ class InboxService:
     async def renew(self, inbound: Inbound, *, lease: timedelta) -> bool:
         """Hold a message for another `lease` as its handler begins; False if another process took it."""
         now = self._clock()
+        values = {"row": inbound.id, "claims": inbound.attempts, "until": now + lease}
 
         def work(conn: Connection) -> bool:
-            result = conn.execute(
-                update(i)
-                .where(
-                    i.c.id == inbound.id,
-                    i.c.status.in_((PENDING, ANSWERED)),
-                    i.c.attempts == inbound.attempts,  # nobody claimed it since
-                )
-                .values(lease_until=now + lease)
-            )
-            return bool(result.rowcount)
+            return bool(conn.execute(_RENEW, values).rowcount)
 
         return await self._db.write(work)
 
@@ -95,9 +101,7 @@ class InboxService:
         """Record a message as handled, with its replies: it is never handled again, they are sent."""
 
         def work(conn: Connection) -> None:
-            conn.execute(
-                update(i).where(i.c.id == inbound_id).values(status=ANSWERED, answer=answer)
-            )
+            conn.execute(_ANSWERED, {"row": inbound_id, "replies": answer})
 
         await self._db.write(work)
 
@@ -105,11 +109,7 @@ class InboxService:
         """Record a message's replies as sent: nothing more is done about it."""
 
         def work(conn: Connection) -> None:
-            conn.execute(
-                update(i)
-                .where(i.c.id == inbound_id)
-                .values(status=DONE, lease_until=None, answer=None)
-            )
+            conn.execute(_DONE, {"row": inbound_id})
 
         await self._db.write(work)
 

@@ -39,6 +39,21 @@ def upsert(conn: Connection, table: Table, keys: tuple[str, ...], changes: tuple
     return _upsert(table, keys, changes, conn.dialect.name)
 
 
+@cache
+def _insert_new(table: Table, keys: tuple[str, ...], dialect: str) -> Any:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id)
+
+
+def insert_new(conn: Connection, table: Table, keys: tuple[str, ...]) -> Any:
+    """Return INSERT … ON CONFLICT (`keys`) DO NOTHING RETURNING id, built once.
+
+    Execute it with the row's values as parameters: it returns the new row's id, or
+    nothing when a row with those keys exists.
+    """
+    return _insert_new(table, keys, conn.dialect.name)
+
+
 def bump_revision(conn: Connection, product_ids: list[int] | None = None) -> int:
     """Advance the catalog revision and stamp `product_ids` with it; return the new revision.
 

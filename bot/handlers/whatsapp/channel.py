@@ -53,6 +53,7 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 FORM_LIMIT = 64 * 1024  # a message's form is a few KB, its text at most 1,600 characters
 # Twilio gives up on a webhook after 15 s; this one answers once the message is kept.
 HANDLING = timedelta(seconds=60)  # a message not handled by then is taken up by another process
+HANDLERS = 8
 RECOVER_EVERY = 10.0  # seconds between looks for messages a dead process left
 RECOVERED_AT_ONCE = 100
 ATTEMPTS = 5  # a message whose handling failed this often is set aside (and logged)
@@ -85,6 +86,9 @@ class WhatsAppChannel:
     _in_hand: set[asyncio.Task[None]] = field(default_factory=set)
     # The latest claim of each message this process is about to handle, by its id.
     _taken: dict[int, Inbound] = field(default_factory=dict)
+    # Messages handled at once: a burst of them would take every database connection,
+    # and the webhook, which keeps each message, would wait behind them (benchmarks/whatsapp.py).
+    _handling: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HANDLERS))
     _recovery: asyncio.Task[None] | None = None
 
     @property
@@ -150,13 +154,14 @@ class WhatsAppChannel:
             incoming = Incoming.from_json(kept.payload)
             answer = kept.answer
             try:
-                # Its lease ran while it waited: held anew, unless another process took it.
-                if not await self.shop.inbox.renew(kept, lease=HANDLING):
-                    return
-                if answer is None:  # else handled by a process that died sending the replies
-                    replies = self.renderer.render(await self._answer(incoming))
-                    answer = [message.to_json() for message in replies]
-                    await self.shop.inbox.answered(kept.id, answer)
+                async with self._handling:
+                    # Its lease ran while it waited: held anew, unless another process took it.
+                    if not await self.shop.inbox.renew(kept, lease=HANDLING):
+                        return
+                    if answer is None:  # else handled by a process that died sending the replies
+                        replies = self.renderer.render(await self._answer(incoming))
+                        answer = [message.to_json() for message in replies]
+                        await self.shop.inbox.answered(kept.id, answer)
             except Exception:  # the database is down: the message stays, to be handled later
                 log.exception("WhatsApp message %s not handled; it will be again", incoming.sid)
                 return
@@ -279,7 +284,8 @@ def build_whatsapp(
     pace = Pace(
         f"whatsapp:{sender}",
         overall=config.send_rate,
-        per_chat=config.send_rate,  # WhatsApp limits a sender, not a chat, to so many a second
+        # WhatsApp limits a sender, not a chat: sends take their turns with no chat (api.py).
+        per_chat=config.send_rate,
         per_group=config.send_rate,
         redis_url=settings.redis_url,
     )
