@@ -53,11 +53,14 @@ class Pace:
         name: str,
         *,
         overall: int,
-        per_chat: int,
-        per_group: int,
+        per_chat: int | None,
+        per_group: int | None,
         redis_url: str | None,
     ) -> None:
-        """Count `overall` sends a second for bot `name`, `per_chat` to one chat, `per_group` a minute to a group."""
+        """Count `overall` sends a second for bot `name`, `per_chat` to one chat, `per_group` a minute to a group.
+
+        A platform without a limit to a chat (None) keeps no count per chat.
+        """
         self._pool: ConnectionPool | None = None
         if redis_url:
             # Our own pool, so that `close` can close it (the library's storage never does).
@@ -76,8 +79,8 @@ class Pace:
         self._limiter = MovingWindowRateLimiter(storage)
         self._name = name
         self._overall = RateLimitItemPerSecond(overall)
-        self._per_chat = RateLimitItemPerSecond(per_chat)
-        self._per_group = RateLimitItemPerMinute(per_group)
+        self._per_chat = None if per_chat is None else RateLimitItemPerSecond(per_chat)
+        self._per_group = None if per_group is None else RateLimitItemPerMinute(per_group)
         self._line = Line()
         # Sends leave spread out, never a second's budget at once. Sent at once, a burst
         # reaches the platform over tens of milliseconds (as connections open), and its
@@ -92,15 +95,17 @@ class Pace:
         """Wait until a message to `chat` (None: no chat's own limit) may go, and count it as sent."""
         # Telegram's groups and channels have negative ids, and a limit a minute of their own.
         per_chat = self._per_group if chat and chat.startswith("-") else self._per_chat
+        if per_chat is None:
+            chat = None  # the platform counts no chat's sends apart
         place = self._line.place()  # kept when passed over: first come stays first
         while True:
-            while chat and not await self._limiter.test(per_chat, self._name, chat):
+            while chat and per_chat and not await self._limiter.test(per_chat, self._name, chat):
                 await self._until_reset(per_chat, chat)
             async with self._line.first(urgency, place):
                 # The chat's count is taken now, as the message leaves, not before a wait for
                 # the budget: else two sends to a chat could leave less than a second apart.
                 if await self._budget(urgency) and (
-                    not chat or await self._limiter.hit(per_chat, self._name, chat)
+                    not chat or not per_chat or await self._limiter.hit(per_chat, self._name, chat)
                 ):
                     return
             # A more urgent sender came (it goes first), or another worker sent to this

@@ -8,6 +8,7 @@ inline keyboards on Telegram, numbered options on WhatsApp and in the terminal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,14 @@ class SharedContact:
 
 
 Event = Command | Message | Press | SharedContact
+
+_COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
+
+
+def typed(text: str) -> Command | Message:
+    """Return what a typed line stands for on a channel without commands of its own: /name arg, or words."""
+    command = _COMMAND.fullmatch(text)
+    return Command(command[1].lower(), command[2].strip()) if command else Message(text)
 
 
 # --- what a conversation remembers ---------------------------------------------------

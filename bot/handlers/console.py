@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -24,13 +23,12 @@ from bot.flows.options import is_label, is_option
 from bot.flows.types import (
     Command,
     ContactRequest,
-    Event,
     Image,
     Keyboard,
-    Message,
     PaymentRequest,
     Reply,
     Text,
+    typed,
 )
 from bot.settings import Settings
 from bot.web import build_web_app, serve
@@ -44,7 +42,6 @@ from shop.outbox import Outbound
 PROMPT = "> "
 QUIT = ("quit", "exit", "q")
 PAY = "pay"
-_COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 
 ReadLine = Callable[[], Awaitable[str]]
 Pay = Callable[[str], Awaitable[None]]
@@ -88,13 +85,6 @@ class ConsoleChannel:
         """Print a line of the terminal's own."""
         self._out.write(text + "\n")
         self._out.flush()
-
-    def event_for(self, line: str) -> Event:
-        """Return the event a typed line stands for: a command, or words (an option's number too)."""
-        command = _COMMAND.fullmatch(line)
-        if command:
-            return Command(command[1].lower(), command[2].strip())
-        return Message(line)
 
     def _print(self, replies: list[Reply], *, numbered: bool) -> None:
         self._number = 0 if numbered else None
@@ -175,7 +165,7 @@ async def converse(
         if line.lower() == PAY and channel.sandbox_token:
             await _pay(channel, pay)
             continue
-        channel.show(await conversations.handle(who, channel.event_for(line)))
+        channel.show(await conversations.handle(who, typed(line)))
         channel.language = Language(await conversations.locale_of(who))
 
 

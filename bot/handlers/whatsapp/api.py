@@ -112,9 +112,7 @@ class TwilioApi:
         try:
             async for attempt in retrying:
                 with attempt:
-                    # The sender's limit alone: WhatsApp sets none per chat, and one per
-                    # chat would keep a count for every customer (benchmarks/whatsapp.py).
-                    await self._pace.turn(None, urgency)
+                    await self._pace.turn(to, urgency)
                     created = await self._client.messages.create_async(
                         to=to, from_=self._from, **params
                     )

@@ -284,9 +284,9 @@ def build_whatsapp(
     pace = Pace(
         f"whatsapp:{sender}",
         overall=config.send_rate,
-        # WhatsApp limits a sender, not a chat: sends take their turns with no chat (api.py).
-        per_chat=config.send_rate,
-        per_group=config.send_rate,
+        # WhatsApp limits a sender, not a chat: no count per customer (benchmarks/whatsapp.py).
+        per_chat=None,
+        per_group=None,
         redis_url=settings.redis_url,
     )
     url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH

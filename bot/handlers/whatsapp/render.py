@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flows.options import is_label, is_option
+from bot.flows.options import is_label, is_option, offered
 from bot.flows.types import Button, ContactRequest, Image, Keyboard, PaymentRequest, Reply, Text
 
 TEXT_LIMIT = 1600  # characters Twilio sends as one WhatsApp message
@@ -84,7 +84,7 @@ class Renderer:
         messages: list[Outgoing] = []
         number = 0
         for reply in replies:
-            options = _options(reply)
+            options = offered([reply])
             interactive = self._interactive(reply, options, number)
             if interactive is not None:
                 messages.append(interactive)
@@ -121,11 +121,6 @@ def template(sid: str, replies: Sequence[Reply]) -> Outgoing:
     """Return the message for an approved template that takes what `replies` say as its {{1}}."""
     said = "\n\n".join(message.body for message in pushed(replies) if message.body)
     return Outgoing(content_sid=sid, variables={"1": _shortened(said, QUICK_REPLY_BODY)})
-
-
-def _options(reply: Reply) -> list[Button]:
-    """Return the options a reply shows, in order."""
-    return [button for row in _rows(reply) for button in row if is_option(button)]
 
 
 def _rows(reply: Reply) -> Keyboard:

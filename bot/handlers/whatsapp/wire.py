@@ -23,7 +23,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.flows.types import Command, Event, Message
+from bot.flows.types import Command, Event, Message, typed
 from shop.deeplink import find
 from shop.plaintext import clean
 
@@ -43,7 +43,6 @@ _OPENERS = frozenset(
         "старт",
     }
 )
-_COMMAND = re.compile(r"/(\w+)\s*(.*)", re.DOTALL)
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _DIGITS = re.compile(r"\d{6,15}")
 MEDIA_LIMIT = 10  # WhatsApp sends at most this many attachments with a message
@@ -93,13 +92,10 @@ class Incoming:
         code = find(text)
         if code is not None:  # a poster's prefilled greeting
             return Command("start", code)
-        command = _COMMAND.fullmatch(text)
-        if command:
-            return Command(command[1].lower(), command[2].strip())
         if text.lower().strip("!.?, ") in _OPENERS:
             return Command("start")
         if text or self.location:
-            return Message(text or self.location)
+            return typed(text or self.location)
         return None
 
 
