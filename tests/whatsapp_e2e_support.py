@@ -42,6 +42,7 @@ from shop.i18n import LOCALES, Language
 from shop.models import Channel
 from shop.outbox import Status
 from shop.types import utcnow
+from tests.fake_telegram import FakeBotAPI
 from tests.fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -58,6 +59,7 @@ from tests.process_support import until_serving
 IPHONE = "APL-IP16P-128-BTI"  # a product of the demo catalog
 TEMPLATES = {"order_status": "HX" + "0" * 31 + "1"}  # approved templates, by message kind
 TRACKING_URLS = {"DHL": "https://www.dhl.com/en/express/tracking.html?AWB={number}"}
+STAFF = 9_001  # the staff member's Telegram id, where the shop has one
 WAIT = 60.0  # seconds a process may take to start or stop
 # What the shop answers a photo with (bot/handlers/whatsapp/channel.py), in any language.
 _PHOTO_ANSWER = "I can only read text. Type what you are looking for, or a number from the list."
@@ -119,11 +121,16 @@ async def held_twilio() -> AsyncIterator[HeldTwilio]:
 
 @dataclass
 class WhatsAppShop:
-    """A `chatshop run` process with WhatsApp configured (no Telegram), on its own SQLite file."""
+    """A `chatshop run` process selling on WhatsApp, on its own SQLite file.
+
+    With `staff_api`, its staff are on Telegram (ADMIN_TELEGRAM_IDS: `STAFF`), through that
+    fake Bot API, as a shop with no Telegram customers would still have them.
+    """
 
     twilio: HeldTwilio
     tmp: Path
     port: int
+    staff_api: FakeBotAPI | None = None
     process: asyncio.subprocess.Process | None = None
     logs: list[Path] = field(default_factory=list)
 
@@ -164,6 +171,12 @@ class WhatsAppShop:
             PAYMENTS_SECRET="whatsapp-e2e-payments-secret",
             PYTHONUNBUFFERED="1",
         )
+        if self.staff_api is not None:
+            env.update(
+                TELEGRAM_BOT_TOKEN=self.staff_api.token,
+                TELEGRAM_API_URL=self.staff_api.url,
+                ADMIN_TELEGRAM_IDS=str(STAFF),
+            )
         return env
 
     async def start(self) -> None:
@@ -272,14 +285,19 @@ class WhatsAppShop:
 
 
 @asynccontextmanager
-async def whatsapp_shop(demo: Path, tmp: Path) -> AsyncIterator[WhatsAppShop]:
-    """Run `chatshop run` on a copy of the demo shop, selling on WhatsApp; stop it cleanly afterwards."""
+async def whatsapp_shop(
+    demo: Path, tmp: Path, staff_api: FakeBotAPI | None = None
+) -> AsyncIterator[WhatsAppShop]:
+    """Run `chatshop run` on a copy of the demo shop, selling on WhatsApp; stop it cleanly afterwards.
+
+    `staff_api`: the staff's Telegram (see `WhatsAppShop`).
+    """
     shutil.copy(demo, tmp / "shop.db")
     async with held_twilio() as twilio:
         sock = free_socket()
         port = sock.getsockname()[1]
         sock.close()
-        shop = WhatsAppShop(twilio, tmp, port)
+        shop = WhatsAppShop(twilio, tmp, port, staff_api)
         await shop.start()
         try:
             yield shop

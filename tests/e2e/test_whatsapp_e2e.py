@@ -1,7 +1,8 @@
 """`chatshop run` as a subprocess, selling on WhatsApp through a fake Twilio on loopback.
 
 The shop is configured by the environment as an owner configures it (Twilio's
-account, sender and templates, the sandbox checkout, no Telegram). The test plays
+account, sender and templates, the sandbox checkout, staff on Telegram through a fake
+Bot API). The test plays
 Twilio: each customer's message is a signed form posted to the shop's webhook over
 HTTP, and what the shop says arrives at the fake Twilio REST API. Staff make posters
 and move orders with the command line, a customer pays on the checkout page as a
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,13 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from shop import tables as t
+from tests.fake_telegram import Call, fake_bot_api
 from tests.fake_twilio import AUTH_TOKEN, SENDER, Sent, signature
 from tests.qr_support import decode_file
+from tests.telegram_support import message_json
 from tests.whatsapp_e2e_support import (
     IPHONE,
+    STAFF,
     TEMPLATES,
     TRACKING_URLS,
     Customer,
@@ -51,8 +55,12 @@ EMPTY_TWIML = re.compile(r"<Response>\s*</Response>")
 async def shop(
     demo_database: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[WhatsAppShop]:
-    """One `chatshop run` for the tests that do not kill it (each has customers of its own)."""
-    async with whatsapp_shop(demo_database, tmp_path_factory.mktemp("whatsapp")) as running:
+    """One `chatshop run` for the tests that do not kill it (each has customers of its own).
+
+    Its staff are on Telegram, as a shop that sells only on WhatsApp may still have them.
+    """
+    tmp = tmp_path_factory.mktemp("whatsapp")
+    async with fake_bot_api() as staff_api, whatsapp_shop(demo_database, tmp, staff_api) as running:
         yield running
 
 
@@ -327,3 +335,32 @@ async def test_a_message_waiting_behind_a_slow_reply_is_answered_once(shop: What
 
     answers = [m for m in await dan.answered(since) if "iphnoe 16" in m.body]
     assert len(answers) == 1, [m.body for m in answers]
+
+
+async def test_a_customers_question_reaches_staff_on_telegram_and_their_reply_comes_back(
+    shop: WhatsAppShop,
+) -> None:
+    staff_api = shop.staff_api
+    assert staff_api is not None
+    customer = Customer(shop, "447700900321", name="Dora")
+    await customer.say("hi")
+    since = staff_api.mark()
+
+    await customer.say("/help")
+    [thanks] = await customer.say("Do you deliver to Riga on Sundays?")
+    assert "with our team" in thanks.words
+
+    def to_staff(words: str) -> Callable[[Call], bool]:
+        return lambda c: (
+            c.method == "sendMessage" and int(c["chat_id"]) == STAFF and words in c.words
+        )
+
+    ticket = await staff_api.wait_for(to_staff("Riga on Sundays"), since=since)
+    assert "Dora (whatsapp, en)" in ticket.words
+    pushed_since, replied_since = customer.mark(), staff_api.mark()
+    reply = message_json(chat_id=STAFF, text="Yes, on Sundays too.", reply_to_message=ticket.result)
+    await staff_api.push(message=reply)
+
+    answer = await customer.push(pushed_since, "Yes, on Sundays too.")
+    assert "Answer from our team" in answer.words
+    await staff_api.wait_for(to_staff("Sent to Dora"), since=replied_since)
