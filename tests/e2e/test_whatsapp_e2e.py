@@ -2,13 +2,13 @@
 
 The shop is configured by the environment as an owner configures it (Twilio's
 account, sender and templates, the sandbox checkout, staff on Telegram through a fake
-Bot API). The test plays
-Twilio: each customer's message is a signed form posted to the shop's webhook over
-HTTP, and what the shop says arrives at the fake Twilio REST API. Staff make posters
-and move orders with the command line, a customer pays on the checkout page as a
-browser does, and a kill -9 hits the shop between taking a message and answering it.
-Nothing waits a fixed time: tests/whatsapp_e2e_support.py says how a test knows that
-a message has been answered in full.
+Bot API). The test plays Twilio: each customer's message is a signed form posted to
+the shop's webhook over HTTP, and what the shop says arrives at the fake Twilio REST
+API. Staff make posters and move orders with the command line, answer questions on
+Telegram, a customer pays on the checkout page as a browser does, and a kill -9 hits
+the shop between taking a message and answering it. Nothing waits a fixed time:
+tests/whatsapp_e2e_support.py says how a test knows that a message has been answered
+in full.
 """
 
 from __future__ import annotations
