@@ -1,5 +1,7 @@
 """Several processes remind at once, on SQLite and on PostgreSQL: each cart's reminder is written once.
 
+And an upgrade to reminders reminds no one of carts left before it.
+
 Each scanner is a shop of its own over the same database (its own connection pool),
 as `chatshop run` and `chatshop worker` processes are.
 """
@@ -11,12 +13,14 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bot.app import build_shop
 from bot.services import Shop
 from shop import tables as t
+from shop.migrate import alembic_config
 from shop.outbox import Kind
 from shop.reminders import BATCH
 from tests.conftest import FakeClock, row
@@ -34,11 +38,16 @@ async def scanners(any_shop: Shop, clock: FakeClock) -> AsyncIterator[list[Shop]
         await other.db.dispose()
 
 
-async def _left_carts(shop: Shop, clock: FakeClock) -> None:
-    """CARTS customers who may be reminded, each with a cart changed now."""
+async def _tea(shop: Shop) -> int:
+    """Put a tea on sale; return its id."""
     await shop.catalog.import_rows([row("TEA", stock=1_000)])
     product = await shop.catalog.product_by_sku("TEA")
     assert product is not None
+    return product.id
+
+
+async def _left_carts(shop: Shop, clock: FakeClock, tea: int) -> None:
+    """CARTS customers who may be reminded, each with a cart of `tea` changed now."""
     now = clock()
 
     def work(conn: Connection) -> None:
@@ -60,7 +69,7 @@ async def _left_carts(shop: Shop, clock: FakeClock) -> None:
         conn.execute(
             t.cart_item.insert(),
             [
-                {"customer_id": c, "product_id": product.id, "quantity": 1, "added_at": now}
+                {"customer_id": c, "product_id": tea, "quantity": 1, "added_at": now}
                 for c in customers
             ],
         )
@@ -72,7 +81,7 @@ async def test_scanners_at_once_write_each_cart_s_reminder_once(
     scanners: list[Shop], clock: FakeClock
 ) -> None:
     shop = scanners[0]
-    await _left_carts(shop, clock)
+    await _left_carts(shop, clock, await _tea(shop))
     clock.advance(hours=3)
 
     await asyncio.gather(*(scanner.reminders.remind() for scanner in scanners for _ in range(2)))
@@ -88,7 +97,7 @@ async def test_stock_back_from_several_processes_at_once_tells_each_request_once
     scanners: list[Shop], clock: FakeClock
 ) -> None:
     shop = scanners[0]
-    await _left_carts(shop, clock)  # customers to ask
+    await _left_carts(shop, clock, await _tea(shop))  # customers to ask
     await shop.catalog.import_rows([row("GONE", stock=0)])
     gone = await shop.catalog.product_by_sku("GONE")
     assert gone is not None
@@ -106,3 +115,27 @@ async def test_stock_back_from_several_processes_at_once_tells_each_request_once
     told = Counter(await shop.db.read(lambda conn: conn.execute(query).scalars().all()))
     assert len(told) == 50
     assert set(told.values()) == {1}
+
+
+async def test_carts_left_before_the_upgrade_are_not_reminded_of(
+    any_shop: Shop, clock: FakeClock
+) -> None:
+    """Upgrading to reminders must not remind everyone who ever left a cart."""
+    shop = any_shop
+    tea = await _tea(shop)
+    await _migrate(shop, "downgrade", "0009")
+    await _left_carts(shop, clock, tea)  # written as the version before reminders writes them
+    await _migrate(shop, "upgrade", "head")
+    clock.advance(hours=3)
+
+    await shop.reminders.remind()
+    o = t.outbound_message.c
+    query = select(o.id).where(o.kind == Kind.CART_REMINDER.value)
+    assert await shop.db.read(lambda conn: conn.execute(query).all()) == []
+
+
+async def _migrate(shop: Shop, direction: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        getattr(command, direction)(alembic_config(connection), revision)
+
+    await shop.db.write(run, bulk=True)
