@@ -32,7 +32,9 @@ from shop.orders import OrderService
 from shop.outbox import OutboxService
 from shop.pricing import DeliveryOption, DeliveryRules, example_rules
 from shop.promos import PromoService
+from shop.reminders import CartReminderService
 from shop.search import SearchService
+from shop.stock_alerts import StockAlertService
 from shop.tickets import TicketService
 from shop.types import utcnow
 
@@ -66,6 +68,8 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         outbox=OutboxService(db, clock),
         inbox=InboxService(db, clock),
         tickets=TicketService(db, clock),
+        reminders=CartReminderService(db, settings.cart_reminder_after, clock),
+        stock_alerts=StockAlertService(db, clock),
     )
 
 

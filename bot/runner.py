@@ -5,8 +5,8 @@ messenger channel is configured), starts search, serves the web routes (health,
 payment pages and webhooks), runs every channel whose settings are present —
 Telegram by long polling, or by webhook on the same web server when
 TELEGRAM_WEBHOOK_URL is set — and does the background work: sending what the shop
-says unasked, expiring unpaid orders' holds, recovering payments. `worker` does only
-the background work. Both stop cleanly on SIGTERM or Ctrl-C.
+says unasked, expiring unpaid orders' holds, recovering payments, reminding of
+abandoned carts. `worker` does only the background work. Both stop cleanly on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from shop.types import utcnow
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 30.0  # seconds between looks for unpaid orders whose hold ran out
+REMIND_EVERY = 60.0  # seconds between looks for abandoned carts (sooner when one comes due)
 
 NO_CHANNEL = (
     "No channel is configured yet. To sell in Telegram set TELEGRAM_BOT_TOKEN (from @BotFather); "
@@ -237,7 +238,7 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 def background_work(
     shop: Shop, conversations: Conversations, deliverers: Mapping[str, Deliverer]
 ) -> list[asyncio.Task[None]]:
-    """Start the shop's background work: sending what it says unasked, lapsed holds, payments.
+    """Start the shop's background work: sending what it says unasked, lapsed holds, payments, carts.
 
     Any number of processes may run it at once on one database (`chatshop run`, `chatshop
     worker`): each piece takes what it does in a way that shares it out.
@@ -249,6 +250,7 @@ def background_work(
         asyncio.create_task(worker.run()),
         _forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds"),
         _forever(shop.payments.settlement.recover, SWEEP_EVERY, "recovering payments"),
+        _forever(shop.reminders.remind, REMIND_EVERY, "reminding of carts"),
     ]
 
 

@@ -16,7 +16,9 @@ from shop.inbox import InboxService
 from shop.orders import OrderService
 from shop.outbox import OutboxService
 from shop.promos import PromoService
+from shop.reminders import CartReminderService
 from shop.search import SearchService
+from shop.stock_alerts import StockAlertService
 from shop.tickets import TicketService
 
 
@@ -38,3 +40,5 @@ class Shop:
     outbox: OutboxService
     inbox: InboxService
     tickets: TicketService
+    reminders: CartReminderService
+    stock_alerts: StockAlertService

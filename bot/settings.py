@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -10,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shop.db import DEFAULT_URL
 from shop.money import check_currency
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
 
 _ENV = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
 
@@ -121,6 +126,8 @@ class Settings(BaseSettings):
     # The built-in sandbox checkout takes test payments; unset: only while no messenger
     # channel is configured, so a shop selling in a messenger never gives goods away.
     payments_sandbox: bool | None = None
+    # How long a cart is left alone before its one reminder ("3h", "90m", "1d"); 0: none.
+    cart_reminder_after: timedelta | None = timedelta(hours=3)
 
     @property
     def messenger_configured(self) -> bool:
@@ -141,6 +148,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("cart_reminder_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """Read "3h", "90m", "1d" or "30s"; "0" or nothing turns reminders off."""
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("", "0"):
+                return None
+            found = _DURATION.fullmatch(text)
+            if found:
+                return timedelta(**{_UNITS[found[2]]: int(found[1])})
+        return value
+
+    @field_validator("cart_reminder_after")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        """Take a zero delay as no reminders, and refuse a negative one."""
+        if value is not None and value < timedelta(0):
+            raise ValueError("CART_REMINDER_AFTER cannot be negative")
+        return value or None
 
     @field_validator("shop_currency")
     @classmethod

@@ -17,6 +17,7 @@ from shop.db import Database
 from shop.errors import NotFoundError
 from shop.models import Category
 from shop.sql import bump_revision, current_revision, insert_for
+from shop.stock_alerts import tell_restocked
 from shop.types import utcnow
 from shop.views import ProductView
 
@@ -197,18 +198,21 @@ class CatalogService:
         return await self._change(sku, active=active)
 
     async def _change(self, sku: str, **values: Any) -> ProductView:
+        now = self._clock()
+
         def work(conn: Connection) -> Any:
             revision = bump_revision(conn)
             row = (
                 conn.execute(
                     update(t.product)
                     .where(t.product.c.sku == sku)
-                    .values(**values, revision=revision, updated_at=self._clock())
+                    .values(**values, revision=revision, updated_at=now)
                     .returning(*t.product.c)
                 )
             ).first()
             if row is None:
                 raise NotFoundError("product", sku)
+            tell_restocked(conn, now, [row.id])  # back in stock, or back on sale with stock
             return ProductView.from_row(row)
 
         return await self._db.write(work)
@@ -258,6 +262,7 @@ class CatalogService:
                 if progress:
                     progress(len(chunk))
             updated = sum(1 for r in rows if r.sku in existing)
+            tell_restocked(conn, now)
             return ImportResult(len(rows) - updated, updated, len(categories), revision)
 
         return await self._db.write(work, bulk=True)

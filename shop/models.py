@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shop.types import UTCDateTime
@@ -142,14 +142,31 @@ class Customer(SQLModel, table=True):
     unreachable_at: datetime | None = _utc(nullable=True)
 
 
+# A cart whose reminder is not settled yet (shop/reminders.py): the scan reads only these.
+CART_UNSETTLED = "reminded_for IS NULL OR reminded_for < updated_at"
+
+
 class Cart(SQLModel, table=True):
-    """A customer's cart header: the promo code they entered."""
+    """A customer's cart header: the promo code they entered, when it last changed.
+
+    `reminded_for` is the `updated_at` whose reminder was settled (written, or found
+    not wanted): a cart changed since is a new cart, whose reminder is still to settle.
+    """
 
     __tablename__ = "cart"
+    __table_args__ = (
+        Index(
+            "ix_cart_unsettled",
+            "updated_at",
+            sqlite_where=text(CART_UNSETTLED),
+            postgresql_where=text(CART_UNSETTLED),
+        ),
+    )
 
     customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
     promo_code: str | None = Field(default=None, max_length=32)
     updated_at: datetime = _utc()
+    reminded_for: datetime | None = _utc(nullable=True)
 
 
 class CartItem(SQLModel, table=True):
@@ -162,6 +179,18 @@ class CartItem(SQLModel, table=True):
     product_id: int = Field(primary_key=True, foreign_key="product.id", ondelete="CASCADE")
     quantity: int
     added_at: datetime = _utc()
+
+
+class StockRequest(SQLModel, table=True):
+    """A customer's "Notify me" on a sold-out product; consumed when they are told it is back."""
+
+    __tablename__ = "stock_request"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    product_id: int = Field(
+        primary_key=True, foreign_key="product.id", ondelete="CASCADE", index=True
+    )
+    created_at: datetime = _utc()
 
 
 class PromoCode(SQLModel, table=True):

@@ -387,7 +387,7 @@ class OrderService:
                     )
                 )
             ).all()
-            stock.release(conn, [r.id for r in expired], Reservation.EXPIRED)
+            stock.release(conn, [r.id for r in expired], Reservation.EXPIRED, now)
             for r in expired:
                 event_id = _add_event(
                     conn, r.id, OrderStatus.CANCELLED, now, note="payment time ran out"
@@ -514,9 +514,9 @@ def move(
     current = OrderStatus(order.status)
     _check_transition(order.id, current, to)
     if to == S.CANCELLED:
-        stock.release(conn, [order.id], Reservation.RELEASED)
+        stock.release(conn, [order.id], Reservation.RELEASED, now)
     elif to == S.REFUNDED and current in RESTOCK_ON_REFUND:
-        stock.restock(conn, [order.id])
+        stock.restock(conn, [order.id], now)
         stock.count_sold(conn, order.id, -1)
     values: dict[str, Any] = {"status": to.value, "updated_at": now}
     if carrier is not None:

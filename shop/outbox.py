@@ -48,6 +48,8 @@ class Kind(StrEnum):
     STAFF_ANSWER = "staff_answer"  # payload: text
     STAFF_ALERT = "staff_alert"  # payload: event ("paid", "refund_failed", "text"), ...
     BROADCAST = "broadcast"  # payload: text
+    CART_REMINDER = "cart_reminder"  # payload: cart_at (the cart's change it reminds of)
+    BACK_IN_STOCK = "back_in_stock"  # payload: product_id
 
 
 # How far a sent message got, as platforms report it; news of less is news of nothing.
@@ -122,6 +124,37 @@ def to_customer(
         address=who.external_id,
         payload=payload,
     )
+
+
+def to_reachable(
+    conn: Connection, kind: Kind, messages: Sequence[tuple[int, dict[str, Any]]], now: datetime
+) -> int:
+    """Queue `kind` with each (customer id, payload) whose customer the shop can reach; return how many.
+
+    They go after replies and pushes, as broadcasts do; customers who blocked the bot are left out.
+    """
+    c = t.customer.c
+    wanted = {customer_id for customer_id, _ in messages}
+    found = conn.execute(
+        select(c.id, c.channel, c.external_id).where(c.id.in_(wanted), c.unreachable_at.is_(None))
+    ).all()
+    where = {row.id: row for row in found}
+    rows = [
+        _new(
+            now,
+            urgency=Urgency.BROADCAST,
+            kind=kind,
+            customer_id=customer_id,
+            channel=where[customer_id].channel,
+            address=where[customer_id].external_id,
+            payload=payload,
+        )
+        for customer_id, payload in messages
+        if customer_id in where
+    ]
+    if rows:
+        conn.execute(o.insert(), rows)
+    return len(rows)
 
 
 def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:

@@ -9,6 +9,7 @@ database.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -18,6 +19,7 @@ from shop import tables as t
 from shop.errors import OutOfStockError, Shortage
 from shop.models import Reservation
 from shop.sql import bump_revision
+from shop.stock_alerts import tell_restocked
 
 # What reserving asks for: (product id, sku, title, quantity).
 Wanted = tuple[int, str, str, int]
@@ -106,7 +108,9 @@ def retake(conn: Connection, order_id: int) -> bool:
     return True
 
 
-def release(conn: Connection, order_ids: list[int], reservation: Reservation) -> None:
+def release(
+    conn: Connection, order_ids: list[int], reservation: Reservation, now: datetime
+) -> None:
     """Give the held stock and promo uses of these orders back; mark their reservation `reservation`."""
     if not order_ids:
         return
@@ -115,12 +119,12 @@ def release(conn: Connection, order_ids: list[int], reservation: Reservation) ->
         .where(t.order.c.id.in_(order_ids), t.order.c.reservation == Reservation.HELD)
         .values(reservation=reservation)
     )
-    restock(conn, order_ids)
+    restock(conn, order_ids, now)
     promos.release(conn, order_ids)
 
 
-def restock(conn: Connection, order_ids: list[int]) -> None:
-    """Put the units of these orders back on stock."""
+def restock(conn: Connection, order_ids: list[int], now: datetime) -> None:
+    """Put the units of these orders back on stock; whoever waits for one of them is told."""
     lines = select(t.order_line.c.product_id).where(t.order_line.c.order_id.in_(order_ids))
     product_ids = [p for p in conn.execute(lines).scalars() if p is not None]
     lock_products(conn, product_ids)
@@ -135,6 +139,7 @@ def restock(conn: Connection, order_ids: list[int]) -> None:
         .values(stock=t.product.c.stock + returned)
     )
     bump_revision(conn, sorted(set(product_ids)))
+    tell_restocked(conn, now, product_ids)
 
 
 def count_sold(conn: Connection, order_id: int, sign: int) -> None:

@@ -28,6 +28,7 @@ from shop.models import (
     QrCode,
     ServerSecret,
     StaffConversation,
+    StockRequest,
     Ticket,
     TicketMessage,
 )
@@ -57,5 +58,6 @@ payment = _table(Payment)
 server_secret = _table(ServerSecret)
 qr_code = _table(QrCode)
 staff_conversation = _table(StaffConversation)
+stock_request = _table(StockRequest)
 ticket = _table(Ticket)
 ticket_message = _table(TicketMessage)

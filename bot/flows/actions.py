@@ -15,6 +15,7 @@ CATEGORY = "cat"  # arg: "<category id>:<page>"
 PRODUCT = "prod"  # arg: "<product id>[:<quantity>[:<page>]]"
 ADD = "add"  # arg: "<product id>:<quantity>:<page>"
 BUY_NOW = "buy"  # arg: "<product id>:<quantity>"
+NOTIFY = "notify"  # arg: "<product id>:<page>": tell me when this sold-out product is back
 SEARCH = "find"  # arg: a phrase ("" asks for one)
 CART = "cart"
 CART_SET = "cset"  # arg: "<product id>:<quantity>" (0 removes)

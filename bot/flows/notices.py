@@ -1,4 +1,4 @@
-"""What the shop says unasked, composed when it is sent: order news, money returned, staff answers and alerts.
+"""What the shop says unasked, composed when it is sent: order news, money returned, staff answers and alerts, reminders.
 
 The shop queues a message with the facts (shop/outbox.py); the delivery worker
 composes it here in the recipient's language just before sending, reading the
@@ -13,11 +13,13 @@ from urllib.parse import quote
 from bot.flows import actions as a
 from bot.flows.orders import status_name, timeline, tracking_line
 from bot.flows.types import Button, Reply, Text
+from shop.carts import CartView
 from shop.i18n import Language
 from shop.models import OrderStatus
 from shop.money import format_money
 from shop.orders import SHOP_ACTOR, OrderDetails
 from shop.outbox import Kind, Outbound
+from shop.views import ProductView
 
 if TYPE_CHECKING:
     from bot.services import Shop
@@ -47,6 +49,8 @@ async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
         return await staff_alert(shop, payload)
     if message.kind == Kind.BROADCAST:
         return [Text(str(payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
+    if message.kind in (Kind.CART_REMINDER, Kind.BACK_IN_STOCK):
+        return await reminder(shop, message, lang)
     raise NothingToSayError(f"unknown kind of message {message.kind!r}")
 
 
@@ -105,6 +109,56 @@ def money_returned(lang: Language, payload: dict[str, Any]) -> list[Reply]:
         )
     order_id = int(payload["order_id"])
     return [Text(body.format(amount=amount, number=order_id), _order_buttons(lang, order_id))]
+
+
+async def reminder(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
+    """Return a reminder the customer is sent: of their cart left alone, or of a product back."""
+    if message.kind == Kind.BACK_IN_STOCK:
+        return back_in_stock(lang, await shop.catalog.product(int(message.payload["product_id"])))
+    if message.customer_id is None:
+        raise NothingToSayError("a cart reminder for no customer")
+    return cart_reminder(lang, await shop.carts.view(message.customer_id))
+
+
+def cart_reminder(lang: Language, cart: CartView) -> list[Reply]:
+    """Return the reminder of a cart left alone: what it holds, its total, the way back to it.
+
+    Raises:
+        NothingToSayError: the cart was emptied since the reminder was queued.
+    """
+    if not cart.lines:
+        raise NothingToSayError("the cart was emptied since")
+    _ = lang._
+    currency = cart.currency or ""
+    lines = [_("You left something in your cart:"), ""]
+    for line in cart.lines:
+        amount = lang.money(line.total, currency)
+        lines.append(f"• {line.product.title_for(lang.locale)} × {line.quantity} — {amount}")
+    lines.extend(["", _("Total: {amount}").format(amount=lang.money(cart.total, currency))])
+    rows = [
+        [Button("🛒 " + _("Open the cart"), a.CART)],
+        [Button("✅ " + _("Checkout"), a.CHECKOUT)],
+    ]
+    return [Text("\n".join(lines), rows)]
+
+
+def back_in_stock(lang: Language, product: ProductView | None) -> list[Reply]:
+    """Return the news that a product the customer asked about is back in stock.
+
+    Raises:
+        NothingToSayError: the product was deleted or taken off sale since.
+    """
+    if product is None or not product.active:
+        raise NothingToSayError("the product is no longer sold")
+    _ = lang._
+    title = product.title_for(lang.locale)
+    body = "\n".join(
+        [
+            _("Good news: {title} is back in stock.").format(title=title),
+            lang.money(product.price, product.currency),
+        ]
+    )
+    return [Text(body, [[Button("🛍 " + _("See the product"), a.PRODUCT, str(product.id))]])]
 
 
 def staff_answer(lang: Language, text: str) -> list[Reply]:

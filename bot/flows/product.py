@@ -1,4 +1,7 @@
-"""The product card: photo, price in the customer's money, stock, quantity, add to cart, Buy now."""
+"""The product card: photo, price in the customer's money, stock, quantity, add to cart, Buy now.
+
+A sold-out product's card offers "Notify me" instead (shop/stock_alerts.py).
+"""
 
 from __future__ import annotations
 
@@ -40,6 +43,16 @@ async def add_to_cart(ctx: Ctx, arg: str) -> list[Reply]:
     return [await product_card(ctx, product, 1, page, note=note, cart=cart)]
 
 
+@router.press(a.NOTIFY)
+async def notify_me(ctx: Ctx, arg: str) -> list[Reply]:
+    """Ask to be told once when a sold-out product is back, and show its card saying so."""
+    product_id, page = ints(arg, 2)
+    product = await live_product(ctx, product_id)
+    if product.stock == 0:  # else it came back since the card was shown: the card says so
+        await ctx.shop.stock_alerts.ask(ctx.customer_id, product.id)
+    return [await product_card(ctx, product, 1, page)]
+
+
 async def live_product(ctx: Ctx, product_id: int) -> ProductView:
     """Return a product still on sale, or refuse a button that points at another."""
     product = await ctx.shop.catalog.product(product_id)
@@ -78,8 +91,14 @@ async def product_card(
         lines.append(ctx._("In your cart: {n}").format(n=in_cart))
     if note:
         lines.append(note)
-    caption = "\n".join(lines)
     rows: list[list[Button]] = []
+    if product.stock == 0:
+        if await ctx.shop.stock_alerts.asked(ctx.customer_id, product.id):
+            lines.append("🔔 " + ctx._("We'll tell you when it's back in stock."))
+        else:
+            label = "🔔 " + ctx._("Notify me when it's back")
+            rows.append([Button(label, a.NOTIFY, f"{product.id}:{page}")])
+    caption = "\n".join(lines)
     if product.stock > in_cart:
         pid = product.id
         rows.append(
