@@ -25,6 +25,7 @@ from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
 from shop.demo import DEMO_CURRENCY, load_demo_catalog
+from shop.experiments import ExperimentService
 from shop.inbox import InboxService
 from shop.migrate import upgrade
 from shop.money import parse_major
@@ -66,6 +67,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         outbox=OutboxService(db, clock),
         inbox=InboxService(db, clock),
         tickets=TicketService(db, clock),
+        experiments=ExperimentService(db, clock),
     )
 
 

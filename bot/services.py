@@ -12,6 +12,7 @@ from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
+from shop.experiments import ExperimentService
 from shop.inbox import InboxService
 from shop.orders import OrderService
 from shop.outbox import OutboxService
@@ -38,3 +39,4 @@ class Shop:
     outbox: OutboxService
     inbox: InboxService
     tickets: TicketService
+    experiments: ExperimentService
