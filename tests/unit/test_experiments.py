@@ -16,7 +16,7 @@ from shop.errors import NotFoundError
 from shop.experiments import REFRESH, ExperimentError, Thing, bucket
 from shop.migrate import upgrade
 from shop.models import Channel, PromoKind
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, row
 
 
 def test_a_units_variant_is_stable_and_follows_the_split() -> None:
@@ -118,3 +118,31 @@ async def test_two_owners_starting_experiments_on_one_thing_at_once_get_one(
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(started) == 1
     assert all(isinstance(r, ExperimentError) for r in refused), refused
+
+
+async def test_counts_follow_each_unit_from_its_exposure_on_both_databases(
+    any_shop: Shop, clock: FakeClock
+) -> None:
+    shop = any_shop
+    await shop.catalog.import_rows([row("TEA", price=1_000)])
+    tea = await shop.catalog.product_by_sku("TEA")
+    assert tea is not None
+    experiment = await shop.experiments.create("buy", Thing.BUY_NOW, weights=[50, 50])
+    seen: dict[str, list[int]] = {"shown": [0, 0], "hidden": [0, 0]}
+    for n in range(6):
+        customer = await shop.customers.touch(Channel.WHATSAPP, f"+1555{n:07}")
+        visit = Visit(customer.id, Channel.WHATSAPP.value)
+        if n % 2:  # a cart before the exposure counts for nothing
+            await shop.carts.add(customer.id, tea.id, 1, visit=visit)
+        clock.advance(seconds=1)
+        exposure = await shop.experiments.expose(Thing.BUY_NOW, customer, visit)
+        assert exposure is not None
+        seen[exposure.variant][0] += 1
+        if n % 3 == 0:
+            await shop.carts.add(customer.id, tea.id, 1, visit=visit)
+            seen[exposure.variant][1] += 1
+    counts = await shop.experiments.counts(experiment)
+    assert [(c.variant, c.weight, [c.exposed, c.to_cart], c.to_paid) for c in counts] == [
+        ("shown", 50, seen["shown"], 0),
+        ("hidden", 50, seen["hidden"], 0),
+    ]
