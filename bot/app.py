@@ -25,6 +25,7 @@ from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
 from shop.demo import DEMO_CURRENCY, load_demo_catalog
+from shop.experiments import ExperimentService
 from shop.inbox import InboxService
 from shop.migrate import upgrade
 from shop.money import parse_major
@@ -70,6 +71,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         tickets=TicketService(db, clock),
         reminders=CartReminderService(db, settings.cart_reminder_after, clock),
         stock_alerts=StockAlertService(db, clock),
+        experiments=ExperimentService(db, clock),
     )
 
 

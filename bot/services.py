@@ -12,6 +12,7 @@ from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
 from shop.db import Database
+from shop.experiments import ExperimentService
 from shop.inbox import InboxService
 from shop.orders import OrderService
 from shop.outbox import OutboxService
@@ -42,3 +43,4 @@ class Shop:
     tickets: TicketService
     reminders: CartReminderService
     stock_alerts: StockAlertService
+    experiments: ExperimentService

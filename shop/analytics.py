@@ -31,6 +31,7 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     REFUNDED = "refunded"
+    EXPOSURE = "exposure"  # saw a variant of an A/B experiment (shop/experiments.py), once
 
 
 _INSERT = t.analytics_event.insert()

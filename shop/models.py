@@ -510,3 +510,42 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     received_at: datetime = _utc()
     lease_until: datetime | None = _utc(nullable=True)  # being handled by a process until then
+
+
+class Experiment(SQLModel, table=True):
+    """An A/B test of one thing the flows vary (shop/experiments.py), running until it is stopped.
+
+    `variants` and `weights` go together (the first variant is the control); at most
+    one experiment per `thing` runs at a time (a partial unique index says so).
+    """
+
+    __tablename__ = "experiment"
+    __table_args__ = (
+        Index(
+            "uq_experiment_running",
+            "thing",
+            unique=True,
+            sqlite_where=text("stopped_at IS NULL"),
+            postgresql_where=text("stopped_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    thing: str = Field(max_length=16)  # cta, buy_now, cart_promo
+    variants: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    weights: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    promo_code: str | None = Field(default=None, foreign_key="promo_code.code", max_length=32)
+    started_at: datetime = _utc()
+    stopped_at: datetime | None = _utc(nullable=True)
+
+
+class ExperimentExposure(SQLModel, table=True):
+    """The first time a unit (a customer, see `shop.experiments.unit_of`) saw an experiment's variant."""
+
+    __tablename__ = "experiment_exposure"
+
+    experiment_id: int = Field(primary_key=True, foreign_key="experiment.id", ondelete="CASCADE")
+    unit_id: int = Field(primary_key=True)
+    variant: str = Field(max_length=32)
+    at: datetime = _utc()

@@ -15,6 +15,8 @@ from shop.models import (
     Category,
     ConversationRecord,
     Customer,
+    Experiment,
+    ExperimentExposure,
     InboundMessage,
     Order,
     OrderEvent,
@@ -45,6 +47,8 @@ cart_item = _table(CartItem)
 category = _table(Category)
 conversation_state = _table(ConversationRecord)
 customer = _table(Customer)
+experiment = _table(Experiment)
+experiment_exposure = _table(ExperimentExposure)
 order = _table(Order)
 order_event = _table(OrderEvent)
 order_line = _table(OrderLine)

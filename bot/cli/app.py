@@ -15,6 +15,7 @@ from bot.cli.catalog import catalog_app
 from bot.cli.common import CommandError, err
 from bot.cli.customers import customers_app
 from bot.cli.db import db_app
+from bot.cli.experiments import experiments_app
 from bot.cli.orders import orders_app
 from bot.cli.promos import promos_app
 from bot.cli.qr import qr_app
@@ -44,6 +45,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(orders_app, name="orders")
 app.add_typer(promos_app, name="promos")
 app.add_typer(customers_app, name="customers")
+app.add_typer(experiments_app, name="experiments")
 
 
 def main() -> None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from bot.cli.common import CommandError, out, print_json, shown, with_shop
+from bot.cli.experiments import experiment_as_dict
 from bot.services import Shop
 from shop.attribution import SourceFigures
 from shop.money import format_money
 from shop.types import utcnow
+
+if TYPE_CHECKING:
+    from shop.experiment_report import ExperimentReport
+    from shop.experiment_stats import Comparison, Rate
 
 report_app = typer.Typer(help="How the shop sells.", no_args_is_help=True)
 
@@ -89,4 +94,93 @@ def _as_dict(figures: SourceFigures) -> dict[str, object]:
         "buyers": figures.buyers,
         "revenue": figures.revenue,
         "conversion": round(figures.conversion, 4),
+    }
+
+
+@report_app.command("experiment")
+def report_experiment(
+    name: Annotated[str, typer.Argument(help="The experiment (`chatshop experiments list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Show an A/B experiment per variant: conversion to cart and to paid, and what it says."""
+    # statsmodels and scipy take seconds to import: only this command pays for them.
+    from shop.experiment_report import experiment_report  # noqa: PLC0415
+
+    async def work(shop: Shop) -> ExperimentReport:
+        return await experiment_report(shop.experiments, name)
+
+    report = with_shop(work)
+    if as_json:
+        print_json(_experiment_as_dict(report))
+        return
+    experiment = report.experiment
+    state = "running" if experiment.running else "stopped"
+    table = Table(title=f"Experiment {shown(experiment.name)} on {experiment.thing.value}, {state}")
+    for column in ("Variant", "Split", "Exposed", "To cart (95% CI)", "To paid (95% CI)"):
+        table.add_column(column, justify="left" if column == "Variant" else "right")
+    for f in report.figures:
+        table.add_row(
+            shown(f.variant),
+            f"{f.weight}%",
+            str(f.exposed),
+            _rate(f.cart),
+            _rate(f.paid),
+        )
+    out.print(table)
+    for c in report.comparisons:
+        for step, comparison in (("cart", c.cart), ("paid", c.paid)):
+            out.print(
+                f"{shown(c.variant)} beats {shown(c.control)} to {step} with probability "
+                f"{comparison.chance_to_beat:.1%}: {comparison.verdict.value.replace('_', ' ')}."
+            )
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/yellow] {shown(warning)}", soft_wrap=True)
+
+
+def _rate(r: Rate) -> str:
+    """Say a conversion as a count, a rate and its interval."""
+    return f"{r.converted} = {r.rate:.1%} ({r.low:.1%}–{r.high:.1%})"
+
+
+def _experiment_as_dict(report: ExperimentReport) -> dict[str, object]:
+    """Return an experiment's report for JSON: counts, rates and chances rounded to 4 places."""
+
+    def rate(r: Rate) -> dict[str, object]:
+        return {
+            "customers": r.converted,
+            "rate": round(r.rate, 4),
+            "low": round(r.low, 4),
+            "high": round(r.high, 4),
+        }
+
+    def comparison(c: Comparison) -> dict[str, object]:
+        return {"chance_to_beat": round(c.chance_to_beat, 4), "verdict": c.verdict.value}
+
+    p_value = report.sample_ratio_p
+    return {
+        **experiment_as_dict(report.experiment),
+        "figures": [
+            {
+                "variant": f.variant,
+                "weight": f.weight,
+                "exposed": f.exposed,
+                "cart": rate(f.cart),
+                "paid": rate(f.paid),
+            }
+            for f in report.figures
+        ],
+        "comparisons": [
+            {
+                "variant": c.variant,
+                "control": c.control,
+                "cart": comparison(c.cart),
+                "paid": comparison(c.paid),
+            }
+            for c in report.comparisons
+        ],
+        "sample_ratio": {
+            "p_value": None if p_value is None else round(p_value, 6),
+            "mismatch": report.mismatch,
+        },
+        "warnings": report.warnings,
     }

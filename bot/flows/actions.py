@@ -21,6 +21,7 @@ CART = "cart"
 CART_SET = "cset"  # arg: "<product id>:<quantity>" (0 removes)
 CART_CLEAR = "cclr"
 PROMO = "promo"
+PROMO_OFFER = "poffer"  # apply the promo code an experiment offers in the cart
 CHECKOUT = "co"
 CHECKOUT_SAME = "cosame"  # use the details remembered from the last order
 CHECKOUT_NEW = "conew"  # type new details

@@ -6,6 +6,7 @@ from bot.flows import actions as a
 from bot.flows.common import ints, menu_button, search_button
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError, promo_problem
+from bot.flows.experiments import cart_offer
 from bot.flows.labels import distinct_titles
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Reply, Text
@@ -24,7 +25,7 @@ CART_TITLE_WIDTH = 16  # a cart row holds four buttons: −, the product, +, ✕
 @router.press(a.CART)
 async def show_cart(ctx: Ctx, _arg: str) -> list[Reply]:
     """Show the cart."""
-    return [cart_message(ctx, await ctx.shop.carts.view(ctx.customer_id))]
+    return [await cart_reply(ctx, await ctx.shop.carts.view(ctx.customer_id))]
 
 
 @router.press(a.CART_SET)
@@ -38,13 +39,13 @@ async def set_quantity(ctx: Ctx, arg: str) -> list[Reply]:
     cart = await ctx.shop.carts.set_quantity(ctx.customer_id, product_id, quantity)
     if quantity == 0:
         await ctx.record(EventKind.REMOVE_FROM_CART, product_id=product_id)
-    return [cart_message(ctx, cart)]
+    return [await cart_reply(ctx, cart)]
 
 
 @router.press(a.CART_CLEAR)
 async def clear_cart(ctx: Ctx, _arg: str) -> list[Reply]:
     """Empty the cart."""
-    return [cart_message(ctx, await ctx.shop.carts.clear(ctx.customer_id))]
+    return [await cart_reply(ctx, await ctx.shop.carts.clear(ctx.customer_id))]
 
 
 @router.press(a.PROMO)
@@ -67,11 +68,37 @@ async def apply_promo(ctx: Ctx, text: str) -> list[Reply]:
         return [ctx.text(f"{promo_problem(ctx, rejected)}\n{again}", back)]
     ctx.state.step = ""
     note = ctx._("Promo code {code} applied.").format(code=cart.promo_code)
-    return [cart_message(ctx, cart, note=note, edit=False)]
+    return [await cart_reply(ctx, cart, note=note, edit=False)]
 
 
-def cart_message(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None = None) -> Text:
-    """Return the cart as a message: lines, totals, and a row of buttons per line."""
+@router.press(a.PROMO_OFFER)
+async def take_offer(ctx: Ctx, _arg: str) -> list[Reply]:
+    """Apply the promo code the cart offers, as if the customer had typed it."""
+    code = await cart_offer(ctx)
+    if code is None:
+        raise StaleInputError(a.PROMO_OFFER)  # the experiment that offered it has ended
+    ctx.state.step = ASKING_PROMO
+    return await apply_promo(ctx, code)
+
+
+async def cart_reply(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None = None) -> Text:
+    """Return the cart as a message, with the promo code an experiment offers this customer."""
+    offer = await cart_offer(ctx) if cart.lines and cart.promo_code is None else None
+    return cart_message(ctx, cart, note=note, edit=edit, offer=offer)
+
+
+def cart_message(
+    ctx: Ctx,
+    cart: CartView,
+    *,
+    note: str = "",
+    edit: bool | None = None,
+    offer: str | None = None,
+) -> Text:
+    """Return the cart as a message: lines, totals, and a row of buttons per line.
+
+    With `offer`, a promo code is suggested with a button that applies it.
+    """
     if not cart.lines:
         body = ctx._("Your cart is empty.")
         empty = [[Button("🛍 " + ctx._("Catalog"), a.CATALOG), search_button(ctx)]]
@@ -113,6 +140,9 @@ def cart_message(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None 
         lines.append(promo_problem(ctx, cart.promo_problem))
     lines.append(ctx._("Total: {amount}").format(amount=ctx.money(cart.total, currency)))
     lines.append(ctx._("Delivery is chosen at checkout."))
+    if offer is not None:
+        lines.extend(["", "🎁 " + ctx._("A gift for you: promo code {code}.").format(code=offer)])
+        rows.append([Button("🎁 " + ctx._("Use {code}").format(code=offer), a.PROMO_OFFER)])
     if note:
         lines.extend(["", note])
     rows.append(

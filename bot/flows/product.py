@@ -9,6 +9,7 @@ from bot.flows import actions as a
 from bot.flows.common import cart_button_for, clip, ints, menu_button
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
+from bot.flows.experiments import buy_buttons
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Image, Reply, Text
 from shop.analytics import EventKind
@@ -112,12 +113,10 @@ async def product_card(
                 else Button(" ", a.NOOP),
             ]
         )
-        rows.append(
-            [
-                Button("🛒 " + ctx._("Add to cart"), a.ADD, f"{pid}:{quantity}:{page}"),
-                Button("⚡ " + ctx._("Buy now"), a.BUY_NOW, f"{pid}:{quantity}"),
-            ]
-        )
+        buy = await buy_buttons(ctx)  # what A/B experiments vary
+        rows.append([Button("🛒 " + buy.add_label, a.ADD, f"{pid}:{quantity}:{page}")])
+        if buy.buy_now:
+            rows[-1].append(Button("⚡ " + ctx._("Buy now"), a.BUY_NOW, f"{pid}:{quantity}"))
     back = (
         Button("« " + ctx._("Back"), a.CATEGORY, f"{product.category_id}:{max(page, 1)}")
         if product.category_id is not None
