@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
 
+from bot.flows.context import Capabilities
 from bot.services import Shop
+from shop.customer_file import write_customers
 from shop.errors import NotFoundError, PromoRejectedError
 from shop.models import Channel, PromoKind
 from shop.persons import phone_key
 from tests.conftest import FakeClock
+from tests.flow_support import chat, engine
 from tests.payment_support import pending_order
 
 NUMBER = "447700900123"  # as WhatsApp gives it (WaId)
 SHARED = "+44 7700 900123"  # as Telegram's contact gives the same number
+WHATSAPP = Capabilities(knows_phone=True, numbered_options=True)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +155,38 @@ async def test_a_promo_once_per_customer_is_once_per_person(shop: Shop) -> None:
 
     with pytest.raises(PromoRejectedError):
         await shop.carts.apply_promo(whatsapp.id, "ONCE")
+
+
+async def test_a_number_typed_at_checkout_joins_no_one_where_a_shared_one_does(
+    stocked: Shop,
+) -> None:
+    conversations = engine(stocked)
+    owner = chat(stocked, conversations, Channel.WHATSAPP, NUMBER, can=WHATSAPP)
+    await owner.command("start")
+    ann = chat(stocked, conversations)  # on Telegram
+    await ann.command("start", "p-TEA-2")
+    await ann.tap("Add to cart")
+    await ann.command("cart")
+
+    await ann.answer_checkout(phone=SHARED)  # typed: anyone can type anyone's number
+    assert "How should we deliver your order?" in ann.text
+    telegram, whatsapp = await ann.customer(), await owner.customer()
+    assert await stocked.customers.person_of(telegram.id) == telegram.id
+
+    await ann.share_phone(SHARED, "Ann")  # Telegram vouches it is her own
+    assert await stocked.customers.person_of(telegram.id) == whatsapp.id
+
+
+async def test_the_export_has_one_row_for_a_person_on_two_channels(shop: Shop) -> None:
+    telegram = await shop.customers.touch(Channel.TELEGRAM, "1001", display_name="Ann")
+    await shop.customers.touch(Channel.TELEGRAM, "2002", display_name="Bob")
+    await shop.customers.prove_phone(telegram.id, SHARED)
+    await shop.customers.touch(Channel.WHATSAPP, NUMBER, display_name="Annie", phone=NUMBER)
+
+    data = write_customers(await shop.customers.all_people()).decode("utf-8-sig")
+
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
+    assert [
+        (r["id"], r["display_name"], r["telegram_address"], r["whatsapp_address"]) for r in rows
+    ] == [(str(telegram.id), "Ann", "1001", NUMBER), ("2", "Bob", "2002", "")]
+    assert rows[0]["verified_phone"] == f"'+{NUMBER}"
