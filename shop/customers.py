@@ -1,4 +1,8 @@
-"""Customers: one identity per channel, with locale, consent, first touch and last message time."""
+"""Customers: one identity per channel, with locale, consent, first touch and last message time.
+
+Identities that proved one phone number are one person (shop/persons.py): their
+language and consent are written through to each of them alike.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from shop import persons
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
@@ -17,7 +22,7 @@ from shop.plaintext import clean
 from shop.recent import Recent
 from shop.sql import insert_for
 from shop.types import utcnow
-from shop.views import CustomerView
+from shop.views import CustomerView, PersonView
 
 # WhatsApp lets a business write freely only within 24 hours of the customer's last message.
 SESSION_WINDOW = timedelta(hours=24)
@@ -59,18 +64,26 @@ class CustomerService:
         display_name: str = "",
         source: str | None = None,
         inbound: bool = True,
+        phone: str | None = None,
     ) -> CustomerView:
         """Find or create the customer behind an inbound message.
 
         A `source` is kept only as the first touch: a later scan never overwrites it.
         A customer already known, and seen within `SEEN_PRECISION`, costs one read
-        and no write; anyone else is created or updated in one statement.
+        and no write; anyone else is created or updated in one statement. `phone` is
+        a number the channel proves is theirs (their WhatsApp number), which joins
+        them to whoever proved it before (see `prove_phone`).
         """
         now = self._clock()
+        proved = persons.phone_key(phone) if phone else None
         known = self._recent.get((channel.value, external_id))
         if known is None:
             known = await self.find(channel, external_id)
-        if known is not None and _up_to_date(known, now, display_name, source, inbound):
+        if (
+            known is not None
+            and (proved is None or known.phone == proved)
+            and _up_to_date(known, now, display_name, source, inbound)
+        ):
             self._keep(known)
             return known
 
@@ -86,8 +99,49 @@ class CustomerService:
             )
 
         customer = await self._db.write(work)
+        if proved is not None and customer.phone != proved:
+            return await self.prove_phone(customer.id, proved)
         self._keep(customer)
         return customer
+
+    async def prove_phone(self, customer_id: int, phone: str) -> CustomerView:
+        """Record a number the channel proved is the customer's own, and return them as they are then.
+
+        Whoever proved the same number on another channel becomes one person with
+        them (shop/persons.py says how their language and consent are chosen). Only
+        a channel's proof will do (WhatsApp's sender, a Telegram contact of the user
+        themselves), never a number someone typed. One that is no E.164 number links nobody.
+        """
+        proved = persons.phone_key(phone)
+        if proved is None:
+            return await self.get(customer_id)
+
+        def work(conn: Connection) -> tuple[list[int], Any]:
+            changed = persons.prove_phone(conn, customer_id, proved)
+            return changed, conn.execute(_BY_ID, {"id": customer_id}).one()
+
+        changed, row = await self._db.write(work)
+        self._forget_all(changed)
+        return CustomerView.from_row(row)
+
+    async def person_of(self, customer_id: int) -> int:
+        """Return the person id of a customer: the same for each of their identities.
+
+        It is the id of their oldest identity (their own id while they have one
+        only), and may change once: when a younger person is joined to an older one.
+        """
+        return await self._db.read(lambda conn: persons.person_of(conn, customer_id))
+
+    async def person(self, customer_id: int) -> PersonView:
+        """Return the person a customer is, with every identity of theirs."""
+
+        def work(conn: Connection) -> PersonView:
+            found = persons.people(conn, [customer_id])
+            if not found:
+                raise NotFoundError("customer", customer_id)
+            return next(iter(found.values()))
+
+        return await self._db.read(work)
 
     async def get(self, customer_id: int) -> CustomerView:
         """Return a customer by id."""
@@ -110,22 +164,21 @@ class CustomerService:
         row = await self._db.read(work)
         return CustomerView.from_row(row) if row else None
 
-    async def all_customers(self) -> list[CustomerView]:
-        """Return every customer, by id (for staff: an export)."""
+    async def all_people(self) -> list[PersonView]:
+        """Return every customer as a person with their identities, by id (for staff: an export)."""
 
-        def work(conn: Connection) -> list[CustomerView]:
-            rows = conn.execute(select(t.customer).order_by(t.customer.c.id))
-            return [CustomerView.from_row(row) for row in rows]
+        def work(conn: Connection) -> list[PersonView]:
+            return list(persons.people(conn).values())
 
         return await self._db.read(work, bulk=True)
 
     async def set_locale(self, customer_id: int, locale: str) -> None:
-        """Remember the language the customer chose."""
-        await self._update(customer_id, locale=locale)
+        """Remember the language the customer chose, and when: on every identity of theirs."""
+        await self._write_shared(customer_id, locale=locale, locale_at=self._clock())
 
     async def set_marketing_consent(self, customer_id: int, consent: bool) -> None:
-        """Record whether the customer agreed to marketing messages, and when."""
-        await self._update(customer_id, marketing_consent=consent, consent_at=self._clock())
+        """Record whether the customer agreed to marketing messages, and when: on every identity of theirs."""
+        await self._write_shared(customer_id, marketing_consent=consent, consent_at=self._clock())
 
     async def save_contact(
         self, customer_id: int, *, name: str | None, phone: str | None, address: str | None
@@ -145,6 +198,20 @@ class CustomerService:
         key = self._identity.pop(customer_id, None)
         if key is not None:
             self._recent.pop(key)
+
+    def _forget_all(self, customer_ids: list[int]) -> None:
+        for customer_id in customer_ids:
+            self.forget(customer_id)
+
+    async def _write_shared(self, customer_id: int, **values: object) -> None:
+        """Write a person's shared fields to each of their identities (shop/persons.py)."""
+        written = [customer_id]
+        try:
+            written = await self._db.write(
+                lambda conn: persons.write_shared(conn, customer_id, **values)
+            )
+        finally:
+            self._forget_all(written)
 
     def _keep(self, customer: CustomerView) -> None:
         """Remember a customer as just read or written, forgetting the least recent."""

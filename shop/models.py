@@ -120,10 +120,19 @@ class Product(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    """One person on one channel (a Telegram user, a WhatsApp number, the console)."""
+    """One identity on one channel (a Telegram user, a WhatsApp number, the console).
+
+    Identities that proved the same phone number are one person (shop/persons.py):
+    `person_id` points at the person's oldest identity, which points nowhere. A
+    person's language and consent are written to each of its identities alike.
+    """
 
     __tablename__ = "customer"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_customer_identity"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_customer_identity"),
+        # An identity points only at an older one: no chain of links can come round to itself.
+        CheckConstraint("person_id < id", name="person_older"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -140,6 +149,13 @@ class Customer(SQLModel, table=True):
     last_inbound_at: datetime | None = _utc(nullable=True)
     # Since when the channel refuses to reach them (they blocked the bot); cleared when they write.
     unreachable_at: datetime | None = _utc(nullable=True)
+    locale_at: datetime | None = _utc(nullable=True)  # when the language was chosen
+    # No foreign key: SQLite could not drop the column again without rebuilding the table,
+    # which the tables referring to customers refuse; no identity is ever deleted.
+    person_id: int | None = Field(default=None, index=True)
+    # The number the channel proved is theirs (E.164 digits, no "+"): WhatsApp's sender,
+    # a Telegram contact of the user themselves. Never a number merely typed.
+    phone: str | None = Field(default=None, max_length=15, index=True)
 
 
 # A cart whose reminder is not settled yet (shop/reminders.py): the scan reads only these.

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from shop import outbox, promos, stock
+from shop import outbox, persons, promos, stock
 from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.carts import CartView, load_cart
@@ -250,11 +250,14 @@ class OrderService:
         return await self._db.write(work)
 
     async def get(self, order_id: int, *, customer_id: int | None = None) -> OrderDetails:
-        """Return an order with lines and timeline; with `customer_id`, only if it is theirs."""
+        """Return an order with lines and timeline; with `customer_id`, only if it is theirs.
+
+        Theirs is any of their person's: placed on any channel they proved one number on.
+        """
 
         def work(conn: Connection) -> OrderDetails:
             row = (conn.execute(select(t.order).where(t.order.c.id == order_id))).first()
-            if row is None or (customer_id is not None and row.customer_id != customer_id):
+            if row is None or not _theirs(conn, row.customer_id, customer_id):
                 raise NotFoundError("order", order_id)
             lines = conn.execute(
                 select(t.order_line)
@@ -275,7 +278,7 @@ class OrderService:
         return await self._db.read(work)
 
     async def list_for_customer(self, customer_id: int, limit: int = 10) -> list[OrderView]:
-        """Return a customer's latest orders, newest first."""
+        """Return a customer's latest orders on every channel of their person's, newest first."""
         return await self.list_orders(customer_id=customer_id, limit=limit)
 
     async def list_orders(
@@ -285,10 +288,10 @@ class OrderService:
         status: OrderStatus | None = None,
         limit: int = 50,
     ) -> list[OrderView]:
-        """Return orders, newest first, optionally of one customer or in one status."""
+        """Return orders, newest first, optionally of one customer (their person's) or in one status."""
         query = select(t.order).order_by(t.order.c.id.desc()).limit(limit)
         if customer_id is not None:
-            query = query.where(t.order.c.customer_id == customer_id)
+            query = query.where(t.order.c.customer_id.in_(persons.identity_ids(customer_id)))
         if status is not None:
             query = query.where(t.order.c.status == status.value)
 
@@ -331,7 +334,7 @@ class OrderService:
 
         def work(conn: Connection) -> OrderView:
             order = lock_order(conn, order_id)
-            if order is None or (customer_id is not None and order.customer_id != customer_id):
+            if order is None or not _theirs(conn, order.customer_id, customer_id):
                 raise NotFoundError("order", order_id)
             if expected is not None and order.status != expected:
                 reason = f"it is {order.status} now, not {expected.value} as shown"
@@ -573,6 +576,11 @@ def take_form(
         values["delivery_address"] = address
     conn.execute(update(t.order).where(t.order.c.id == order.id).values(**values))
     return replace(order, **values)
+
+
+def _theirs(conn: Connection, owner: int, customer_id: int | None) -> bool:
+    """Tell whether an order of `owner` is the customer's (any order, with no customer named)."""
+    return customer_id is None or persons.same_person(conn, owner, customer_id)
 
 
 def _check_transition(order_id: int, current: OrderStatus, to: OrderStatus) -> None:

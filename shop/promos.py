@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from shop import persons
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError, PromoProblem, PromoRejectedError
@@ -56,14 +57,14 @@ def load_promo(conn: Connection, code: str) -> PromoCode | None:
 
 
 def customer_uses(conn: Connection, code: str, customer_id: int) -> int:
-    """Return how many orders of this customer hold a use of the code."""
+    """Return how many orders of this customer (on any channel of their person's) hold a use of the code."""
     return int(
         conn.execute(
             select(func.count())
             .select_from(t.promo_redemption)
             .where(
                 t.promo_redemption.c.code == code,
-                t.promo_redemption.c.customer_id == customer_id,
+                t.promo_redemption.c.customer_id.in_(persons.identity_ids(customer_id)),
             )
         ).scalar_one()
     )

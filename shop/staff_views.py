@@ -13,21 +13,27 @@ from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from shop import persons
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
 from shop.models import OrderEvent, OrderLine, OrderStatus, OutboundMessage, Payment
-from shop.views import CustomerView, OrderView
+from shop.views import CustomerView, OrderView, PersonView
 
 M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass(frozen=True, slots=True)
 class StaffOrder:
-    """An order as staff see it; `lines` and `payments` only where asked for (one order)."""
+    """An order as staff see it; `lines` and `payments` only where asked for (one order).
+
+    `customer` is the identity that placed it (its channel's address); `person` who that is
+    on every channel, named alike whichever channel the order came from.
+    """
 
     order: OrderView
     customer: CustomerView
+    person: PersonView
     timeline: list[OrderEvent]
     lines: list[OrderLine]
     payments: list[Payment]
@@ -62,10 +68,9 @@ def _load(conn: Connection, query: Select[Any], *, details: bool) -> list[StaffO
     orders = [OrderView.from_row(row) for row in conn.execute(query)]
     ids = [order.id for order in orders]
     customer_ids = {order.customer_id for order in orders}
-    customers = {
-        row.id: CustomerView.from_row(row)
-        for row in conn.execute(select(t.customer).where(t.customer.c.id.in_(customer_ids)))
-    }
+    people = persons.people(conn, customer_ids)
+    person_of = {c.id: person for person in people.values() for c in person.identities}
+    customers = {c.id: c for person in people.values() for c in person.identities}
     events = _by_order(
         conn,
         select(t.order_event)
@@ -101,6 +106,7 @@ def _load(conn: Connection, query: Select[Any], *, details: bool) -> list[StaffO
         StaffOrder(
             order,
             customers[order.customer_id],
+            person_of[order.customer_id],
             events.get(order.id, []),
             lines.get(order.id, []),
             payments.get(order.id, []),

@@ -100,7 +100,11 @@ class OrderView:
 
 @dataclass(frozen=True, slots=True)
 class CustomerView:
-    """One person on one channel, as the shop knows them now."""
+    """One identity on one channel, as the shop knows it now.
+
+    `locale`, `marketing_consent` and `consent_at` are its person's (shop/persons.py):
+    the same on each of the person's identities.
+    """
 
     id: int
     channel: str
@@ -116,8 +120,45 @@ class CustomerView:
     first_seen_at: datetime
     last_inbound_at: datetime | None
     unreachable_at: datetime | None
+    locale_at: datetime | None = None
+    person_id: int | None = None  # the person's oldest identity; None: this is it
+    phone: str | None = None  # the number the channel proved theirs, E.164 digits
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerView:
         """Build from a result row that selected every customer column."""
         return cls(**row._mapping)
+
+    @property
+    def person(self) -> int:
+        """Return the id of the person this identity is (as it was read)."""
+        return self.id if self.person_id is None else self.person_id
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """One customer as staff see them: every identity they reached the shop through.
+
+    `identities` holds the oldest (whose id is the person's) first, then by id.
+    """
+
+    identities: tuple[CustomerView, ...]
+
+    @property
+    def id(self) -> int:
+        """Return the person's id: that of their oldest identity."""
+        return self.identities[0].id
+
+    @property
+    def oldest(self) -> CustomerView:
+        """Return the identity the person's id is of."""
+        return self.identities[0]
+
+    @property
+    def name(self) -> str:
+        """Return the name they go by: the first a messenger gave, oldest identity first."""
+        return next((c.display_name for c in self.identities if c.display_name), "")
+
+    def on(self, channel: str) -> list[CustomerView]:
+        """Return their identities on one channel."""
+        return [c for c in self.identities if c.channel == channel]

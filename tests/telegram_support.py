@@ -352,6 +352,37 @@ def last_message(sent: list[Sent]) -> Sent:
     return _last_message(sent)
 
 
+IPHONE = "APL-IP16P-128-BTI"  # of the demo catalog
+
+
+async def buy(
+    tg: Harness,
+    sku: str = IPHONE,
+    *,
+    user: int = USER_ID,
+    language: str = "en",
+    phone: str = "+15550001234",
+) -> Sent:
+    """Buy now from a product's deep link through checkout; return the invoice or payment link.
+
+    Asked for a phone number, the customer shares their own contact, carrying `phone`.
+    """
+    card = await tg.say(f"/start p-{sku}", user=user, language=language)
+    asked = last_message(await tg.press(card, "buy", user=user))
+    if "request_contact" in str(asked.get("reply_markup")):
+        shared = message_json(
+            chat_id=user,
+            contact={"phone_number": phone, "first_name": "Ann", "user_id": user},
+        )
+        asked = last_message(await tg.feed(message=shared))
+    if "codlv" in str(asked.get("reply_markup")):
+        pickup = next(b for b in asked.buttons if "|pickup|" in str(b.get("callback_data")))
+        asked = last_message(
+            await tg.press(asked, "codlv", data=pickup["callback_data"], user=user)
+        )
+    return asked
+
+
 @asynccontextmanager
 async def telegram_shop(
     database_url: str,

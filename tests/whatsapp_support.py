@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiogram.client.session.base import BaseSession
 from pydantic import SecretStr
 
 from bot.app import running_shop, stock_demo
 from bot.delivery import DeliveryWorker
+from bot.handlers.telegram.channel import TelegramChannel
 from bot.handlers.whatsapp.channel import WEBHOOK_PATH, WhatsAppChannel
-from bot.runner import open_channels
+from bot.runner import Channels, open_channels
 from bot.services import Shop
-from bot.settings import Settings, TwilioSettings
+from bot.settings import Settings, TelegramSettings, TwilioSettings
 from bot.web import build_web_app, serve
 from shop.catalog_file import CatalogRow
 from shop.models import Channel
@@ -34,6 +36,7 @@ from tests.fake_twilio import (
     post_signed,
 )
 from tests.payment_support import free_socket
+from tests.telegram_support import BOT_USERNAME, TOKEN, Harness, RecordingSession
 
 NUMBER = "447700900123"  # the customer's WhatsApp number (WaId)
 
@@ -47,6 +50,7 @@ class WhatsApp:
     twilio: FakeTwilio
     url: str
     worker: DeliveryWorker
+    channels: Channels  # Telegram's too, where it is configured beside WhatsApp
 
     async def post(self, form: dict[str, str], **how: Any) -> int:
         """Post a webhook form as Twilio would (signed); return the HTTP status."""
@@ -95,9 +99,13 @@ async def whatsapp_shop(
     twilio: FakeTwilio,
     *,
     rows: Sequence[CatalogRow] = (),
+    session: BaseSession | None = None,
     **settings: Any,
 ) -> AsyncIterator[WhatsApp]:
-    """Yield the demo shop (and `rows`) with its WhatsApp channel, its web server on loopback."""
+    """Yield the demo shop (and `rows`) with its WhatsApp channel, its web server on loopback.
+
+    `session` is the Telegram bot's, where the settings configure Telegram too.
+    """
     sock = free_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = whatsapp_settings(database_url, base, twilio.url, **settings)
@@ -106,13 +114,28 @@ async def whatsapp_shop(
         if rows:
             await shop.catalog.import_rows(rows)
         await shop.search.start()
-        async with open_channels(shop, clock=clock) as channels:
+        async with open_channels(shop, session=session, clock=clock) as channels:
             channel = channels.whatsapp
             assert channel is not None
             app = build_web_app(shop, extra_routes=[channel.webhook_route()])
             runner = await serve(app, host="127.0.0.1", port=0, sock=sock)
             worker = DeliveryWorker(shop, channels.conversations, {Channel.WHATSAPP.value: channel})
             try:
-                yield WhatsApp(shop, channel, twilio, base + WEBHOOK_PATH, worker)
+                yield WhatsApp(shop, channel, twilio, base + WEBHOOK_PATH, worker, channels)
             finally:
                 await runner.cleanup()
+
+
+@asynccontextmanager
+async def both_channels(
+    database_url: str, clock: Callable[[], datetime], twilio: FakeTwilio
+) -> AsyncIterator[tuple[Harness, WhatsApp]]:
+    """Yield one shop serving Telegram (on a recording session) and WhatsApp, as one person may use both."""
+    session = RecordingSession()
+    telegram = TelegramSettings(bot_token=SecretStr(TOKEN), bot_username=BOT_USERNAME)
+    async with whatsapp_shop(
+        database_url, clock, twilio, session=session, telegram=telegram, telegram_chat_rate=1000
+    ) as wa:
+        channel: TelegramChannel | None = wa.channels.telegram
+        assert channel is not None
+        yield Harness(wa.shop, wa.channels.conversations, channel, session, []), wa

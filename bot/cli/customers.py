@@ -10,7 +10,7 @@ import typer
 from bot.cli.common import err, shown, with_shop, write_out
 from bot.services import Shop
 from shop.customer_file import write_customers
-from shop.views import CustomerView
+from shop.views import PersonView
 
 customers_app = typer.Typer(help="Customers: export them.", no_args_is_help=True)
 
@@ -22,13 +22,15 @@ def export(
         typer.Option("-o", "--output", help="Where to write the .csv [default: stdout]."),
     ] = None,
 ) -> None:
-    """Write every customer as CSV: channel, name, language, marketing consent, first source, contact.
+    """Write every customer as CSV: name, language, marketing consent, first source, contact, addresses.
 
-    A spreadsheet opens it as plain data: no cell runs as a formula.
+    One row per person: someone on Telegram and WhatsApp with one proved number is one
+    row, with each channel's address. A spreadsheet opens it as plain data: no cell runs
+    as a formula.
     """
 
-    async def work(shop: Shop) -> list[CustomerView]:
-        return await shop.customers.all_customers()
+    async def work(shop: Shop) -> list[PersonView]:
+        return await shop.customers.all_people()
 
     customers = with_shop(work)
     write_out(write_customers(customers), output)

@@ -165,16 +165,16 @@ def _typed(value: str | None, option: str) -> str | None:
 
 def _summary(found: StaffOrder) -> dict[str, object]:
     """Return what `orders list --json` gives of an order (amounts in minor units, times ISO 8601)."""
-    order, customer = found.order, found.customer
+    order, person = found.order, found.person
     return {
         "id": order.id,
         "status": order.status,
         "total": order.total,
         "currency": order.currency,
-        "customer": {
-            "id": customer.id,
-            "name": customer.display_name,
-            "external_id": customer.external_id,
+        "customer": {  # the person, alike on every channel; external_id: on the order's channel
+            "id": person.id,
+            "name": person.name,
+            "external_id": found.customer.external_id,
         },
         "channel": order.channel,
         "created_at": iso(order.created_at),
@@ -303,9 +303,9 @@ def _print(found: StaffOrder) -> None:
 
 
 def _customer(found: StaffOrder) -> str:
-    """Name the customer of an order for a person: their name, or their id on the channel."""
-    customer = found.customer
-    return shown(customer.display_name or customer.external_id)
+    """Name the customer of an order, alike on every channel: their name (or id on the channel) and number."""
+    name = found.person.name or found.customer.external_id
+    return f"{shown(name)} (#{found.person.id})"
 
 
 def _time(moment: datetime) -> str:

@@ -45,6 +45,11 @@ class Who:
         # neither the database nor the greeting nor the staff.
         object.__setattr__(self, "display_name", clean(self.display_name))
 
+    @property
+    def phone(self) -> str | None:
+        """Return the number the channel proves is theirs: their address, where it is one."""
+        return self.external_id if self.can.knows_phone else None
+
 
 @dataclass(frozen=True, slots=True)
 class StaffQuestion:

@@ -71,9 +71,12 @@ class Conversations:
         """Answer one inbound event: touch the customer, run the flow under their lock, keep the state."""
         key = f"{who.channel.value}:{who.external_id}"
         async with self._locks.hold(key), self._store.lock(key):
-            customer = await self._shop.customers.touch(
-                who.channel, who.external_id, display_name=who.display_name
+            customers = self._shop.customers
+            customer = await customers.touch(
+                who.channel, who.external_id, display_name=who.display_name, phone=who.phone
             )
+            if isinstance(event, SharedContact):  # their own: the channel refuses anyone else's
+                customer = await customers.prove_phone(customer.id, event.phone)
             state = await self._store.load(customer.id)
             before = json.dumps(state.to_json(), sort_keys=True)
             hint = pick_locale(who.language_code, default="")

@@ -327,6 +327,8 @@ async def test_customers_are_exported_for_a_spreadsheet_that_runs_none_of_their_
         "consent_at": rows[0]["consent_at"], "first_source": "window-1",
         "first_seen_at": rows[0]["first_seen_at"], "last_inbound_at": rows[0]["last_inbound_at"],
         "contact_name": "Anna Lee", "contact_phone": "'+49 151 1234",
+        "telegram_address": "1001", "whatsapp_address": "", "console_address": "",
+        "verified_phone": "",
     }  # fmt: skip
     assert all(
         datetime.fromisoformat(rows[0][column]).date() == ann.first_seen_at.date()

@@ -7,7 +7,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -15,7 +15,8 @@ import shop.models  # noqa: F401  (registers the tables)
 from bot.services import Shop
 from shop.migrate import alembic_config, upgrade
 from shop.models import Channel, PromoKind
-from tests.conftest import row
+from shop.types import UTCDateTime
+from tests.conftest import FakeClock, row
 
 
 def _diff(conn: Connection) -> list[Any]:
@@ -75,6 +76,34 @@ async def test_promo_limits_per_customer_survive_a_downgrade_and_an_upgrade(
         "THRICE": None,
     }
     assert await shop.db.read(_diff) == []
+
+
+async def test_whatsapp_numbers_known_before_count_as_proved_after_the_upgrade(
+    any_shop: Shop, clock: FakeClock
+) -> None:
+    shop = any_shop
+    await _migrate(shop, "downgrade", "0009")
+    await shop.db.write(
+        lambda conn: conn.execute(
+            text(
+                "INSERT INTO customer (channel, external_id, display_name, marketing_consent, "
+                "first_seen_at) VALUES ('whatsapp', '447700900123', '', false, :now), "
+                "('whatsapp', 'BSUID.abc', '', false, :now), ('telegram', '1001', '', false, :now)"
+            ).bindparams(bindparam("now", type_=UTCDateTime())),
+            {"now": clock.now},
+        )
+    )
+    await _migrate(shop, "upgrade", "head")
+
+    people = await shop.customers.all_people()
+    assert [(p.oldest.external_id, p.oldest.phone) for p in people] == [
+        ("447700900123", "447700900123"),
+        ("BSUID.abc", None),  # a business-scoped id is no number
+        ("1001", None),
+    ]
+    telegram = await shop.customers.touch(Channel.TELEGRAM, "1001")
+    await shop.customers.prove_phone(telegram.id, "+447700900123")
+    assert await shop.customers.person_of(telegram.id) == people[0].id
 
 
 async def _migrate(shop: Shop, direction: str, revision: str) -> None:

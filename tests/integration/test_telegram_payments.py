@@ -30,13 +30,13 @@ from tests.telegram_support import (
     USER_ID,
     Harness,
     Sent,
+    buy,
     last_message,
     message_json,
     telegram_shop,
     user_json,
 )
 
-IPHONE = "APL-IP16P-128-BTI"
 EBOOK = row("EBOOK", title="Field guide", digital=True)
 
 
@@ -44,24 +44,6 @@ EBOOK = row("EBOOK", title="Field guide", digital=True)
 async def tg(sqlite_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
     async with telegram_shop(sqlite_url, clock, rows=[EBOOK]) as harness:
         yield harness
-
-
-async def buy(tg: Harness, sku: str = IPHONE, *, user: int = USER_ID, language: str = "en") -> Sent:
-    """Buy now from a product's deep link through checkout; return the invoice or payment link."""
-    card = await tg.say(f"/start p-{sku}", user=user, language=language)
-    asked = last_message(await tg.press(card, "buy", user=user))
-    if "request_contact" in str(asked.get("reply_markup")):
-        shared = message_json(
-            chat_id=user,
-            contact={"phone_number": "+15550001234", "first_name": "Ann", "user_id": user},
-        )
-        asked = last_message(await tg.feed(message=shared))
-    if "codlv" in str(asked.get("reply_markup")):
-        pickup = next(b for b in asked.buttons if "|pickup|" in str(b.get("callback_data")))
-        asked = last_message(
-            await tg.press(asked, "codlv", data=pickup["callback_data"], user=user)
-        )
-    return asked
 
 
 def pre_checkout(

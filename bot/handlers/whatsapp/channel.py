@@ -182,7 +182,7 @@ class WhatsAppChannel:
             event is None
         ):  # a photo, a voice note, a sticker: nothing to read, but it opens the window
             await self.shop.customers.touch(
-                Channel.WHATSAPP, incoming.sender, display_name=incoming.profile_name
+                Channel.WHATSAPP, incoming.sender, display_name=who.display_name, phone=who.phone
             )
             lang = Language(await self.conversations.locale_of(who))
             body = lang._(
