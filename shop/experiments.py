@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +27,7 @@ from shop import tables as t
 from shop.analytics import EventKind, Visit, append_event
 from shop.db import Database
 from shop.errors import NotFoundError, ShopError
+from shop.persons import person_identities
 from shop.promos import load_promo, normalize_code
 from shop.recent import Recent
 from shop.sql import insert_for
@@ -71,17 +72,11 @@ KEPT_EXPOSURES = 100_000  # units a process remembers as exposed, so their next 
 
 
 def unit_of(customer: CustomerView) -> int:
-    """Return the id a customer is randomised by: the one that follows them across channels.
+    """Return the id a customer is randomised by: their person's, the same on every channel.
 
-    For now a customer's own id; with one person across channels, the person's id.
-    `unit_column` must give the same in SQL.
+    `person_identities` gives a unit's customer ids in SQL.
     """
-    return customer.id
-
-
-def unit_column(customer_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Return `unit_of` in SQL, for the customer id column of a funnel event."""
-    return customer_id
+    return customer.person
 
 
 def bucket(name: str, unit: int, weights: Sequence[int]) -> int:
@@ -304,7 +299,7 @@ class ExperimentService:
         x = t.experiment_exposure.c
         e = t.analytics_event.c
         within = [x.experiment_id == experiment.id]
-        after = [unit_column(e.customer_id) == x.unit_id, e.at >= x.at]
+        after = [e.customer_id.in_(person_identities(x.unit_id)), e.at >= x.at]
         if experiment.stopped_at is not None:
             within.append(x.at <= experiment.stopped_at)
             after.append(e.at <= experiment.stopped_at)

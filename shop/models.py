@@ -557,7 +557,7 @@ class Experiment(SQLModel, table=True):
 
 
 class ExperimentExposure(SQLModel, table=True):
-    """The first time a unit (a customer, see `shop.experiments.unit_of`) saw an experiment's variant."""
+    """The first time a unit (a person, see `shop.experiments.unit_of`) saw an experiment's variant."""
 
     __tablename__ = "experiment_exposure"
 

@@ -95,7 +95,15 @@ def identity_ids(customer_id: int) -> Select[tuple[int]]:
         .where(of.c.id == customer_id)
         .scalar_subquery()
     )
-    return select(_c.id).where(or_(_c.id == person, _c.person_id == person))
+    return person_identities(person)
+
+
+def person_identities(person: ColumnElement[int]) -> Select[tuple[int]]:
+    """Return a SELECT of the ids of a person's identities, by the person's id (for IN)."""
+    same = t.customer.alias("same")
+    # Whatever else `person` names belongs to the queries around it, however deep.
+    found = select(same.c.id).where(or_(same.c.id == person, same.c.person_id == person))
+    return found.correlate_except(same)
 
 
 def same_person(conn: Connection, one: int, other: int) -> bool:

@@ -7,7 +7,7 @@ time. A cart changed afterwards (the customer came back, or emptied it and fille
 it again) is a new cart, with a reminder of its own once left alone again;
 emptying alone changes nothing. A reminder is wanted when, at the delay's end,
 the cart still holds something, its customer has not ordered since its last
-change, may receive marketing (`marketing_consent`) and can be reached; and the
+change (on any of their channels), may receive marketing (`marketing_consent`) and can be reached; and the
 cart was left no longer than `FRESH_FOR` past the delay ago (turned on late, or
 after a long downtime, the shop does not remind of carts long forgotten).
 
@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from shop import outbox
 from shop import tables as t
 from shop.db import Database
+from shop.persons import PERSON_ID, person_identities
 from shop.types import utcnow
 
 BATCH = 500  # carts settled in one transaction
@@ -68,8 +69,9 @@ class CartReminderService:
         cutoff = now - after
         cu = t.customer.c
         has_items = exists().where(t.cart_item.c.customer_id == c.customer_id)
-        ordered_since = exists().where(
-            t.order.c.customer_id == c.customer_id, t.order.c.created_at >= c.updated_at
+        ordered_since = exists().where(  # on any channel of the person's
+            t.order.c.customer_id.in_(person_identities(PERSON_ID)),
+            t.order.c.created_at >= c.updated_at,
         )
         wanted = and_(
             has_items,

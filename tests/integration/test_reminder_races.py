@@ -101,7 +101,7 @@ async def test_stock_back_from_several_processes_at_once_tells_each_request_once
     await shop.catalog.import_rows([row("GONE", stock=0)])
     gone = await shop.catalog.product_by_sku("GONE")
     assert gone is not None
-    customers = await shop.customers.all_customers()
+    customers = await shop.customers.all_people()
     for customer in customers[:50]:
         await shop.stock_alerts.ask(customer.id, gone.id)
 

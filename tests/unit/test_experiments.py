@@ -146,3 +146,25 @@ async def test_counts_follow_each_unit_from_its_exposure_on_both_databases(
         ("shown", 50, seen["shown"], 0),
         ("hidden", 50, seen["hidden"], 0),
     ]
+
+
+async def test_one_person_on_two_channels_keeps_one_variant_and_is_exposed_once(
+    shop: Shop,
+) -> None:
+    experiment = await shop.experiments.create("cta", Thing.CTA, ["add_to_cart", "take_it"])
+    telegram = await shop.customers.touch(Channel.TELEGRAM, "1001")
+    first = await shop.experiments.expose(
+        Thing.CTA, telegram, Visit(telegram.id, Channel.TELEGRAM.value)
+    )
+    whatsapp = await shop.customers.touch(Channel.WHATSAPP, "447700900123", phone="447700900123")
+    await shop.customers.prove_phone(telegram.id, "+44 7700 900123")
+    whatsapp = await shop.customers.get(whatsapp.id)
+    second = await shop.experiments.expose(
+        Thing.CTA, whatsapp, Visit(whatsapp.id, Channel.WHATSAPP.value)
+    )
+
+    assert first is not None
+    assert second is not None
+    assert second.variant == first.variant
+    counts = await shop.experiments.counts(experiment)
+    assert sum(c.exposed for c in counts) == 1

@@ -117,6 +117,28 @@ async def test_no_reminder_once_the_customer_ordered_since(stocked: Shop, clock:
     assert await reminders(stocked) == []
 
 
+async def test_no_reminder_once_the_same_person_ordered_on_another_channel(
+    stocked: Shop, clock: FakeClock
+) -> None:
+    ann = await customer(stocked)
+    await stocked.carts.add(ann, await product_id(stocked, "TEA-1"))
+    clock.advance(minutes=5)
+    number = "447700900123"
+    whatsapp = await stocked.customers.touch(Channel.WHATSAPP, number, phone=number)
+    await stocked.customers.prove_phone(ann, "+" + number)  # Ann shares her own contact
+    tea = await product_id(stocked, "TEA-2")
+    await stocked.orders.checkout(
+        whatsapp.id,
+        channel="whatsapp",
+        contact=Contact("Ann", "+" + number),
+        delivery="pickup",
+        only=(tea, 1),
+    )
+    clock.advance(hours=3)
+    await stocked.reminders.remind()
+    assert await reminders(stocked) == []
+
+
 async def test_no_reminder_without_consent_to_marketing(stocked: Shop, clock: FakeClock) -> None:
     ann = await customer(stocked, consent=False)
     await left_a_cart(stocked, clock, ann)

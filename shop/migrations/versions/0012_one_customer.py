@@ -10,7 +10,7 @@ Columns are added in place (ALTER TABLE on both databases), as in 0008: SQLite's
 batch mode would rebuild the table, which the foreign keys to it refuse.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import shop.types
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
