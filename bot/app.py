@@ -20,6 +20,7 @@ from payments.stripe_checkout import STRIPE, StripeProvider
 from payments.telegram import TelegramCardProvider, TelegramStarsProvider
 from shop.analytics import AnalyticsService
 from shop.attribution import AttributionService
+from shop.broadcasts import BroadcastService
 from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
@@ -66,6 +67,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         outbox=OutboxService(db, clock),
         inbox=InboxService(db, clock),
         tickets=TicketService(db, clock),
+        broadcasts=BroadcastService(db, clock),
     )
 
 

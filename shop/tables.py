@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from shop.models import (
     AnalyticsEvent,
+    Broadcast,
     Cart,
     CartItem,
     CatalogRevision,
@@ -38,6 +39,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 analytics_event = _table(AnalyticsEvent)
+broadcast = _table(Broadcast)
 catalog_revision = _table(CatalogRevision)
 cart = _table(Cart)
 cart_item = _table(CartItem)
