@@ -46,8 +46,21 @@ async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
     if message.kind == Kind.STAFF_ALERT:
         return await staff_alert(shop, payload)
     if message.kind == Kind.BROADCAST:
-        return [Text(str(payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
+        return await broadcast(shop, message, lang)
     raise NothingToSayError(f"unknown kind of message {message.kind!r}")
+
+
+async def broadcast(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
+    """Return a broadcast's text, unless its customer opted out since it was queued.
+
+    Raises:
+        NothingToSayError: the customer withdrew their consent meanwhile.
+    """
+    if message.customer_id is not None:
+        customer = await shop.customers.get(message.customer_id)
+        if not customer.marketing_consent:
+            raise NothingToSayError("the customer opted out of broadcasts after it was queued")
+    return [Text(str(message.payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
 
 
 def order_changed(
