@@ -18,7 +18,7 @@ from rich.table import Table
 
 from bot.cli.common import err, out, print_json, progress, shown, with_shop
 from bot.services import Shop
-from bot.settings import Settings
+from bot.settings import TwilioSettings
 from shop.audience import SEGMENTS, AudienceSize, Segment
 from shop.broadcasts import BroadcastStatus, State
 from shop.models import Channel
@@ -53,7 +53,11 @@ def send(
     chosen = Segment.parse(segment)
     on = None if channel is None else Channel(channel.value)
     if dry_run:
-        _print_sizes(with_shop(lambda shop: shop.broadcasts.sizes(chosen, on)), Settings())
+
+        async def count(shop: Shop) -> tuple[list[AudienceSize], TwilioSettings]:
+            return await shop.broadcasts.sizes(chosen, on), shop.settings.twilio
+
+        _print_sizes(*with_shop(count))
         return
 
     async def work(shop: Shop) -> BroadcastStatus:
@@ -143,9 +147,8 @@ def _summary(status: BroadcastStatus) -> str:
     return counts
 
 
-def _print_sizes(sizes: list[AudienceSize], settings: Settings) -> None:
+def _print_sizes(sizes: list[AudienceSize], twilio: TwilioSettings) -> None:
     """Print who a broadcast would reach per channel, and what the platform would charge."""
-    twilio = settings.twilio
     template = Kind.BROADCAST.value in twilio.templates
     total = 0
     for size in sizes:
