@@ -28,6 +28,7 @@ from shop.db import Database
 from shop.errors import NotFoundError, ShopError
 from shop.models import Channel
 from shop.outbox import Status
+from shop.plaintext import clean
 from shop.types import utcnow
 
 b = t.broadcast.c
@@ -96,7 +97,7 @@ class BroadcastService:
             ShopError: the text is empty or too long, the segment names nothing,
                 or no customer in it may receive the broadcast.
         """
-        text = text.strip()
+        text = clean(text, multiline=True).strip()  # escape codes reach no customer's screen
         if not text:
             raise ShopError("the text is empty")
         if len(text) > TEXT_WIDTH:

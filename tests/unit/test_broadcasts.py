@@ -96,15 +96,17 @@ async def recipients(shop: Shop, broadcast_id: int) -> list[int]:
     ],
 )
 async def test_a_segment_reaches_its_consenting_reachable_messenger_customers_once_each(
-    shop: Shop, clock: FakeClock, segment: str, channel: Channel | None, expected: set[str]
+    any_shop: Shop, clock: FakeClock, segment: str, channel: Channel | None, expected: set[str]
 ) -> None:
-    cast = await people(shop, clock)
+    cast = await people(any_shop, clock)
 
-    queued = await queue_broadcast(shop, "New tea is in!", Segment.parse(segment), channel)
+    text = "New tea is in!\x1b[2J\nCome and see."
+    queued = await queue_broadcast(any_shop, text, Segment.parse(segment), channel)
 
-    got = await recipients(shop, queued.id)
+    got = await recipients(any_shop, queued.id)
     assert cast.names(set(got)) == expected
     assert len(got) == len(expected)  # once each
+    assert queued.text == "New tea is in![2J\nCome and see."  # its escape code made harmless
     assert (queued.state, queued.total, queued.pending) == (
         State.SENDING,
         len(expected),
@@ -113,14 +115,14 @@ async def test_a_segment_reaches_its_consenting_reachable_messenger_customers_on
 
 
 async def test_a_dry_run_counts_per_channel_who_only_a_template_reaches_and_queues_nothing(
-    shop: Shop, clock: FakeClock
+    any_shop: Shop, clock: FakeClock
 ) -> None:
-    await people(shop, clock)
+    await people(any_shop, clock)
 
-    sizes = await shop.broadcasts.sizes(Segment(), None)
+    sizes = await any_shop.broadcasts.sizes(Segment(), None)
 
     assert sizes == [AudienceSize("telegram", 1, 0), AudienceSize("whatsapp", 2, 1)]
-    assert await shop.broadcasts.all() == []
+    assert await any_shop.broadcasts.all() == []
 
 
 @pytest.mark.parametrize(
