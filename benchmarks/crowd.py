@@ -65,6 +65,7 @@ from bot.app import running_shop, stock_demo
 from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.settings import Settings
 from shop.models import Channel
+from tests.broadcast_support import add_customers, queue_broadcast
 from tests.crowd_support import THINK, Crowd
 from tests.fake_telegram import fake_bot_api
 from tests.payment_support import free_socket
@@ -103,13 +104,10 @@ async def template(folder: Path, recipients: int) -> Path:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{path}")
     async with running_shop(settings) as shop:
         await stock_demo(shop, wanted=True)
-        ids = [
-            (await shop.customers.touch(Channel.TELEGRAM, str(FIRST_RECIPIENT + n))).id or 0
-            for n in range(recipients)
-        ]
-        if ids:
-            queued = await shop.outbox.broadcast(ids, "Spring sale: 20% off all headphones")
-            assert queued == recipients
+        if recipients:
+            await add_customers(shop, Channel.TELEGRAM, FIRST_RECIPIENT, recipients)
+            queued = await queue_broadcast(shop, "Spring sale: 20% off all headphones")
+            assert queued.total == recipients
     return path
 
 

@@ -20,6 +20,7 @@ from payments.stripe_checkout import STRIPE, StripeProvider
 from payments.telegram import TelegramCardProvider, TelegramStarsProvider
 from shop.analytics import AnalyticsService
 from shop.attribution import AttributionService
+from shop.broadcasts import BroadcastService
 from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
@@ -72,6 +73,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         reminders=CartReminderService(db, settings.cart_reminder_after, clock),
         stock_alerts=StockAlertService(db, clock),
         experiments=ExperimentService(db, clock),
+        broadcasts=BroadcastService(db, clock),
     )
 
 

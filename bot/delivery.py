@@ -176,7 +176,7 @@ class DeliveryWorker:
             return await compose(self._shop, message, STAFF_LANGUAGE)
         customer = await self._shop.customers.get(message.customer_id)
         lang = await self._conversations.language_for(customer)
-        return await compose(self._shop, message, lang)
+        return await compose(self._shop, message, lang, customer)
 
     async def _again(self, message: Outbound, why: str, after: float | None) -> None:
         """Put a message back for later (as asked, else with backoff), or give up after many tries."""

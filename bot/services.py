@@ -8,6 +8,7 @@ from bot.settings import Settings
 from payments.service import PaymentService
 from shop.analytics import AnalyticsService
 from shop.attribution import AttributionService
+from shop.broadcasts import BroadcastService
 from shop.carts import CartService
 from shop.catalog import CatalogService
 from shop.customers import CustomerService
@@ -44,3 +45,4 @@ class Shop:
     reminders: CartReminderService
     stock_alerts: StockAlertService
     experiments: ExperimentService
+    broadcasts: BroadcastService

@@ -56,6 +56,17 @@ class TwilioSettings(BaseSettings):
     list_pickers: dict[int, str] = Field(default_factory=dict)
     # Messages a second the WhatsApp sender may send (Twilio queues beyond its throughput).
     send_rate: int = Field(default=80, gt=0, le=1000)
+    # What WhatsApp charges for one marketing template (a broadcast to a customer outside
+    # the 24-hour window), in major units of TWILIO_MARKETING_CURRENCY: fractions of a cent
+    # are usual (e.g. 0.0250). Unset, `broadcast send --dry-run` counts them without a price.
+    marketing_price: Decimal | None = Field(default=None, ge=0)
+    marketing_currency: str = "USD"
+
+    @field_validator("marketing_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        """Insist on a real ISO 4217 code."""
+        return check_currency(value)
 
     @property
     def configured(self) -> bool:

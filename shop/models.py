@@ -464,7 +464,12 @@ class OutboundMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "status", "due_at"),
+        # A broadcast's message to a customer is written once, however often its audience
+        # is written (a `broadcast resume` after a crash); other messages have no broadcast.
+        UniqueConstraint("broadcast_id", "customer_id", name="uq_outbound_broadcast"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
@@ -480,6 +485,28 @@ class OutboundMessage(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", ondelete="CASCADE")
+
+
+class Broadcast(SQLModel, table=True):
+    """A message staff send to a segment of consenting customers, one outbound message each.
+
+    Its audience is the customers who existed when it was sent (`audience_upto`, the
+    highest customer id then), written in batches: those up to `written_upto` have
+    their message queued. `state` is "preparing" until every batch is written, then
+    "queued"; how far delivery got is counted from its outbound messages.
+    """
+
+    __tablename__ = "broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    segment: str = Field(max_length=200)
+    channel: str | None = Field(default=None, max_length=16)  # None: every channel
+    state: str = Field(default="preparing", max_length=16)
+    audience_upto: int = 0
+    written_upto: int = 0
+    created_at: datetime = _utc()
 
 
 class OutboundRef(SQLModel, table=True):

@@ -47,7 +47,7 @@ class Kind(StrEnum):
     MONEY_RETURNED = "money_returned"  # payload: order_id, amount, currency, returned
     STAFF_ANSWER = "staff_answer"  # payload: text
     STAFF_ALERT = "staff_alert"  # payload: event ("paid", "refund_failed", "text"), ...
-    BROADCAST = "broadcast"  # payload: text
+    BROADCAST = "broadcast"  # payload: text (shop/broadcasts.py writes them)
     CART_REMINDER = "cart_reminder"  # payload: cart_at (the cart's change it reminds of)
     BACK_IN_STOCK = "back_in_stock"  # payload: product_id
 
@@ -157,6 +157,35 @@ def to_reachable(
     return len(rows)
 
 
+def to_audience(
+    conn: Connection, broadcast_id: int, recipients: Sequence[Any], text: str, now: datetime
+) -> None:
+    """Queue a broadcast's `text` for `recipients` (rows of id, channel and external_id).
+
+    After everything more urgent. A recipient who already has this broadcast's message
+    (its audience written again after a crash) gets no second one.
+    """
+    if not recipients:
+        return
+    rows = [
+        _new(
+            now,
+            urgency=Urgency.BROADCAST,
+            kind=Kind.BROADCAST,
+            customer_id=row.id,
+            channel=row.channel,
+            address=row.external_id,
+            payload={"text": text},
+            broadcast_id=broadcast_id,
+        )
+        for row in recipients
+    ]
+    statement = insert_for(conn, o).on_conflict_do_nothing(
+        index_elements=["broadcast_id", "customer_id"]
+    )
+    conn.execute(statement, rows)
+
+
 def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:
     """Queue a message for every staff member (the worker knows who they are)."""
     _insert(conn, now, kind=kind, customer_id=None, channel=STAFF, address="", payload=payload)
@@ -199,40 +228,6 @@ class OutboxService:
             to_staff(conn, Kind.STAFF_ALERT, {"event": "text", "text": text}, now)
 
         await self._db.write(work)
-
-    async def broadcast(self, customer_ids: Sequence[int], text: str) -> int:
-        """Queue `text` for each of these customers, after everything more urgent; return how many.
-
-        Customers the shop cannot reach (they blocked the bot) are left out.
-        """
-        now = self._clock()
-        c = t.customer.c
-
-        def work(conn: Connection) -> int:
-            rows = conn.execute(
-                select(c.id, c.channel, c.external_id).where(
-                    c.id.in_(customer_ids), c.unreachable_at.is_(None)
-                )
-            ).all()
-            if rows:
-                conn.execute(
-                    o.insert(),
-                    [
-                        _new(
-                            now,
-                            urgency=Urgency.BROADCAST,
-                            kind=Kind.BROADCAST,
-                            customer_id=row.id,
-                            channel=row.channel,
-                            address=row.external_id,
-                            payload={"text": text},
-                        )
-                        for row in rows
-                    ],
-                )
-            return len(rows)
-
-        return await self._db.write(work)
 
     async def claim(
         self, channels: Iterable[str], *, limit: int, lease: timedelta

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from shop.models import (
     AnalyticsEvent,
+    Broadcast,
     Cart,
     CartItem,
     CatalogRevision,
@@ -41,6 +42,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 analytics_event = _table(AnalyticsEvent)
+broadcast = _table(Broadcast)
 catalog_revision = _table(CatalogRevision)
 cart = _table(Cart)
 cart_item = _table(CartItem)

@@ -11,7 +11,9 @@ gets it again after a restart, as from Telegram.
 A test plays the customer with `push(...)` and reads what the bot did with
 `wait_for(...)`, which waits for an observable condition within a deadline.
 `hold(method)` keeps the bot's next call of a method unanswered, as a slow
-network would, until the test lets it through. `flood_control(overall, per_chat)`
+network would, until the test lets it through; `stall(method)` keeps every call
+of it from then on unanswered (nothing gets through), until `unstall(method)`.
+Chats in `blocked` have blocked the bot: sends to them are refused with 403. `flood_control(overall, per_chat)`
 makes it refuse sends and edits as Telegram does beyond its limits: 429 with
 `retry_after` for one past `overall` in any one second, or past `per_chat` to one
 chat; every call carries the time it arrived (`at`), so a test can count any
@@ -115,6 +117,9 @@ class FakeBotAPI:
         default_factory=lambda: defaultdict(deque)
     )
     flooded: int = 0  # sends refused with 429 by flood control
+    blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
+    forbidden: int = 0  # sends refused with 403 because the chat blocked the bot
+    _stalled: dict[str, asyncio.Event] = field(default_factory=dict)  # method: its release
     # Called with every call as it is logged: a crowd of customers each waits for its own
     # chat's answers without all of them looking through every call.
     listeners: list[Callable[[Call], None]] = field(default_factory=list)
@@ -158,6 +163,15 @@ class FakeBotAPI:
         released = self._held[method] = asyncio.Event()
         self._holds.append(released)
         return released
+
+    def stall(self, method: str) -> None:
+        """Leave every call of `method` from now on logged but unanswered, until `unstall(method)`."""
+        released = self._stalled[method] = asyncio.Event()
+        self._holds.append(released)
+
+    def unstall(self, method: str) -> None:
+        """Answer `method` again; the calls held meanwhile get an answer too."""
+        self._stalled.pop(method).set()
 
     def mark(self) -> int:
         """Return a position in the call log: `wait_for(since=...)` looks only after it."""
@@ -211,6 +225,15 @@ class FakeBotAPI:
             await self._log(method, fields, None, arrived)
             await held.wait()
             return web.json_response({"ok": True, "result": True})
+        stalled = self._stalled.get(method)
+        if stalled is not None:
+            await self._log(method, fields, None, arrived)
+            await stalled.wait()
+            return _error(502, "Bad Gateway")
+        if method in _SENDS and int(fields["chat_id"]) in self.blocked:
+            self.forbidden += 1
+            await self._log(method, fields, None, arrived)
+            return _error(403, "Forbidden: bot was blocked by the user")
         result: Any
         if method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}

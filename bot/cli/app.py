@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import serve
+from bot.cli.broadcast import broadcast_app
 from bot.cli.catalog import catalog_app
 from bot.cli.common import CommandError, err
 from bot.cli.customers import customers_app
@@ -46,6 +47,7 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(promos_app, name="promos")
 app.add_typer(customers_app, name="customers")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(broadcast_app, name="broadcast")
 
 
 def main() -> None:

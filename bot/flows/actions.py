@@ -38,4 +38,4 @@ HELP = "help"
 NOOP = "noop"  # a label (the page counter): pressing it changes nothing
 
 # Commands (`Command.name`), also listed by the Telegram channel.
-COMMANDS = ("start", "menu", "catalog", "search", "cart", "orders", "language", "help")
+COMMANDS = ("start", "menu", "catalog", "search", "cart", "orders", "language", "help", "stop")

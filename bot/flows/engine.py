@@ -14,7 +14,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from bot.flows import options
+from bot.flows import consent, options
 from bot.flows.common import main_menu
 from bot.flows.context import Ctx, DeepLink, PayloadDecoder, StaffDesk, StaffQuestion, Who
 from bot.flows.deeplink import poster_codes
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TEXT_WIDTH = 4096  # no messenger sends more in one message
 ARG_WIDTH = 256
+_AROUND_A_WORD = "!.?,;:'\" "  # what may come with a word typed alone ("Stop!")
 HINT = "hint_locale"  # the messenger's language, kept for messages pushed unasked
 
 
@@ -77,6 +78,7 @@ class Conversations:
             )
             if isinstance(event, SharedContact):  # their own: the channel refuses anyone else's
                 customer = await customers.prove_phone(customer.id, event.phone)
+            customer = await consent.on_contact(self._shop, customer)
             state = await self._store.load(customer.id)
             before = json.dumps(state.to_json(), sort_keys=True)
             hint = pick_locale(who.language_code, default="")
@@ -143,6 +145,10 @@ class Conversations:
         text = clean(event.text[:TEXT_WIDTH], multiline=True).strip()
         if not text:
             return []
+        word = self._routes.words.get(text.lower().strip(_AROUND_A_WORD))
+        if word is not None:
+            ctx.state.step = ""
+            return await word(ctx, "")
         if ctx.who.can.numbered_options:
             number = options.numbered(text)
             chosen = (

@@ -19,7 +19,7 @@ from shop.models import OrderStatus
 from shop.money import format_money
 from shop.orders import SHOP_ACTOR, OrderDetails
 from shop.outbox import Kind, Outbound
-from shop.views import ProductView
+from shop.views import CustomerView, ProductView
 
 if TYPE_CHECKING:
     from bot.services import Shop
@@ -31,8 +31,10 @@ class NothingToSayError(Exception):
     """A message that can no longer be composed (its order is gone): it is not sent."""
 
 
-async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
-    """Return the replies that say `message` in `lang` (staff alerts in the staff's language).
+async def compose(
+    shop: Shop, message: Outbound, lang: Language, customer: CustomerView | None = None
+) -> list[Reply]:
+    """Return the replies that say `message` in `lang` to `customer` (staff alerts in the staff's language).
 
     Raises:
         NothingToSayError: the message is of a kind this version does not know, or its order is gone.
@@ -48,10 +50,21 @@ async def compose(shop: Shop, message: Outbound, lang: Language) -> list[Reply]:
     if message.kind == Kind.STAFF_ALERT:
         return await staff_alert(shop, payload)
     if message.kind == Kind.BROADCAST:
-        return [Text(str(payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
+        return broadcast(message, lang, customer)
     if message.kind in (Kind.CART_REMINDER, Kind.BACK_IN_STOCK):
         return await reminder(shop, message, lang)
     raise NothingToSayError(f"unknown kind of message {message.kind!r}")
+
+
+def broadcast(message: Outbound, lang: Language, customer: CustomerView | None) -> list[Reply]:
+    """Return a broadcast's text, unless its customer opted out since it was queued.
+
+    Raises:
+        NothingToSayError: the customer withdrew their consent meanwhile.
+    """
+    if customer is not None and not customer.marketing_consent:
+        raise NothingToSayError("the customer opted out of broadcasts after it was queued")
+    return [Text(str(message.payload["text"]), [[Button("🏠 " + lang._("Menu"), a.MENU)]])]
 
 
 def order_changed(

@@ -1,4 +1,4 @@
-"""A router per flow: which handler answers which button, command, typed answer or shared contact.
+"""A router per flow: which handler answers which button, command, typed word, answer or shared contact.
 
 Each flow module makes a `FlowRouter` and registers its handlers; the engine
 combines the routers in one visible order (bot/flows/routes.py) and refuses two
@@ -38,6 +38,7 @@ class FlowRouter:
     name: str
     presses: dict[str, PressRoute] = field(default_factory=dict)
     commands: dict[str, Handler] = field(default_factory=dict)
+    words: dict[str, Handler] = field(default_factory=dict)
     steps: dict[str, Handler] = field(default_factory=dict)
     contacts: dict[str, ContactHandler] = field(default_factory=dict)
     fallback: Handler | None = None
@@ -60,6 +61,19 @@ class FlowRouter:
         """Register the handler of a command (its argument is the text after it)."""
         return _registrar(self.commands, name)
 
+    def word(self, *words: str) -> Callable[[Handler], Handler]:
+        """Register the handler of a message that is one of `words` alone (any case), as a command.
+
+        Such a message ends any question the shop was waiting on, wherever it is typed.
+        """
+
+        def register(handler: Handler) -> Handler:
+            for word in words:
+                self.words[word.lower()] = handler
+            return handler
+
+        return register
+
     def step(self, step: str) -> Callable[[Handler], Handler]:
         """Register the handler of the text typed while the shop waits at `step`."""
         return _registrar(self.steps, step)
@@ -80,6 +94,7 @@ class Routes:
 
     presses: dict[str, PressRoute] = field(default_factory=dict)
     commands: dict[str, Handler] = field(default_factory=dict)
+    words: dict[str, Handler] = field(default_factory=dict)
     steps: dict[str, Handler] = field(default_factory=dict)
     contacts: dict[str, ContactHandler] = field(default_factory=dict)
     fallback: Handler | None = None
@@ -89,7 +104,7 @@ class Routes:
         """Combine routers in order; raise ValueError if two answer the same thing."""
         routes = cls()
         for router in routers:
-            for kind in ("presses", "commands", "steps", "contacts"):
+            for kind in ("presses", "commands", "words", "steps", "contacts"):
                 mine, theirs = getattr(routes, kind), getattr(router, kind)
                 clash = mine.keys() & theirs.keys()
                 if clash:

@@ -6,6 +6,7 @@ from bot.flows import (
     cart,
     catalog,
     checkout,
+    consent,
     help,
     language,
     menu,
@@ -29,6 +30,7 @@ ROUTERS = (
     orders.router,
     language.router,
     help.router,
+    consent.router,
 )
 
 

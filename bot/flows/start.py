@@ -7,6 +7,7 @@ damaged opens the main menu with a friendly word, never an error.
 
 from __future__ import annotations
 
+from bot.flows import consent
 from bot.flows.catalog import category_page
 from bot.flows.common import main_menu
 from bot.flows.context import Ctx, DeepLink
@@ -23,7 +24,12 @@ router = FlowRouter("start")
 
 @router.command("start")
 async def start(ctx: Ctx, arg: str) -> list[Reply]:
-    """Greet the customer, or open what their deep link points at."""
+    """Greet the customer, or open what their deep link points at; a customer who opted out is back in."""
+    return [*await consent.resume(ctx), *await _open(ctx, arg)]
+
+
+async def _open(ctx: Ctx, arg: str) -> list[Reply]:
+    """Open the main menu, or what a deep link points at."""
     payload = arg.strip()
     link = await ctx.decode(payload) if payload else DeepLink()
     product = None

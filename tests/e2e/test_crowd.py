@@ -16,6 +16,7 @@ from bot.app import running_shop
 from bot.handlers.telegram.errors import TRY_AGAIN
 from bot.settings import Settings
 from shop.models import Channel
+from tests.broadcast_support import add_customers, queue_broadcast
 from tests.crowd_support import STEPS, Crowd
 from tests.fake_telegram import fake_bot_api
 from tests.payment_support import free_socket
@@ -30,20 +31,17 @@ FIRST_RECIPIENT = 4_000_000
 SLACK = 0.3
 
 
-async def queue_broadcast(database_url: str) -> None:
+async def a_broadcast_queued(database_url: str) -> None:
     async with running_shop(Settings(database_url=database_url)) as shop:
-        ids = [
-            (await shop.customers.touch(Channel.TELEGRAM, str(FIRST_RECIPIENT + n))).id or 0
-            for n in range(RECIPIENTS)
-        ]
-        assert await shop.outbox.broadcast(ids, "Spring sale: 20% off") == RECIPIENTS
+        await add_customers(shop, Channel.TELEGRAM, FIRST_RECIPIENT, RECIPIENTS)
+        assert (await queue_broadcast(shop, "Spring sale: 20% off")).total == RECIPIENTS
 
 
 async def test_a_crowd_is_answered_within_the_limits_and_before_a_broadcast(
     tmp_path: Path, demo_database: Path
 ) -> None:
     shutil.copy(demo_database, tmp_path / "shop.db")
-    await queue_broadcast(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
+    await a_broadcast_queued(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
     async with fake_bot_api() as api:
         api.flood_control(overall=RATE, per_chat=1)
         sock = free_socket()

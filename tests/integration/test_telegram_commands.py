@@ -120,6 +120,7 @@ async def test_the_commands_are_listed_in_both_languages(tg: Harness) -> None:
         "orders",
         "language",
         "help",
+        "stop",
     ]
     assert by_language[None][2]["description"] == "Your cart"
     assert by_language["ru"][2]["description"] == "Корзина"

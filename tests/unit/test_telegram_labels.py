@@ -16,6 +16,7 @@ def test_the_command_menu_speaks_each_language() -> None:
         ("orders", "Your orders"),
         ("language", "Change the language"),
         ("help", "Ask us a question"),
+        ("stop", "Stop news and offers"),
     ]
     assert [command.command for command in menu("ru")] == list(COMMANDS)
     assert russian == [
@@ -25,4 +26,5 @@ def test_the_command_menu_speaks_each_language() -> None:
         "Мои заказы",
         "Сменить язык",
         "Задать вопрос",
+        "Отписаться от новостей",
     ]

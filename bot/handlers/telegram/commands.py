@@ -1,4 +1,4 @@
-"""Commands: /start with or without a deep-link payload, /search, /cart, /orders, /language, /help."""
+"""Commands: /start with or without a deep-link payload, /search, /cart, /orders, /language, /help, /stop."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ COMMANDS = {
     "orders": N_("Your orders"),
     "language": N_("Change the language"),
     "help": N_("Ask us a question"),
+    "stop": N_("Stop news and offers"),
 }
 ANY_COMMAND = re.compile(r"[A-Za-z0-9_]{1,32}$")
 

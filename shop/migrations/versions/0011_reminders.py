@@ -7,7 +7,7 @@ to settle, so the scan reads few rows however many carts the shop keeps.
 customer and product, deleted when they are told.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import shop.types
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
