@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,11 +19,13 @@ from shop.types import utcnow
 class EventKind(StrEnum):
     """The steps of the funnel."""
 
-    START = "start"
+    START = "start"  # /start, a scan or a greeting: a visit
+    VISIT = "visit"  # a conversation begun without /start: a first message, or one after a while
     SOURCE = "source"
     VIEW = "view"
     SEARCH = "search"
     ADD_TO_CART = "add_to_cart"
+    BUY_NOW = "buy_now"  # "Buy now" pressed: the cart step, skipping the cart
     REMOVE_FROM_CART = "remove_from_cart"
     CHECKOUT = "checkout"
     INVOICE = "invoice"
@@ -34,6 +36,9 @@ class EventKind(StrEnum):
 
 
 _INSERT = t.analytics_event.insert()
+# A customer quiet this long who writes again begins a new visit (counted in the funnel's
+# first step even without /start).
+VISIT_GAP = timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +94,16 @@ class AnalyticsService:
         order_id: int | None = None,
         value: int | None = None,
         data: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one funnel event now."""
+    ) -> datetime:
+        """Append one funnel event now; return its time."""
+        now = self._clock()
 
         def work(conn: Connection) -> None:
             append_event(
                 conn,
                 kind,
                 visit,
-                self._clock(),
+                now,
                 product_id=product_id,
                 order_id=order_id,
                 value=value,
@@ -105,6 +111,13 @@ class AnalyticsService:
             )
 
         await self._db.write(work)
+        return now
+
+    async def visit(self, visit: Visit, last: datetime | None) -> datetime | None:
+        """Record a visit unless the last one (`last`) began under `VISIT_GAP` ago; return its time."""
+        if last is not None and self._clock() - last < VISIT_GAP:
+            return None
+        return await self.record(EventKind.VISIT, visit)
 
     async def counts(self, since: datetime | None = None) -> dict[str, int]:
         """Return how many events of each kind happened since `since` (all time by default)."""
