@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, case, delete, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
@@ -36,9 +38,29 @@ class EventKind(StrEnum):
 
 
 _INSERT = t.analytics_event.insert()
+ANY = "*"  # in funnel_reach: every channel, or every source (no source is "")
 # A customer quiet this long who writes again begins a new visit (counted in the funnel's
 # first step even without /start).
 VISIT_GAP = timedelta(hours=12)
+
+
+# The funnel's steps in order, and the events that reach each (design.md: `report funnel`).
+STEPS: dict[str, tuple[EventKind, ...]] = {
+    "visit": (EventKind.START, EventKind.VISIT),
+    "view": (EventKind.VIEW,),
+    "cart": (EventKind.ADD_TO_CART, EventKind.BUY_NOW),
+    "checkout": (EventKind.CHECKOUT,),
+    "paid": (EventKind.PAID,),
+}
+_STEP_OF = {kind.value: step for step, kinds in STEPS.items() for kind in kinds}
+
+
+def counted_customer(events: Table) -> ColumnElement[Any]:
+    """Return whom an analytics event counts for in reports: the one SQL spelling of "a customer".
+
+    `_note_reach` keys the funnel by `Visit.customer_id`, the same thing for a new event.
+    """
+    return events.c.customer_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +98,59 @@ def append_event(
             "data": data or {},
         },
     )
+    step = _STEP_OF.get(kind.value)
+    if step is not None and visit.customer_id is not None:
+        _note_reach(conn, step, visit, at)
+
+
+def _note_reach(conn: Connection, step: str, visit: Visit, at: datetime) -> None:
+    """Move the customer's time at `step` on to `at`, on their channel and source and on "any"."""
+    channel, source = visit.channel or "", visit.source or ""
+    column = f"{step}_at"
+    rows = [
+        {"channel": c, "source": s, "customer_id": visit.customer_id, column: at}
+        for c, s in ((channel, source), (channel, ANY), (ANY, source), (ANY, ANY))
+    ]
+    conn.execute(_reach_upsert(conn.dialect.name, column), rows)
+
+
+@cache
+def _reach_upsert(dialect: str, column: str) -> Any:
+    """Return INSERT … ON CONFLICT DO UPDATE of one step's time, only ever forward; built once."""
+    r = t.funnel_reach
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(r)
+    kept = r.c[column]
+    return insert.on_conflict_do_update(
+        index_elements=["channel", "source", "customer_id"],
+        set_={column: insert.excluded[column]},
+        where=or_(kept.is_(None), kept < insert.excluded[column]),
+    )
+
+
+def rebuild_reach(conn: Connection) -> None:
+    """Compute funnel_reach afresh from every analytics event (after a bulk load, or a merge)."""
+    e, r = t.analytics_event, t.funnel_reach
+    conn.execute(delete(r))
+    who = counted_customer(e)
+    steps = [
+        func.max(case((e.c.kind.in_([k.value for k in kinds]), e.c.at))).label(f"{name}_at")
+        for name, kinds in STEPS.items()
+    ]
+    channel, source = func.coalesce(e.c.channel, ""), func.coalesce(e.c.source, "")
+    for by_channel in (True, False):
+        for by_source in (True, False):
+            keys = [
+                channel if by_channel else literal(ANY),
+                source if by_source else literal(ANY),
+            ]
+            grouped = [who, *(k for k, on in ((channel, by_channel), (source, by_source)) if on)]
+            rows = (
+                select(keys[0], keys[1], who, *steps)
+                .where(who.is_not(None), e.c.kind.in_(list(_STEP_OF)))
+                .group_by(*grouped)
+            )
+            names = ["channel", "source", "customer_id", *(f"{step}_at" for step in STEPS)]
+            conn.execute(r.insert().from_select(names, rows))
 
 
 class AnalyticsService:

@@ -18,8 +18,12 @@ the paid ones the source the order was placed with; events of no source are the
 source None. Money (paid orders, their average value, revenue per buyer) is in
 minor units per currency; an order counts in the period it was paid in.
 
-Everything is added up in SQL: one scan of the period's events groups them by
-customer, channel and source, and the three breakdowns are read from that.
+Everything is added up in SQL. Steps are counted from `funnel_reach`, which keeps,
+beside each funnel event, when each customer last reached each step, per channel
+and source and for "any" (shop/analytics.py): a step was reached in the period if
+its last time is in it, so the report reads one row per customer and breakdown,
+not every event (benchmarks/funnel.py: the events themselves took seconds for a
+million on SQLite). Money is read from the paid and refunded events, a few of all.
 """
 
 from __future__ import annotations
@@ -29,39 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    Table,
-    case,
-    cast,
-    func,
-    literal,
-    null,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
-from shop.analytics import EventKind
+from shop.analytics import ANY, STEPS, EventKind, counted_customer
 from shop.db import Database
-
-STEPS: dict[str, tuple[EventKind, ...]] = {
-    "visit": (EventKind.START, EventKind.VISIT),
-    "view": (EventKind.VIEW,),
-    "cart": (EventKind.ADD_TO_CART, EventKind.BUY_NOW),
-    "checkout": (EventKind.CHECKOUT,),
-    "paid": (EventKind.PAID,),
-}
-_FUNNEL_KINDS = [kind.value for kinds in STEPS.values() for kind in kinds]
-_OVERALL, _CHANNEL, _SOURCE = "all", "channel", "source"
-
-
-def counted_customer(events: Table) -> ColumnElement[Any]:
-    """Return who an event counts for in every report: the one place that says what a customer is."""
-    return events.c.customer_id
 
 
 def per(amount: int, count: int) -> int:
@@ -206,25 +183,25 @@ def funnel_report(
     source: str | None = None,
 ) -> FunnelReport:
     """Add the funnel up inside the caller's transaction (see `FunnelService.report`)."""
-    where = events_in(since, channel, source)
     overall = Funnel()
     by_channel: dict[str, Funnel] = {}
     by_source: dict[str | None, Funnel] = {}
-    for dimension, key, *counts in conn.execute(_steps(where)):
+    top_channel, top_source = channel or ANY, source if source is not None else ANY
+    for row_channel, row_source, *counts in conn.execute(_steps(since, channel, source)):
         funnel = Funnel(tuple(int(n) for n in counts))
-        if dimension == _OVERALL:
+        if row_channel == top_channel and row_source == top_source:
             overall = funnel
-        elif dimension == _CHANNEL:
-            by_channel[key] = funnel
-        else:
-            by_source[key] = funnel
-    money, buyers, repeat = _money(conn, where)
+        if row_source == top_source and row_channel != ANY:
+            by_channel[row_channel] = funnel
+        if row_channel == top_channel and row_source != ANY:
+            by_source[row_source or None] = funnel
+    money, buyers, repeat = _money(conn, events_in(since, channel, source))
     return FunnelReport(
         since=since,
         channel=channel,
         source=source,
         overall=overall,
-        by_channel=dict(sorted(by_channel.items(), key=lambda item: str(item[0]))),
+        by_channel=dict(sorted(by_channel.items())),
         by_source=dict(
             sorted(
                 by_source.items(),
@@ -237,40 +214,27 @@ def funnel_report(
     )
 
 
-def _steps(where: Sequence[ColumnElement[bool]]) -> Any:
-    """Return one statement: (dimension, key, customers at each step) overall, per channel, per source."""
-    e = t.analytics_event
+def _steps(since: datetime | None, channel: str | None, source: str | None) -> Any:
+    """Return (channel, source, customers at each step) for the rows of funnel_reach asked for.
+
+    Rows whose channel or source is "*" stand for every one: ("*", "*") is the whole
+    funnel, (channel, "*") a channel's, ("*", source) a source's; a filter picks the
+    rows of its channel or source instead of "*".
+    """
+    r = t.funnel_reach
     reached = [
-        func.max(case((e.c.kind.in_([k.value for k in kinds]), 1), else_=0)).label(name)
-        for name, kinds in STEPS.items()
+        r.c[f"{name}_at"].is_not(None) if since is None else r.c[f"{name}_at"] >= since
+        for name in STEPS
     ]
-    who = counted_customer(e).label("who")
-    # Each customer's steps per channel and source: the one pass over the period's events.
-    per_customer = (
-        select(who, e.c.channel, e.c.source, *reached)
-        .where(e.c.kind.in_(_FUNNEL_KINDS), counted_customer(e).is_not(None), *where)
-        .group_by(counted_customer(e), e.c.channel, e.c.source)
-        .cte("per_customer")
-    )
-
-    def breakdown(dimension: str, column: ColumnElement[Any] | None) -> Select[Any]:
-        keys = [per_customer.c.who] if column is None else [per_customer.c.who, column]
-        flags = [func.max(per_customer.c[name]).label(name) for name in STEPS]
-        customer = select(*keys, *flags).group_by(*keys).subquery()
-        closed: list[ColumnElement[Any]] = []
-        product: ColumnElement[Any] | None = None
-        for name in STEPS:
-            product = customer.c[name] if product is None else product * customer.c[name]
-            closed.append(func.coalesce(func.sum(product), 0))
-        key = cast(null(), String) if column is None else customer.c[column.name]
-        statement = select(literal(dimension, String), key, *closed)
-        return statement if column is None else statement.group_by(customer.c[column.name])
-
-    return union_all(
-        breakdown(_OVERALL, None),
-        breakdown(_CHANNEL, per_customer.c.channel),
-        breakdown(_SOURCE, per_customer.c.source),
-    )
+    counts = [func.count(case((and_(*reached[: n + 1]), 1))) for n in range(len(reached))]
+    where: list[ColumnElement[bool]] = [reached[0]]
+    if channel is not None:
+        where.append(r.c.channel == channel)
+    if source is not None:
+        where.append(r.c.source == source)
+    if channel is None and source is None:
+        where.append(or_(r.c.channel == ANY, r.c.source == ANY))
+    return select(r.c.channel, r.c.source, *counts).where(*where).group_by(r.c.channel, r.c.source)
 
 
 def _money(conn: Connection, where: Sequence[ColumnElement[bool]]) -> tuple[list[Money], int, int]:

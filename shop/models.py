@@ -288,6 +288,26 @@ class AnalyticsEvent(SQLModel, table=True):
     data: dict[str, Any] = _json()
 
 
+class FunnelReach(SQLModel, table=True):
+    """When a customer last reached each funnel step, on a channel from a source ("*": any).
+
+    Kept beside each funnel event (shop/analytics.py), four rows a customer:
+    (channel, source), (channel, "*"), ("*", source) and ("*", "*"); a source of
+    "" is none. The funnel report reads these instead of every event.
+    """
+
+    __tablename__ = "funnel_reach"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    source: str = Field(primary_key=True, max_length=64)
+    customer_id: int = Field(primary_key=True)
+    visit_at: datetime | None = _utc(nullable=True)
+    view_at: datetime | None = _utc(nullable=True)
+    cart_at: datetime | None = _utc(nullable=True)
+    checkout_at: datetime | None = _utc(nullable=True)
+    paid_at: datetime | None = _utc(nullable=True)
+
+
 class Payment(SQLModel, table=True):
     """One attempt to pay an order through one provider, and what became of it.
 

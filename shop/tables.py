@@ -15,6 +15,7 @@ from shop.models import (
     Category,
     ConversationRecord,
     Customer,
+    FunnelReach,
     InboundMessage,
     Order,
     OrderEvent,
@@ -44,6 +45,7 @@ cart_item = _table(CartItem)
 category = _table(Category)
 conversation_state = _table(ConversationRecord)
 customer = _table(Customer)
+funnel_reach = _table(FunnelReach)
 order = _table(Order)
 order_event = _table(OrderEvent)
 order_line = _table(OrderLine)

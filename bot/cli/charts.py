@@ -10,7 +10,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from shop.funnel import STEPS, Funnel, FunnelReport
+from shop.analytics import STEPS
+from shop.funnel import Funnel, FunnelReport
 from shop.money import format_money, minor_digits
 from shop.sales import SalesReport, SalesRow
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.handlers.whatsapp.channel import WHATSAPP
 from bot.services import Shop
+from shop.analytics import rebuild_reach
 from shop.models import Channel
 from tests.cli_support import chatshop
 from tests.conftest import FakeClock
@@ -225,6 +226,9 @@ async def test_the_funnel_of_one_channel_or_source_and_of_all_time(
     # All time: Oleg's and Gus's visits before the period count; Gus stops at a view.
     always = report(tmp_path, sqlite_url, "funnel", "--since", "all")
     assert always["steps"] == steps(8, 6, 4, 3, 2, conversions=(0.75, 0.6667, 0.75, 0.6667))
+    # What each funnel event kept equals what the events say when added up afresh.
+    await shop.db.write(rebuild_reach)
+    assert report(tmp_path, sqlite_url, "funnel", "--since", SINCE) == FUNNEL
     wrong = chatshop(tmp_path, "report", "funnel", "--channel", "fax")
     assert wrong.returncode == 1
     assert wrong.stderr == "error: --channel 'fax': use one of telegram, whatsapp, console\n"
