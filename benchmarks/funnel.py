@@ -36,14 +36,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_shop
 from bot.settings import Settings
 from shop import tables as t
+from shop.analytics import STEPS, rebuild_reach
 from shop.db import Database
 from shop.funnel import FunnelService
 from shop.migrate import upgrade
@@ -60,8 +60,25 @@ SOURCES = (
     + ["campaign-autumn"]
     + [f"broadcast-{n}" for n in range(1, 3)]
 )
-EVENT_COLUMNS = ("at", "kind", "customer_id", "channel", "source", "product_id", "order_id", "value", "data")
-CUSTOMER_COLUMNS = ("id", "channel", "external_id", "display_name", "marketing_consent", "first_seen_at")
+EVENT_COLUMNS = (
+    "at",
+    "kind",
+    "customer_id",
+    "channel",
+    "source",
+    "product_id",
+    "order_id",
+    "value",
+    "data",
+)
+CUSTOMER_COLUMNS = (
+    "id",
+    "channel",
+    "external_id",
+    "display_name",
+    "marketing_consent",
+    "first_seen_at",
+)
 ORDER_COLUMNS = (
     "id", "customer_id", "status", "currency", "subtotal", "discount", "delivery_price", "total",
     "delivery_method", "digital", "reservation", "reserved_until", "channel", "source",
@@ -138,7 +155,6 @@ def load_sqlite(path: Path, data: Journeys) -> None:
     rows("shop_order", ORDER_COLUMNS, data.orders)
     rows("analytics_event", EVENT_COLUMNS, data.events)
     conn.commit()
-    conn.execute("ANALYZE")
     conn.close()
 
 
@@ -151,12 +167,16 @@ def _sqlite(value: Any) -> Any:
 
 async def load_postgres(url: str, data: Journeys) -> None:
     """COPY the rows into the migrated PostgreSQL database (not timed)."""
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
-    await conn.copy_records_to_table("customer", records=data.customers, columns=CUSTOMER_COLUMNS)
-    await conn.copy_records_to_table("shop_order", records=data.orders, columns=ORDER_COLUMNS)
-    await conn.copy_records_to_table("analytics_event", records=data.events, columns=EVENT_COLUMNS)
-    await conn.execute("ANALYZE")
-    await conn.close()
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        for table, columns, rows in (
+            ("customer", CUSTOMER_COLUMNS, data.customers),
+            ("shop_order", ORDER_COLUMNS, data.orders),
+            ("analytics_event", EVENT_COLUMNS, data.events),
+        ):
+            await raw.copy_records_to_table(table, records=rows, columns=columns)
+    await engine.dispose()
 
 
 async def best(repeat: int, work: Callable[[], Awaitable[object]]) -> float:
@@ -170,20 +190,41 @@ async def best(repeat: int, work: Callable[[], Awaitable[object]]) -> float:
 
 
 async def measure(label: str, db: Database, args: argparse.Namespace) -> None:
-    """Print the baseline and each report's time on one database."""
+    """Fill funnel_reach from the events, then print the baseline and each report's time."""
+    started = time.perf_counter()
+    await db.write(rebuild_reach)
+    await db.write(lambda conn: conn.execute(text("ANALYZE")))
+    print(
+        f"{label}: funnel_reach computed from the events in {time.perf_counter() - started:.1f} s"
+    )
     e = t.analytics_event
     by_kind = select(e.c.kind, func.count()).group_by(e.c.kind)
     funnel, sales = FunnelService(db), SalesService(db)
     since = NOW - timedelta(days=30)
+    kinds = [kind.value for kinds in STEPS.values() for kind in kinds]
+    flags = [
+        func.max(case((e.c.kind.in_([k.value for k in step]), 1), else_=0))
+        for step in STEPS.values()
+    ]
+    # What the report would cost read from the events: each customer's steps per channel and
+    # source, one GROUP BY over the period's events (and the three breakdowns still to come).
+    per_customer = (
+        select(e.c.customer_id, e.c.channel, e.c.source, *flags)
+        .where(e.c.at >= since, e.c.kind.in_(kinds))
+        .group_by(e.c.customer_id, e.c.channel, e.c.source)
+    )
 
     async def baseline() -> object:
         return await db.read(lambda conn: conn.execute(by_kind).all(), bulk=True)
 
+    async def from_events() -> object:
+        return await db.read(lambda conn: conn.execute(per_customer).all(), bulk=True)
+
     report = await funnel.report(since)
-    print(f"\n{label}: {sum(report.overall.customers[:1])} visitors in 30 days, funnel "
-          f"{' → '.join(str(n) for n in report.overall.customers)}")  # fmt: skip
+    print(f"{label}: 30 days' funnel {' → '.join(f'{n:,}' for n in report.overall.customers)}")
     cases: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("baseline: GROUP BY kind, all events", baseline),
+        ("events: GROUP BY customer, channel, source, 30d", from_events),
         ("funnel 30d (overall, channel, source, money)", lambda: funnel.report(since)),
         ("funnel all", lambda: funnel.report(None)),
         (f"funnel 30d, --source {args.source}", lambda: funnel.report(since, source=args.source)),
@@ -201,7 +242,7 @@ async def on_sqlite(data: Journeys, args: argparse.Namespace) -> None:
         await shop.db.dispose()
         started = time.perf_counter()
         load_sqlite(path, data)
-        print(f"SQLite loaded in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"\nSQLite loaded in {time.perf_counter() - started:.1f} s", flush=True)
         shop = build_shop(Settings(database_url=f"sqlite+aiosqlite:///{path}"))
         await measure(f"SQLite {sqlite3.sqlite_version}", shop.db, args)
         await shop.db.dispose()
@@ -218,8 +259,10 @@ async def on_postgres(data: Journeys, args: argparse.Namespace) -> None:
         await upgrade(shop.db)
         started = time.perf_counter()
         await load_postgres(url, data)
-        print(f"PostgreSQL loaded in {time.perf_counter() - started:.1f} s", flush=True)
-        version = await shop.db.read(lambda conn: conn.execute(text("SHOW server_version")).scalar())
+        print(f"\nPostgreSQL loaded in {time.perf_counter() - started:.1f} s", flush=True)
+        version = await shop.db.read(
+            lambda conn: conn.execute(text("SHOW server_version")).scalar()
+        )
         await measure(f"PostgreSQL {version}", shop.db, args)
         await shop.db.dispose()
     finally:

@@ -33,12 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.analytics import ANY, STEPS, EventKind, counted_customer
 from shop.db import Database
+
+_OVERALL, _CHANNEL, _SOURCE = "all", "channel", "source"
 
 
 def per(amount: int, count: int) -> int:
@@ -186,14 +188,13 @@ def funnel_report(
     overall = Funnel()
     by_channel: dict[str, Funnel] = {}
     by_source: dict[str | None, Funnel] = {}
-    top_channel, top_source = channel or ANY, source if source is not None else ANY
-    for row_channel, row_source, *counts in conn.execute(_steps(since, channel, source)):
+    for part, row_channel, row_source, *counts in conn.execute(_steps(since, channel, source)):
         funnel = Funnel(tuple(int(n) for n in counts))
-        if row_channel == top_channel and row_source == top_source:
+        if part == _OVERALL:
             overall = funnel
-        if row_source == top_source and row_channel != ANY:
+        elif part == _CHANNEL:
             by_channel[row_channel] = funnel
-        if row_channel == top_channel and row_source != ANY:
+        else:
             by_source[row_source or None] = funnel
     money, buyers, repeat = _money(conn, events_in(since, channel, source))
     return FunnelReport(
@@ -215,26 +216,38 @@ def funnel_report(
 
 
 def _steps(since: datetime | None, channel: str | None, source: str | None) -> Any:
-    """Return (channel, source, customers at each step) for the rows of funnel_reach asked for.
+    """Return (part, channel, source, customers at each step) from funnel_reach.
 
-    Rows whose channel or source is "*" stand for every one: ("*", "*") is the whole
-    funnel, (channel, "*") a channel's, ("*", source) a source's; a filter picks the
-    rows of its channel or source instead of "*".
+    A row whose channel or source is "*" stands for every one: ("*", "*") is the
+    whole funnel, (channel, "*") a channel's, ("*", source) a source's; a filter
+    takes its own channel or source in place of "*". Each part is a range of the
+    covering index `ix_funnel_reach_steps`, read from the period's first visit on.
     """
     r = t.funnel_reach
     reached = [
         r.c[f"{name}_at"].is_not(None) if since is None else r.c[f"{name}_at"] >= since
         for name in STEPS
     ]
-    counts = [func.count(case((and_(*reached[: n + 1]), 1))) for n in range(len(reached))]
-    where: list[ColumnElement[bool]] = [reached[0]]
-    if channel is not None:
-        where.append(r.c.channel == channel)
-    if source is not None:
-        where.append(r.c.source == source)
-    if channel is None and source is None:
-        where.append(or_(r.c.channel == ANY, r.c.source == ANY))
-    return select(r.c.channel, r.c.source, *counts).where(*where).group_by(r.c.channel, r.c.source)
+    # Every row read has its visit in the period; each later step needs the ones before it too.
+    counts = [func.count()]
+    counts += [func.count(case((and_(*reached[1 : n + 1]), 1))) for n in range(1, len(reached))]
+    top_channel = r.c.channel == (channel or ANY)
+    top_source = r.c.source == (ANY if source is None else source)
+    each_channel = r.c.channel != ANY if channel is None else r.c.channel == channel
+    each_source = r.c.source != ANY if source is None else r.c.source == source
+
+    def part(name: str, *where: ColumnElement[bool]) -> Any:
+        return (
+            select(literal(name, String), r.c.channel, r.c.source, *counts)
+            .where(*where, reached[0])
+            .group_by(r.c.channel, r.c.source)
+        )
+
+    return union_all(
+        part(_OVERALL, top_channel, top_source),
+        part(_CHANNEL, each_channel, top_source),
+        part(_SOURCE, top_channel, each_source),
+    )
 
 
 def _money(conn: Connection, where: Sequence[ColumnElement[bool]]) -> tuple[list[Money], int, int]:

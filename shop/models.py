@@ -297,6 +297,19 @@ class FunnelReach(SQLModel, table=True):
     """
 
     __tablename__ = "funnel_reach"
+    # The report reads a range of it per part, from the period's first visit, never the table.
+    __table_args__ = (
+        Index(
+            "ix_funnel_reach_steps",
+            "channel",
+            "source",
+            "visit_at",
+            "view_at",
+            "cart_at",
+            "checkout_at",
+            "paid_at",
+        ),
+    )
 
     channel: str = Field(primary_key=True, max_length=16)
     source: str = Field(primary_key=True, max_length=64)

@@ -45,6 +45,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("channel", "source", "customer_id", name=op.f("pk_funnel_reach")),
     )
+    op.create_index(
+        "ix_funnel_reach_steps",
+        "funnel_reach",
+        ["channel", "source", *(f"{step}_at" for step in STEPS)],
+        unique=False,
+    )
     kinds = ", ".join(STEPS.values())
     steps = ", ".join(f"max(CASE WHEN kind IN ({k}) THEN at END)" for k in STEPS.values())
     columns = ", ".join(f"{step}_at" for step in STEPS)
@@ -63,4 +69,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_funnel_reach_steps", table_name="funnel_reach")
     op.drop_table("funnel_reach")
