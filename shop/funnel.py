@@ -39,8 +39,10 @@ from sqlalchemy.engine import Connection
 from shop import tables as t
 from shop.analytics import ANY, STEPS, EventKind, counted_customer
 from shop.db import Database
+from shop.models import Channel
 
 _OVERALL, _CHANNEL, _SOURCE = "all", "channel", "source"
+_CHANNELS = ["", *(channel.value for channel in Channel)]  # "": events of no channel
 
 
 def per(amount: int, count: int) -> int:
@@ -220,8 +222,9 @@ def _steps(since: datetime | None, channel: str | None, source: str | None) -> A
 
     A row whose channel or source is "*" stands for every one: ("*", "*") is the
     whole funnel, (channel, "*") a channel's, ("*", source) a source's; a filter
-    takes its own channel or source in place of "*". Each part is a range of the
-    covering index `ix_funnel_reach_steps`, read from the period's first visit on.
+    takes its own channel or source in place of "*". Each part reads ranges of the
+    covering index `ix_funnel_reach_steps`, the first two from the period's first
+    visit on.
     """
     r = t.funnel_reach
     reached = [
@@ -233,8 +236,10 @@ def _steps(since: datetime | None, channel: str | None, source: str | None) -> A
     counts += [func.count(case((and_(*reached[1 : n + 1]), 1))) for n in range(1, len(reached))]
     top_channel = r.c.channel == (channel or ANY)
     top_source = r.c.source == (ANY if source is None else source)
-    each_channel = r.c.channel != ANY if channel is None else r.c.channel == channel
-    each_source = r.c.source != ANY if source is None else r.c.source == source
+    # Each a range of the index, whatever statistics the planner has: every channel by name,
+    # every source as those sorting before "*" (none, "") and after it.
+    each_channel = r.c.channel.in_(_CHANNELS) if channel is None else r.c.channel == channel
+    sources = [r.c.source < ANY, r.c.source > ANY] if source is None else [r.c.source == source]
 
     def part(name: str, *where: ColumnElement[bool]) -> Any:
         return (
@@ -246,7 +251,7 @@ def _steps(since: datetime | None, channel: str | None, source: str | None) -> A
     return union_all(
         part(_OVERALL, top_channel, top_source),
         part(_CHANNEL, each_channel, top_source),
-        part(_SOURCE, top_channel, each_source),
+        *(part(_SOURCE, top_channel, each) for each in sources),
     )
 
 
