@@ -233,7 +233,8 @@ def _steps(since: datetime | None, channel: str | None, source: str | None) -> A
     ]
     # Every row read has its visit in the period; each later step needs the ones before it too.
     counts = [func.count()]
-    counts += [func.count(case((and_(*reached[1 : n + 1]), 1))) for n in range(1, len(reached))]
+    # Latest step first: most customers never reached it, and the test stops there.
+    counts += [func.count(case((and_(*reached[n:0:-1]), 1))) for n in range(1, len(reached))]
     top_channel = r.c.channel == (channel or ANY)
     top_source = r.c.source == (ANY if source is None else source)
     # Each a range of the index, whatever statistics the planner has: every channel by name,

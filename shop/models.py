@@ -272,7 +272,18 @@ class AnalyticsEvent(SQLModel, table=True):
 
     __tablename__ = "analytics_event"
     __table_args__ = (
-        Index("ix_analytics_kind_at", "kind", "at"),
+        # Kind and time first (counts, payments of a period), then all that the money and
+        # sales reports read of a paid or refunded event: they never touch the table.
+        Index(
+            "ix_analytics_kind_at_covering",
+            "kind",
+            "at",
+            "customer_id",
+            "order_id",
+            "value",
+            "source",
+            "channel",
+        ),
         Index("ix_analytics_source_at", "source", "at"),
     )
 

@@ -49,9 +49,7 @@ def parse_since(text: str, now: datetime) -> datetime | None:
 
 @report_app.command("qr")
 def report_qr(
-    since: Annotated[
-        str, typer.Option(help="The period: 30d, 12h, 2w, a date (2026-11-01) or all.")
-    ] = "30d",
+    since: Since = "30d",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """List per source: scans, customers, carts, orders, revenue and conversion."""
@@ -64,7 +62,7 @@ def report_qr(
     if as_json:
         print_json([_as_dict(f) for f in figures])
         return
-    period = "all time" if start is None else f"since {start:%Y-%m-%d %H:%M} UTC"
+    period = _period(start)
     if not figures:
         out.print(f"No scans of QR codes {period}.")
         return
@@ -122,13 +120,8 @@ def report_funnel(
         return await FunnelService(shop.db).report(start, channel=channel, source=source)
 
     report = with_shop(work)
-    title = (
-        "Funnel, "
-        + _period(start)
-        + "".join(
-            f", {what} {name}" for what, name in (("channel", channel), ("source", source)) if name
-        )
-    )
+    only = [f"{what} {name}" for what, name in (("channel", channel), ("source", source)) if name]
+    title = ", ".join(["Funnel", _period(start), *only])
     if png is not None:
         from bot.cli.charts import funnel_png  # noqa: PLC0415 (matplotlib takes seconds to load)
 
