@@ -320,6 +320,8 @@ class FunnelReach(SQLModel, table=True):
             "checkout_at",
             "paid_at",
         ),
+        # On SQLite the key is the table (no second B-tree to write beside each event).
+        {"sqlite_with_rowid": False},
     )
 
     channel: str = Field(primary_key=True, max_length=16)

@@ -55,6 +55,7 @@ def upgrade() -> None:
             for step in STEPS
         ),
         sa.PrimaryKeyConstraint("channel", "source", "customer_id", name=op.f("pk_funnel_reach")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_funnel_reach_steps",
