@@ -18,26 +18,28 @@ Each figure is the best of `--repeat` runs (the machine is shared). Run:
 
     python benchmarks/funnel.py [--events 1000000] [--repeat 3] [--skip-postgres]
 
-Measured on the 2-core development machine, best of 3, while other test runs went on
-(load average 3-4), 2026-12-07:
+Measured on the 2-core development machine, best of 3, 2026-12-07, with other
+sessions working beside it but quiet at the time (load average 1-1.5):
 
 1,000,000 funnel events of 216,566 customers, 50,852 orders, over 60 days
                                                      SQLite 3.40   PostgreSQL 15
-baseline: GROUP BY kind, all events                       162 ms          196 ms
-events: GROUP BY customer, channel, source, 30d         1,952 ms        1,401 ms
-funnel 30d (overall, channel, source, money)              469 ms          359 ms
-funnel all (twice the customers of 30d)                 1,284 ms          528 ms
-funnel 30d, --source poster-1                              86 ms           62 ms
-sales 30d                                                 315 ms          237 ms
+baseline: GROUP BY kind, all events                       136 ms          151 ms
+events: GROUP BY customer, channel, source, 30d         1,725 ms        1,283 ms
+funnel 30d (overall, channel, source, money)              395 ms          277 ms
+funnel all (twice the customers of 30d)                   762 ms          411 ms
+funnel 30d, --source poster-1                              70 ms           56 ms
+sales 30d                                                 207 ms          150 ms
 
 "events" is what the report first did: each customer's steps per channel and
 source grouped straight from the period's events (seconds on SQLite, before the
 three breakdowns). The report now reads `funnel_reach`, which every funnel event
 keeps up to date (shop/analytics.py), one index range per part, and the money from
-the paid events' covering index. All time reads every customer's rows: twice the
-30 days' here, over a second on SQLite. Loading the events is not timed; computing
-funnel_reach from them afresh (`rebuild_reach`, as after a bulk load) took 25 s on
-SQLite and 31 s on PostgreSQL.
+the paid events' covering index. All time reads every customer's rows, twice the
+30 days' here. An earlier run while other test runs went on (load average 3-4, the
+baseline 162 and 196 ms) gave 469 and 359 ms for 30 days, and 1,284 ms (over a
+second) and 528 ms for all time. Loading the events is not timed; computing
+funnel_reach from them afresh (`rebuild_reach`, as after a bulk load) took 23 s on
+SQLite and 21 s on PostgreSQL.
 """
 
 from __future__ import annotations
