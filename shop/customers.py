@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from shop import persons
+from shop import analytics, persons
 from shop import tables as t
 from shop.db import Database
 from shop.errors import NotFoundError
@@ -118,6 +118,7 @@ class CustomerService:
 
         def work(conn: Connection) -> tuple[list[int], Any]:
             changed = persons.prove_phone(conn, customer_id, proved)
+            analytics.merge_reach(conn, changed)
             return changed, conn.execute(_BY_ID, {"id": customer_id}).one()
 
         changed, row = await self._db.write(work)

@@ -18,6 +18,7 @@ from shop.models import (
     Customer,
     Experiment,
     ExperimentExposure,
+    FunnelReach,
     InboundMessage,
     Order,
     OrderEvent,
@@ -51,6 +52,7 @@ conversation_state = _table(ConversationRecord)
 customer = _table(Customer)
 experiment = _table(Experiment)
 experiment_exposure = _table(ExperimentExposure)
+funnel_reach = _table(FunnelReach)
 order = _table(Order)
 order_event = _table(OrderEvent)
 order_line = _table(OrderLine)

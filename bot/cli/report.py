@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from bot.cli.common import CommandError, out, print_json, shown, with_shop
+from bot.cli.common import CommandError, out, print_json, shown, with_shop, write_out
 from bot.cli.experiments import experiment_as_dict
 from bot.services import Shop
 from shop.attribution import SourceFigures
+from shop.funnel import Funnel, FunnelReport, FunnelService
+from shop.models import Channel
 from shop.money import format_money
+from shop.sales import SalesReport, SalesRow, SalesService
 from shop.types import utcnow
 
 if TYPE_CHECKING:
@@ -22,6 +26,11 @@ if TYPE_CHECKING:
 
 report_app = typer.Typer(help="How the shop sells.", no_args_is_help=True)
 
+Since = Annotated[str, typer.Option(help="The period: 30d, 12h, 2w, a date (2026-11-01) or all.")]
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+Png = Annotated[
+    Path | None, typer.Option("--png", help="Also draw the report as a chart in this PNG file.")
+]
 _PERIOD = re.compile(r"(\d+)\s*([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
@@ -45,9 +54,7 @@ def parse_since(text: str, now: datetime) -> datetime | None:
 
 @report_app.command("qr")
 def report_qr(
-    since: Annotated[
-        str, typer.Option(help="The period: 30d, 12h, 2w, a date (2026-11-01) or all.")
-    ] = "30d",
+    since: Since = "30d",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """List per source: scans, customers, carts, orders, revenue and conversion."""
@@ -60,7 +67,7 @@ def report_qr(
     if as_json:
         print_json([_as_dict(f) for f in figures])
         return
-    period = "all time" if start is None else f"since {start:%Y-%m-%d %H:%M} UTC"
+    period = _period(start)
     if not figures:
         out.print(f"No scans of QR codes {period}.")
         return
@@ -95,6 +102,120 @@ def _as_dict(figures: SourceFigures) -> dict[str, object]:
         "revenue": figures.revenue,
         "conversion": round(figures.conversion, 4),
     }
+
+
+@report_app.command("funnel")
+def report_funnel(
+    since: Since = "30d",
+    channel: Annotated[
+        str | None, typer.Option(help="Only this channel: telegram, whatsapp or console.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only this source (a poster, a campaign, broadcast-<id>).")
+    ] = None,
+    as_json: AsJson = False,
+    png: Png = None,
+) -> None:
+    """Show visit → view → cart → checkout → paid: customers, conversion, money; by channel, source."""
+    start = parse_since(since, utcnow())
+    if channel is not None and channel not in {c.value for c in Channel}:
+        raise CommandError(f"--channel {channel!r}: use one of telegram, whatsapp, console")
+
+    async def work(shop: Shop) -> FunnelReport:
+        return await FunnelService(shop.db).report(start, channel=channel, source=source)
+
+    report = with_shop(work)
+    only = [f"{what} {name}" for what, name in (("channel", channel), ("source", source)) if name]
+    title = ", ".join(["Funnel", _period(start), *only])
+    if png is not None:
+        from bot.cli.charts import funnel_png  # noqa: PLC0415 (matplotlib takes seconds to load)
+
+        write_out(funnel_png(report, title), png)
+    if as_json:
+        print_json(report.to_json())
+        return
+    _funnel_table(title, report)
+
+
+def _funnel_table(title: str, report: FunnelReport) -> None:
+    """Print the funnel's steps overall, by channel and by source, then its money."""
+    table = Table(title=title)
+    table.add_column("Customers of", justify="left")
+    for step in report.overall.steps():
+        table.add_column(str(step["step"]).capitalize(), justify="right")
+    rows: list[tuple[str, Funnel]] = [("all", report.overall)]
+    rows += [(f"channel {name}", f) for name, f in report.by_channel.items()]
+    rows += [(f"source {name or '(none)'}", f) for name, f in report.by_source.items()]
+    for label, funnel in rows:
+        cells = [
+            f"{s['customers']}"
+            if s["conversion"] is None
+            else f"{s['customers']} ({s['conversion']:.0%})"
+            for s in funnel.steps()
+        ]
+        table.add_row(shown(label), *cells)
+    out.print(table)
+    for m in report.money:
+        out.print(
+            f"{m.currency}: revenue {format_money(m.revenue, m.currency)} from {m.orders} orders,"
+            f" average order {format_money(m.average_order, m.currency)},"
+            f" revenue per buyer {format_money(m.per_buyer, m.currency)}"
+            + (f", refunded {format_money(m.refunded, m.currency)}" if m.refunded else "")
+        )
+    rate = report.repeat_rate
+    if rate is not None:
+        out.print(
+            f"Buyers: {report.buyers}, of whom {report.repeat_buyers} bought again ({rate:.0%})."
+        )
+
+
+@report_app.command("sales")
+def report_sales(since: Since = "30d", as_json: AsJson = False, png: Png = None) -> None:
+    """Show revenue, orders and average order value by day, category and source."""
+    start = parse_since(since, utcnow())
+
+    async def work(shop: Shop) -> SalesReport:
+        return await SalesService(shop.db).report(start)
+
+    report = with_shop(work)
+    title = "Sales, " + _period(start)
+    if png is not None:
+        from bot.cli.charts import sales_png  # noqa: PLC0415 (as in funnel)
+
+        write_out(sales_png(report, title), png)
+    if as_json:
+        print_json(report.to_json())
+        return
+    if not report.total:
+        out.print(f"No paid orders {_period(start)}.")
+        return
+    for heading, rows in (
+        ("Total", report.total),
+        ("Day", report.by_day),
+        ("Category", report.by_category),
+        ("Source", report.by_source),
+    ):
+        out.print(_sales_table(f"{title}: by {heading.lower()}", heading, rows))
+
+
+def _sales_table(title: str, heading: str, rows: list[SalesRow]) -> Table:
+    """Return one breakdown of sales as a table."""
+    table = Table(title=title)
+    for column in (heading, "Orders", "Revenue", "Average order"):
+        table.add_column(column, justify="left" if column == heading else "right")
+    for row in rows:
+        table.add_row(
+            shown(row.key or "(none)"),
+            str(row.orders),
+            format_money(row.revenue, row.currency),
+            format_money(row.average_order, row.currency),
+        )
+    return table
+
+
+def _period(start: datetime | None) -> str:
+    """Return the period in words."""
+    return "all time" if start is None else f"since {start:%Y-%m-%d %H:%M} UTC"
 
 
 @report_app.command("experiment")

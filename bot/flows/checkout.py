@@ -21,6 +21,7 @@ from bot.flows.product import live_product
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, ContactRequest, Reply, SharedContact
 from payments.interface import PaymentError
+from shop.analytics import EventKind
 from shop.carts import MAX_QUANTITY
 from shop.errors import CartEmptyError
 from shop.orders import Contact
@@ -64,6 +65,7 @@ async def buy_now(ctx: Ctx, arg: str) -> list[Reply]:
     if not can_pay(ctx, digital=product.digital):
         return await cannot_pay(ctx)
     quantity = max(1, min(quantity, MAX_QUANTITY))
+    await ctx.record(EventKind.BUY_NOW, product_id=product.id, value=quantity)
     ctx.state.data[FLOW] = {"digital": product.digital, "only": [product.id, quantity]}
     if form_pays(ctx, digital=product.digital):
         return await finish(ctx)

@@ -164,6 +164,6 @@ class Ctx:
         """Return who is acting, on which channel, and what brought them: for funnel events."""
         return Visit(self.customer_id, self.who.channel.value, self.source)
 
-    async def record(self, kind: EventKind, **values: Any) -> None:
-        """Append a funnel event for this customer and visit."""
-        await self.shop.analytics.record(kind, self.visit, **values)
+    async def record(self, kind: EventKind, **values: Any) -> datetime:
+        """Append a funnel event for this customer and visit; return its time."""
+        return await self.shop.analytics.record(kind, self.visit, **values)

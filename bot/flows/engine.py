@@ -14,7 +14,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from bot.flows import consent, options
+from bot.flows import consent, options, visits
 from bot.flows.common import main_menu
 from bot.flows.context import Ctx, DeepLink, PayloadDecoder, StaffDesk, StaffQuestion, Who
 from bot.flows.deeplink import poster_codes
@@ -94,6 +94,7 @@ class Conversations:
                 decode=self._decode,
             )
             try:
+                await visits.begin(ctx, event)
                 replies = await self._dispatch(ctx, event)
             except Exception as error:  # refused or failed: the state stays as it was
                 return explain(ctx, error)

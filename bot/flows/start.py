@@ -7,7 +7,7 @@ damaged opens the main menu with a friendly word, never an error.
 
 from __future__ import annotations
 
-from bot.flows import consent
+from bot.flows import consent, visits
 from bot.flows.catalog import category_page
 from bot.flows.common import main_menu
 from bot.flows.context import Ctx, DeepLink
@@ -46,7 +46,9 @@ async def _open(ctx: Ctx, arg: str) -> list[Reply]:
         await ctx.shop.customers.touch(
             ctx.who.channel, ctx.who.external_id, source=link.source, inbound=False
         )
-    await ctx.record(EventKind.START, data={"payload": payload} if payload else None)
+    visits.mark(
+        ctx, await ctx.record(EventKind.START, data={"payload": payload} if payload else None)
+    )
     if link.source:  # a scan of a code printed for this source (`chatshop report qr` counts them)
         await ctx.record(EventKind.SOURCE, data={"payload": payload})
     if product is not None:
@@ -68,7 +70,7 @@ def _greeting(ctx: Ctx) -> str:
 async def _unreadable(ctx: Ctx) -> list[Reply]:
     """Open the main menu for a code that leads nowhere: damaged, or never printed by this shop."""
     ctx.state.data.pop("source", None)  # a new visit, credited to no one
-    await ctx.record(EventKind.START, data={"payload": "unknown"})
+    visits.mark(ctx, await ctx.record(EventKind.START, data={"payload": "unknown"}))
     intro = ctx._("Hello! I couldn't read that code, but here is the whole shop.")
     return [await main_menu(ctx, intro)]
 

@@ -5,7 +5,7 @@ lets at most one run per thing. `experiment_exposure` keeps one row per unit (a
 customer) and experiment: the variant they saw and when they first saw it.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import shop.types
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
