@@ -140,15 +140,7 @@ def to_reachable(
     ).all()
     where = {row.id: row for row in found}
     rows = [
-        _new(
-            now,
-            urgency=Urgency.BROADCAST,
-            kind=kind,
-            customer_id=customer_id,
-            channel=where[customer_id].channel,
-            address=where[customer_id].external_id,
-            payload=payload,
-        )
+        _unasked(now, kind, where[customer_id], payload)
         for customer_id, payload in messages
         if customer_id in where
     ]
@@ -167,23 +159,33 @@ def to_audience(
     """
     if not recipients:
         return
+    payload = {"text": text}
     rows = [
-        _new(
-            now,
-            urgency=Urgency.BROADCAST,
-            kind=Kind.BROADCAST,
-            customer_id=row.id,
-            channel=row.channel,
-            address=row.external_id,
-            payload={"text": text},
-            broadcast_id=broadcast_id,
-        )
-        for row in recipients
+        _unasked(now, Kind.BROADCAST, row, payload, broadcast_id=broadcast_id) for row in recipients
     ]
     statement = insert_for(conn, o).on_conflict_do_nothing(
         index_elements=["broadcast_id", "customer_id"]
     )
     conn.execute(statement, rows)
+
+
+def _unasked(
+    now: datetime, kind: Kind, customer: Any, payload: dict[str, Any], **values: Any
+) -> dict[str, Any]:
+    """Return the row of what the shop says unasked to `customer` (a row of id, channel, external_id).
+
+    It goes after replies and pushes.
+    """
+    return _new(
+        now,
+        urgency=Urgency.BROADCAST,
+        kind=kind,
+        customer_id=customer.id,
+        channel=customer.channel,
+        address=customer.external_id,
+        payload=payload,
+        **values,
+    )
 
 
 def to_staff(conn: Connection, kind: Kind, payload: dict[str, Any], now: datetime) -> None:
