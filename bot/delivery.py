@@ -150,6 +150,9 @@ class DeliveryWorker:
             await self._remember_ticket(message, shown)
             reported = self._deliverers[message.channel].reports
             await outbox.sent(message, shown if reported else ())
+            if message.broadcast_id is not None and message.customer_id is not None:
+                # Read afresh at their next message, which the broadcast may be credited with.
+                self._shop.customers.forget(message.customer_id)
 
     async def _send(self, message: Outbound, replies: list[Reply]) -> list[str]:
         """Send in the message's place in the bot's budget: after replies, broadcasts last."""

@@ -8,13 +8,23 @@ goes on from the mark, and the outbox's unique (broadcast, customer) keeps even 
 batch written twice to one message each. The delivery worker sends them after
 everything more urgent, within each platform's limits; how far it got is counted
 from the messages themselves.
+
+Credit. When the worker has sent a customer their copy, it records on them which
+broadcast reached them and when (shop/outbox.py `sent`, in the same transaction): on
+the identity it reached, one row by its key (a person's reply on another channel of
+theirs is not credited; writing every identity would need the persons' lock). A
+customer who writes within `CREDIT_WINDOW` after that, and has begun no visit since,
+begins a visit whose source is "broadcast-<id>" (`BroadcastService.credit`, asked by
+bot/flows/visits.py); the visit's later events carry it, as they carry a poster's, so
+the funnel report shows what the broadcast led to. A scanned code with a source of its
+own wins over the broadcast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,11 +40,16 @@ from shop.models import Channel
 from shop.outbox import Status
 from shop.plaintext import clean
 from shop.types import utcnow
+from shop.views import CustomerView
 
 b = t.broadcast.c
 o = t.outbound_message.c
 BATCH = 500  # recipients queued in one transaction
 TEXT_WIDTH = 4096  # no messenger sends more in one message
+# How long after a broadcast reached a customer a visit of theirs is credited to it: a day,
+# as WhatsApp's session window and the usual one-day window of ad platforms; a reply later
+# than that owes more to the customer than to the broadcast.
+CREDIT_WINDOW = timedelta(hours=24)
 
 
 class State(StrEnum):
@@ -78,12 +93,30 @@ class BroadcastStatus:
         }
 
 
+def source_of(broadcast_id: int) -> str:
+    """Return the funnel source of the visits a broadcast brings: "broadcast-<id>"."""
+    return f"broadcast-{broadcast_id}"
+
+
 class BroadcastService:
     """Records broadcasts, queues their messages once each, and tells how far they got."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = db
         self._clock = clock
+
+    def credit(self, customer: CustomerView, visit_began: datetime | None) -> str | None:
+        """Return the source to credit a visit the customer begins now with, if a broadcast brought them.
+
+        A broadcast brought them if it reached them under `CREDIT_WINDOW` ago and they
+        began no visit since (`visit_began`: when their current visit began, if known).
+        """
+        broadcast_id, reached = customer.last_broadcast_id, customer.last_broadcast_at
+        if broadcast_id is None or reached is None or self._clock() - reached >= CREDIT_WINDOW:
+            return None
+        if visit_began is not None and visit_began >= reached:
+            return None  # already back since: that visit has its own source
+        return source_of(broadcast_id)
 
     async def sizes(self, segment: Segment, channel: Channel | None) -> list[AudienceSize]:
         """Count who a broadcast to `segment` on `channel` would reach now, per channel."""

@@ -156,6 +156,10 @@ class Customer(SQLModel, table=True):
     # The number the channel proved is theirs (E.164 digits, no "+"): WhatsApp's sender,
     # a Telegram contact of the user themselves. Never a number merely typed.
     phone: str | None = Field(default=None, max_length=15, index=True)
+    # The broadcast that last reached them, and when: a visit soon after is credited to it
+    # (shop/broadcasts.py). No foreign key, as for `person_id`.
+    last_broadcast_id: int | None = None
+    last_broadcast_at: datetime | None = _utc(nullable=True)
 
 
 # A cart whose reminder is not settled yet (shop/reminders.py): the scan reads only these.

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
@@ -30,6 +30,13 @@ from shop.types import utcnow
 o = t.outbound_message
 r = t.outbound_ref
 STAFF = "staff"  # the channel of a message for every staff member
+# Which broadcast last reached a customer, and when (shop/broadcasts.py credits the visit
+# it brings): one row by its key, beside the message's own update; built once.
+_REACHED = (
+    update(t.customer)
+    .where(t.customer.c.id == bindparam("customer"))
+    .values(last_broadcast_id=bindparam("broadcast"), last_broadcast_at=bindparam("at"))
+)
 
 
 class Urgency(IntEnum):
@@ -79,6 +86,7 @@ class Outbound:
     attempts: int
     created_at: datetime
     urgency: Urgency
+    broadcast_id: int | None = None  # the broadcast it is a copy of, if any
 
     @classmethod
     def from_row(cls, row: Any) -> Outbound:
@@ -93,6 +101,7 @@ class Outbound:
             row.attempts,
             row.created_at,
             Urgency(row.priority),
+            row.broadcast_id,
         )
 
 
@@ -289,8 +298,12 @@ class OutboxService:
         await self._db.write(work)
 
     async def sent(self, message: Outbound, refs: Sequence[str] = ()) -> None:
-        """Record a message as sent: it never goes again; `refs` are the platform's ids of it."""
+        """Record a message as sent: it never goes again; `refs` are the platform's ids of it.
+
+        A broadcast's copy records on its customer that the broadcast reached them, and when.
+        """
         now = self._clock()
+        reached = message.broadcast_id is not None and message.customer_id is not None
 
         def work(conn: Connection) -> None:
             conn.execute(
@@ -298,6 +311,11 @@ class OutboxService:
                 .where(o.c.id == message.id)
                 .values(status=Status.SENT, sent_at=now, lease_until=None, error=None)
             )
+            if reached:
+                conn.execute(
+                    _REACHED,
+                    {"customer": message.customer_id, "broadcast": message.broadcast_id, "at": now},
+                )
             if refs:
                 conn.execute(
                     insert_for(conn, r).on_conflict_do_nothing(index_elements=["channel", "ref"]),

@@ -123,6 +123,8 @@ class CustomerView:
     locale_at: datetime | None = None
     person_id: int | None = None  # the person's oldest identity; None: this is it
     phone: str | None = None  # the number the channel proved theirs, E.164 digits
+    last_broadcast_id: int | None = None  # the broadcast that last reached them
+    last_broadcast_at: datetime | None = None  # when it was sent to them
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerView:

@@ -39,13 +39,16 @@ async def _open(ctx: Ctx, arg: str) -> list[Reply]:
             link = None
     if link is None:
         return await _unreadable(ctx)
-    # A start begins a visit: credited to the code's source, or to none.
+    # A start begins a visit: credited to the code's source, else to a broadcast that
+    # brought the customer (bot/flows/visits.py), else to none.
     ctx.state.data.pop("source", None)
     if link.source:
         ctx.state.data["source"] = link.source
         await ctx.shop.customers.touch(
             ctx.who.channel, ctx.who.external_id, source=link.source, inbound=False
         )
+    else:
+        visits.credit_broadcast(ctx)
     visits.mark(
         ctx, await ctx.record(EventKind.START, data={"payload": payload} if payload else None)
     )
@@ -69,7 +72,8 @@ def _greeting(ctx: Ctx) -> str:
 
 async def _unreadable(ctx: Ctx) -> list[Reply]:
     """Open the main menu for a code that leads nowhere: damaged, or never printed by this shop."""
-    ctx.state.data.pop("source", None)  # a new visit, credited to no one
+    ctx.state.data.pop("source", None)  # a new visit, credited to no code
+    visits.credit_broadcast(ctx)
     visits.mark(ctx, await ctx.record(EventKind.START, data={"payload": "unknown"}))
     intro = ctx._("Hello! I couldn't read that code, but here is the whole shop.")
     return [await main_menu(ctx, intro)]

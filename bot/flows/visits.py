@@ -5,6 +5,16 @@
 customer's first event, or their first after `shop.analytics.VISIT_GAP` of quiet
 since their last visit began. The visit keeps the source the customer last came
 from: a return without a code still credits the poster that brought them.
+
+A broadcast that reached the customer since their visit began, within
+`shop.broadcasts.CREDIT_WINDOW`, begins a new visit credited to it at their next
+message ("broadcast-<id>"); a /start with a code of a source of its own credits that
+source instead. The customer is read as the engine has them (`CustomerService.touch`),
+which costs nothing more: a process keeping customers in memory reads one again after
+its own delivery worker sent them a broadcast (bot/delivery.py forgets its copy), and
+anyway once their copy is older than `shop.customers.SEEN_PRECISION`. So a broadcast
+sent by another process (`chatshop worker`) is seen within that minute; with Redis,
+every message reads the customer afresh.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from datetime import datetime
 
 from bot.flows.context import Ctx
 from bot.flows.types import Command, Event
+from shop.analytics import EventKind
 
 KEY = "visit_at"  # in the conversation state: when the current visit began (ISO 8601)
 
@@ -26,9 +37,20 @@ async def begin(ctx: Ctx, event: Event) -> None:
     """Record a visit for an event that opens a conversation other than through /start."""
     if isinstance(event, Command) and event.name.lower() == "start":
         return  # the start flow records it, with the code's source
+    if credit_broadcast(ctx):
+        mark(ctx, await ctx.record(EventKind.VISIT))
+        return
     began = await ctx.shop.analytics.visit(ctx.visit, _last(ctx))
     if began is not None:
         mark(ctx, began)
+
+
+def credit_broadcast(ctx: Ctx) -> bool:
+    """Make a broadcast that brought the customer back the source of a visit beginning now, if one did."""
+    source = ctx.shop.broadcasts.credit(ctx.customer, _last(ctx))
+    if source is not None:
+        ctx.state.data["source"] = source
+    return source is not None
 
 
 def _last(ctx: Ctx) -> datetime | None:

@@ -14,9 +14,10 @@ from bot.handlers.whatsapp.channel import WHATSAPP
 from bot.services import Shop
 from shop.analytics import rebuild_reach
 from shop.models import Channel
+from tests.broadcast_support import queue_broadcast
 from tests.cli_support import chatshop
 from tests.conftest import FakeClock
-from tests.flow_support import Chat, chat, engine, stock_the_shop
+from tests.flow_support import Chat, Pushed, chat, engine, stock_the_shop
 from tests.payment_support import paid_through_sandbox
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -92,7 +93,7 @@ async def journeys(shop: Shop, clock: FakeClock) -> None:
     await pay(shop, eve)
 
 
-def steps(*customers: int, conversions: tuple[float, ...]) -> list[dict[str, object]]:
+def steps(*customers: int, conversions: tuple[float | None, ...]) -> list[dict[str, object]]:
     """The steps as the report writes them; conversions and drop-offs from the step before."""
     names = ("visit", "view", "cart", "checkout", "paid")
     rows: list[dict[str, object]] = [
@@ -260,3 +261,59 @@ async def test_a_person_on_two_channels_is_one_customer_of_the_funnel(
     assert funnel["steps"] == steps(1, 1, 1, 1, 1, conversions=(1.0, 1.0, 1.0, 1.0))
     await shop.db.write(rebuild_reach)  # the events, added up afresh, say the same
     assert report(tmp_path, sqlite_url, "funnel", "--since", "all")["steps"] == funnel["steps"]
+
+
+async def test_a_broadcast_is_credited_with_the_visits_it_brings_back_within_a_day(
+    any_shop: Shop, database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = any_shop
+    await stock_the_shop(shop)
+    ann, bob = telegram(shop, "701", "Ann"), telegram(shop, "702", "Bob")
+    cat = whatsapp(shop, "15550170", "Cat")
+    for customer in (ann, bob, cat):
+        await customer.command("start")  # their visits, credited to no one; they may be told news
+    clock.advance(seconds=10)
+    await ann.say("tea")  # browsing: the process keeps her in memory as just seen
+    clock.advance(seconds=10)
+    broadcast = await queue_broadcast(shop, "Tea week: 10% off")
+    by_telegram = Pushed(shop, engine(shop), Channel.TELEGRAM)
+    assert await by_telegram.texts() == ["Tea week: 10% off"] * 2
+    assert await Pushed(shop, engine(shop), Channel.WHATSAPP).texts() == ["Tea week: 10% off"]
+    credited = f"broadcast-{broadcast.id}"
+
+    # Ann writes ten seconds later (the process that sent it reads her afresh): her new
+    # visit is the broadcast's, and so are her view, cart, checkout and payment ($10.00).
+    clock.advance(seconds=10)
+    await ann.say("green tea")
+    await ann.tap("Green tea")
+    await ann.tap("Add to cart")
+    await ann.command("cart")
+    await ann.answer_checkout()
+    await ann.tap("Pickup")
+    await pay(shop, ann)
+    # Cat comes back two hours later by the window poster's code: the poster's, not the broadcast's.
+    clock.advance(hours=2)
+    await cat.command("start", "p-TEA-2_s-window")
+    await cat.tap("Add to cart")
+    # Bob writes a day and an hour after it reached him: a visit of his own (quiet for 12 hours).
+    clock.advance(hours=23)
+    await bob.say("cup")
+    await bob.tap("Cup")
+
+    # Counted by hand: no source: the three first visits, and Bob's view; the broadcast: Ann
+    # all the way; the window: Cat to the cart.
+    by_source = [
+        {"source": None, "steps": steps(3, 1, 0, 0, 0, conversions=(0.3333, 0.0, None, None))},
+        {"source": credited, "steps": steps(1, 1, 1, 1, 1, conversions=(1.0, 1.0, 1.0, 1.0))},
+        {"source": "window", "steps": steps(1, 1, 1, 0, 0, conversions=(1.0, 1.0, 0.0, None))},
+    ]
+    funnel = report(tmp_path, database_url, "funnel", "--since", "all")
+    assert funnel["steps"] == steps(3, 3, 2, 1, 1, conversions=(1.0, 0.6667, 0.5, 1.0))
+    assert funnel["by_source"] == by_source
+    assert funnel["by_channel"] == [
+        {"channel": "telegram", "steps": steps(2, 2, 1, 1, 1, conversions=(1.0, 0.5, 1.0, 1.0))},
+        {"channel": "whatsapp", "steps": steps(1, 1, 1, 0, 0, conversions=(1.0, 1.0, 0.0, None))},
+    ]
+    only = report(tmp_path, database_url, "funnel", "--since", "all", "--source", credited)
+    assert only["by_source"] == [by_source[1]]
+    assert (only["orders"], only["revenue"]) == (1, {"USD": 1000})

@@ -3,6 +3,11 @@
 `broadcast` holds what staff sent and how far its audience has been written;
 `outbound_message.broadcast_id` ties each recipient's message to it, unique per
 customer, so that writing the audience again after a crash queues no second copy.
+`customer.last_broadcast_id` and `last_broadcast_at` say which broadcast last reached
+the customer and when, to credit the visit it brings (shop/broadcasts.py). They are
+added in place (ALTER TABLE on both databases), as in 0008: SQLite's batch mode would
+rebuild the table, which the foreign keys to it refuse; for the same reason the id has
+no foreign key (SQLite could not drop the column again).
 
 Revision ID: 0010
 Revises: 0009
@@ -45,9 +50,16 @@ def upgrade() -> None:
             ondelete="CASCADE",
         )
         batch.create_unique_constraint("uq_outbound_broadcast", ["broadcast_id", "customer_id"])
+    op.add_column("customer", sa.Column("last_broadcast_id", sa.Integer(), nullable=True))
+    op.add_column(
+        "customer",
+        sa.Column("last_broadcast_at", shop.types.UTCDateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    for column in ("last_broadcast_at", "last_broadcast_id"):
+        op.execute(f"ALTER TABLE customer DROP COLUMN {column}")
     with op.batch_alter_table("outbound_message") as batch:
         batch.drop_constraint("uq_outbound_broadcast", type_="unique")
         batch.drop_constraint(
