@@ -18,28 +18,28 @@ Each figure is the best of `--repeat` runs (the machine is shared). Run:
 
     python benchmarks/funnel.py [--events 1000000] [--repeat 3] [--skip-postgres]
 
-Measured on the 2-core development machine, best of 3, 2026-12-07, with other
-sessions working beside it but quiet at the time (load average 1-1.5):
+Measured on the 2-core development machine, best of 3, 2026-12-07, nothing else
+running, with a customer counted as their person across channels (shop/persons.py):
 
 1,000,000 funnel events of 216,566 customers, 50,852 orders, over 60 days
                                                      SQLite 3.40   PostgreSQL 15
-baseline: GROUP BY kind, all events                       136 ms          151 ms
-events: GROUP BY customer, channel, source, 30d         1,725 ms        1,283 ms
-funnel 30d (overall, channel, source, money)              395 ms          277 ms
-funnel all (twice the customers of 30d)                   762 ms          411 ms
-funnel 30d, --source poster-1                              70 ms           56 ms
-sales 30d                                                 207 ms          150 ms
+baseline: GROUP BY kind, all events                       157 ms          188 ms
+events: GROUP BY customer, channel, source, 30d         1,782 ms        1,268 ms
+funnel 30d (overall, channel, source, money)              567 ms          456 ms
+funnel all (twice the customers of 30d)                   888 ms          881 ms
+funnel 30d, --source poster-1                              81 ms           88 ms
+sales 30d                                                 217 ms          152 ms
 
 "events" is what the report first did: each customer's steps per channel and
 source grouped straight from the period's events (seconds on SQLite, before the
 three breakdowns). The report now reads `funnel_reach`, which every funnel event
-keeps up to date (shop/analytics.py), one index range per part, and the money from
-the paid events' covering index. All time reads every customer's rows, twice the
-30 days' here. An earlier run while other test runs went on (load average 3-4, the
-baseline 162 and 196 ms) gave 469 and 359 ms for 30 days, and 1,284 ms (over a
-second) and 528 ms for all time. Loading the events is not timed; computing
-funnel_reach from them afresh (`rebuild_reach`, as after a bulk load) took 23 s on
-SQLite and 21 s on PostgreSQL.
+keeps up to date by person (shop/analytics.py), one index range per part, and the
+money from the paid events' covering index, looking up each paid event's person
+(before persons, on a machine with other sessions at a load average of 1-1.5, the
+funnel took 395 and 277 ms for 30 days, 762 and 411 ms for all time). All time reads
+every customer's rows, twice the 30 days' here. Loading the events is not timed;
+computing funnel_reach from them afresh (`rebuild_reach`, as after a bulk load) took
+36 s on SQLite and 39 s on PostgreSQL.
 """
 
 from __future__ import annotations
