@@ -36,8 +36,13 @@ async def on_contact(shop: Shop, customer: CustomerView) -> CustomerView:
     """Record consent for a customer who writes to the shop before it was ever recorded; return them as now."""
     if customer.consent_at is not None:
         return customer
-    await shop.customers.set_marketing_consent(customer.id, True)
-    return await shop.customers.get(customer.id)
+    return await _record(shop, customer.id, consent=True)
+
+
+async def _record(shop: Shop, customer_id: int, *, consent: bool) -> CustomerView:
+    """Record the customer's consent (or its withdrawal); return them as they are now."""
+    await shop.customers.set_marketing_consent(customer_id, consent)
+    return await shop.customers.get(customer_id)
 
 
 @router.command("stop")
@@ -47,8 +52,7 @@ async def stop(ctx: Ctx, _arg: str) -> list[Reply]:
     if not ctx.customer.marketing_consent:
         body = ctx._("You are not subscribed to our news and offers. To get them, send /start.")
         return [ctx.text(body, [[menu_button(ctx)]], edit=False)]
-    await ctx.shop.customers.set_marketing_consent(ctx.customer_id, False)
-    ctx.customer = await ctx.shop.customers.get(ctx.customer_id)
+    ctx.customer = await _record(ctx.shop, ctx.customer_id, consent=False)
     body = ctx._(
         "Done: you won't get our news and offers any more. Your cart and orders stay as they are. "
         "To get them again, send /start."
@@ -60,7 +64,6 @@ async def resume(ctx: Ctx) -> list[Reply]:
     """Give consent back to a customer who withdrew it (they sent /start); return what tells them."""
     if ctx.customer.marketing_consent:
         return []
-    await ctx.shop.customers.set_marketing_consent(ctx.customer_id, True)
-    ctx.customer = await ctx.shop.customers.get(ctx.customer_id)
+    ctx.customer = await _record(ctx.shop, ctx.customer_id, consent=True)
     body = ctx._("You'll get our news and offers again. To stop them, send /stop.")
     return [ctx.text(body, edit=False)]
