@@ -15,7 +15,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Final, Literal
@@ -82,6 +83,10 @@ class CatalogRow:
     descriptions: dict[str, str]  # locale -> description
     categories: dict[str, str]  # locale -> category name
     active: bool = True  # False: imported (or kept) off sale
+    image_urls: tuple[str, ...] = ()  # every photo, the main one first; empty without photos
+    attrs: dict[str, str] = field(default_factory=dict)  # attr_<name> -> value (non-empty)
+    sort_order: int | None = None
+    created: datetime | None = None  # None: when first imported
 
 
 @dataclass(frozen=True, slots=True)

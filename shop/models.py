@@ -31,6 +31,11 @@ def _json() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+def _json_list() -> Any:
+    """Return a Field holding a JSON array."""
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
 class Channel(StrEnum):
     """Where a customer talks to the shop."""
 
@@ -111,12 +116,16 @@ class Product(SQLModel, table=True):
     currency: str = Field(max_length=3)
     stock: int = 0
     sold: int = 0
-    image_url: str | None = None
+    image_url: str | None = None  # the main photo, also first in `image_urls`
+    image_urls: list[str] = _json_list()  # every photo, main first
+    attrs: dict[str, str] = _json()  # free attributes from the catalog's attr_<name> columns
+    sort_order: int | None = None  # the owner's order on a shelf; none: after those with one
     active: bool = True
     digital: bool = False
     category_id: int | None = Field(default=None, foreign_key="category.id", ondelete="SET NULL")
     revision: int = Field(default=0, index=True)
     updated_at: datetime = _utc()
+    created_at: datetime = _utc()  # when the product came to the shop: "newest first"
 
 
 class Customer(SQLModel, table=True):

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Connection
 
 from shop import tables as t
 from shop.db import Database
-from shop.search_index import Hit, SearchDoc, SearchIndex, SearchResult, WordMatch
+from shop.filters import Filters
+from shop.search_index import NO_FILTERS, Hit, SearchDoc, SearchIndex, SearchResult, WordMatch
 from shop.sql import current_revision
 
 __all__ = ["Hit", "SearchDoc", "SearchResult", "SearchService", "WordMatch"]
@@ -38,6 +39,10 @@ _DOCS = (
         t.product.c.price,
         t.product.c.currency,
         t.product.c.active,
+        t.product.c.category_id,
+        t.product.c.attrs,
+        t.product.c.sort_order,
+        t.product.c.created_at,
         t.category.c.name.label("category"),
         t.category.c.name_i18n.label("category_i18n"),
     )
@@ -58,6 +63,10 @@ def _doc(row: Any) -> SearchDoc:
         sold=row.sold,
         price=row.price,
         currency=sys.intern(row.currency),  # one string for a million prices in dollars
+        category_id=row.category_id,
+        attrs=dict(row.attrs),
+        sort_order=row.sort_order,
+        created=row.created_at.timestamp(),
     )
 
 
@@ -102,6 +111,20 @@ class SearchService:
         if self._monotonic() - self._checked_at >= self._refresh_every:
             await self.refresh()
         return self._index.suggest(query, limit, locale)
+
+    async def find(
+        self,
+        query: str,
+        filters: Filters = NO_FILTERS,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        locale: str | None = None,
+    ) -> SearchResult:
+        """Return a page of products for `query` within `filters`, catching up with the catalog first."""
+        if self._monotonic() - self._checked_at >= self._refresh_every:
+            await self.refresh()
+        return self._index.find(query, filters, offset=offset, limit=limit, locale=locale)
 
     async def refresh(self) -> None:
         """Fold catalog changes since the last look into the index."""

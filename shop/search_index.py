@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from shop.filters import Filters, Sort
 from shop.text import (
     SENTINEL,
     fold_token,
@@ -65,6 +66,7 @@ COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a
 DIVERSIFY_SAMPLE = 2048
 _WHICH_BITS = 11  # a product's score for a word keeps in its low bits which match it was
 _WHICH_MASK = (1 << _WHICH_BITS) - 1
+NO_FILTERS = Filters()
 LAYOUT_PUNCTUATION = ",.;'[]`<>:\"{}~"
 
 
@@ -90,6 +92,10 @@ class SearchDoc:
     sold: int = 0
     price: int = 0  # minor units, for a list of results without a trip to the database
     currency: str = ""
+    category_id: int | None = None
+    attrs: dict[str, str] = field(default_factory=dict)  # attr_<name> -> value, for filters
+    sort_order: int | None = None  # the owner's order on a shelf
+    created: float = 0.0  # when it came to the shop (POSIX seconds), for "newest first"
 
     def title_for(self, locale: str | None) -> str:
         """Return the title in `locale`, or the base title."""
@@ -127,6 +133,9 @@ class SearchResult:
     query: str
     hits: list[Hit]
     did_you_mean: list[str]
+    total: int = 0  # products on every page of these results (`find`); `suggest` leaves 0
+    # attribute -> (value, products) among the results, most products first, for filter buttons
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,6 +474,55 @@ class SearchIndex:
         did_you_mean = [] if complete else self._did_you_mean(query_words, candidates)
         return SearchResult(query, hits, did_you_mean)
 
+    def find(
+        self,
+        query: str,
+        filters: Filters = NO_FILTERS,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        locale: str | None = None,
+    ) -> SearchResult:
+        """Return one page of the products matching `query` (every product when empty) and `filters`.
+
+        Results are in the order `filters.sort` asks for; relevance with no query
+        is the shelf's order: in stock first, then the owner's `sort_order`, then best
+        sellers. `total` counts every page.
+        """
+        if words(query[:MAX_QUERY_CHARS]):
+            found = self.suggest(query, 100, locale)
+            did_you_mean = found.did_you_mean
+            hits = [hit for hit in found.hits if _passes(hit.product, filters)]
+        else:
+            did_you_mean = []
+            hits = [
+                Hit(doc, 0.0, ())
+                for n, doc in enumerate(self._docs)
+                if self._alive[n] and _passes(doc, filters)
+            ]
+            hits.sort(key=_shelf_order)
+        if filters.sort is Sort.PRICE_UP:
+            hits.sort(key=lambda hit: hit.product.price)
+        elif filters.sort is Sort.PRICE_DOWN:
+            hits.sort(key=lambda hit: -hit.product.price)
+        elif filters.sort is Sort.NEWEST:
+            hits.sort(key=lambda hit: -hit.product.created)
+        facets: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for hit in hits:
+            for name, value in hit.product.attrs.items():
+                facets[name][value] += 1
+        start = max(0, offset)
+        return SearchResult(
+            query,
+            hits[start : start + max(1, limit)],
+            did_you_mean,
+            total=len(hits),
+            facets={
+                name: sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+                for name, counts in facets.items()
+            },
+        )
+
     def _search(
         self, query_words: list[str], limit: int, *, retyped: bool = False
     ) -> tuple[list[Hit], list[list[_Candidate]]]:
@@ -768,6 +826,22 @@ class SearchIndex:
         phrases = [" ".join(choice) for choice in itertools.islice(itertools.product(*options), 3)]
         query = " ".join(query_words)
         return [phrase for phrase in phrases if phrase != query]
+
+
+def _passes(doc: SearchDoc, filters: Filters) -> bool:
+    return (
+        (filters.category_id is None or doc.category_id == filters.category_id)
+        and (filters.min_price is None or doc.price >= filters.min_price)
+        and (filters.max_price is None or doc.price <= filters.max_price)
+        and (not filters.in_stock or doc.in_stock)
+        and all(doc.attrs.get(name) == value for name, value in filters.attrs)
+    )
+
+
+def _shelf_order(hit: Hit) -> tuple[bool, bool, int, int, str]:
+    doc = hit.product
+    order = doc.sort_order
+    return (not doc.in_stock, order is None, order or 0, -doc.sold, doc.title)
 
 
 def _postings(

@@ -30,11 +30,15 @@ class ProductView:
     stock: int
     sold: int
     image_url: str | None
+    image_urls: list[str]
+    attrs: dict[str, str]
+    sort_order: int | None
     active: bool
     digital: bool
     category_id: int | None
     revision: int
     updated_at: datetime
+    created_at: datetime
 
     @classmethod
     def from_row(cls, row: Any) -> ProductView:
@@ -45,6 +49,13 @@ class ProductView:
     def money(self) -> Money:
         """Return the price as Money."""
         return Money(self.price, self.currency)
+
+    @property
+    def photos(self) -> tuple[str, ...]:
+        """Return every photo of the product, the main one first."""
+        if self.image_urls:
+            return tuple(self.image_urls)
+        return (self.image_url,) if self.image_url else ()
 
     def title_for(self, locale: str | None) -> str:
         """Return the title in `locale`, or the base title."""
