@@ -38,6 +38,7 @@ from shop.reminders import CartReminderService
 from shop.search import SearchService
 from shop.stock_alerts import StockAlertService
 from shop.tickets import TicketService
+from shop.together import TogetherService
 from shop.types import utcnow
 
 KEPT_CUSTOMERS = 50_000  # customers a process serving alone keeps in memory
@@ -74,6 +75,7 @@ def build_shop(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         stock_alerts=StockAlertService(db, clock),
         experiments=ExperimentService(db, clock),
         broadcasts=BroadcastService(db, clock),
+        together=TogetherService(db),
     )
 
 

@@ -6,7 +6,7 @@ payment pages and webhooks), runs every channel whose settings are present —
 Telegram by long polling, or by webhook on the same web server when
 TELEGRAM_WEBHOOK_URL is set — and does the background work: sending what the shop
 says unasked, expiring unpaid orders' holds, recovering payments, reminding of
-abandoned carts. `worker` does only the background work. Both stop cleanly on SIGTERM or Ctrl-C.
+abandoned carts, counting what is bought together. `worker` does only the background work. Both stop cleanly on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY = 30.0  # seconds between looks for unpaid orders whose hold ran out
 REMIND_EVERY = 60.0  # seconds between looks for abandoned carts (sooner when one comes due)
+TOGETHER_EVERY = 60.0  # seconds between folds of newly paid orders into "often bought together"
 
 NO_CHANNEL = (
     "No channel is configured yet. To sell in Telegram set TELEGRAM_BOT_TOKEN (from @BotFather); "
@@ -251,6 +252,7 @@ def background_work(
         _forever(shop.orders.expire_holds, SWEEP_EVERY, "expiring holds"),
         _forever(shop.payments.settlement.recover, SWEEP_EVERY, "recovering payments"),
         _forever(shop.reminders.remind, REMIND_EVERY, "reminding of carts"),
+        _forever(shop.together.fold, TOGETHER_EVERY, "counting what is bought together"),
     ]
 
 

@@ -22,6 +22,7 @@ from shop.reminders import CartReminderService
 from shop.search import SearchService
 from shop.stock_alerts import StockAlertService
 from shop.tickets import TicketService
+from shop.together import TogetherService
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,4 @@ class Shop:
     stock_alerts: StockAlertService
     experiments: ExperimentService
     broadcasts: BroadcastService
+    together: TogetherService

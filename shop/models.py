@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from shop.types import UTCDateTime
@@ -323,6 +332,38 @@ class OrderEvent(SQLModel, table=True):
     carrier: str | None = None
     tracking_number: str | None = None
     actor: str = Field(default="system", max_length=32)
+
+
+class TogetherPair(SQLModel, table=True):
+    """How many paid, unrefunded orders held both products; kept both ways round (shop/together.py).
+
+    No foreign keys: a pair is only read joined to the products on sale, and the
+    background fold that writes it should not wait on the catalog's locks.
+    """
+
+    __tablename__ = "together_pair"
+    __table_args__ = (
+        # A product's partners, most orders first: a card reads the first few and stops.
+        Index("ix_together_pair_ranked", "product_id", "orders", "other_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    product_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    other_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    orders: int = 0
+
+
+class TogetherFold(SQLModel, table=True):
+    """How far the pair counts have taken in the orders' steps (one row; shop/together.py)."""
+
+    __tablename__ = "together_fold"
+
+    id: int = Field(default=1, primary_key=True)
+    folded_upto: int = 0  # every paid and refunded step up to this order_event id is counted
+    horizon: int = 0  # the newest order_event id when last looked: the next fold's end
+    # PostgreSQL transactions that were writing order steps then: until they end, a step
+    # below the horizon may still appear (ids are handed out before commit).
+    horizon_writers: list[str] = _json_list()
 
 
 class AnalyticsEvent(SQLModel, table=True):

@@ -35,6 +35,8 @@ from shop.models import (
     StockRequest,
     Ticket,
     TicketMessage,
+    TogetherFold,
+    TogetherPair,
 )
 
 
@@ -69,3 +71,5 @@ staff_conversation = _table(StaffConversation)
 stock_request = _table(StockRequest)
 ticket = _table(Ticket)
 ticket_message = _table(TicketMessage)
+together_fold = _table(TogetherFold)
+together_pair = _table(TogetherPair)

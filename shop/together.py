@@ -1,0 +1,239 @@
+"""Often bought together: the products bought with a product (or a cart), from paid orders.
+
+Counts are kept apart from the orders, in `together_pair`: for two products, how
+many paid orders held both (a person buying on two channels counts once per
+order, as anyone does). A refunded order no longer counts: its refund takes its
+pairs back out. Cancelled orders were never paid, so never count. The counts are
+folded in by a background job (`fold`, run by `chatshop run` and `chatshop worker`)
+from the orders' timeline: the paid and refunded steps past a watermark, so paying
+and refunding write nothing more, and a customer's reply never waits for it.
+
+Exactly once, with any number of folders: each fold transaction holds the one
+`together_fold` row (on PostgreSQL FOR UPDATE SKIP LOCKED: a second folder finds it
+taken and leaves the work to the first; SQLite has one writer) and moves the
+watermark in the same transaction as the counts. On PostgreSQL a step's id is handed
+out before its transaction commits, so a step may appear below ids already seen.
+A fold therefore first fixes a horizon, the newest step id, and notes the
+transactions then writing steps (`pg_locks`); it counts up to the horizon only once
+those have ended: at once when none were writing, else at the next run.
+
+Reading a card's suggestions is one query: the product's partners, most orders
+first, straight from `ix_together_pair_ranked`, topped up with the category's best
+sellers (`product.sold`) when history offers fewer. Only products on sale and in
+stock are offered. Ties go to the product added later (the higher id).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, literal, select, text, union_all, update
+from sqlalchemy.engine import Connection
+
+from shop import tables as t
+from shop.db import Database
+from shop.models import OrderStatus
+from shop.sql import insert_for
+from shop.views import ProductView
+
+SHOWN = 3  # suggestions on a card or a cart
+BATCH = 1_000  # order steps folded in one transaction
+
+_WEIGHT = {OrderStatus.PAID.value: 1, OrderStatus.REFUNDED.value: -1}
+# Transactions of others holding order_event open for writing (each until it ends).
+_WRITERS = text(
+    "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation' "
+    "AND relation = 'order_event'::regclass AND mode = 'RowExclusiveLock' "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND pid <> pg_backend_pid()"
+)
+
+p = t.product.c
+tp = t.together_pair.c
+fold_c = t.together_fold.c
+e = t.order_event.c
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A product to offer, and whether it was bought together with the one shown (else a best seller)."""
+
+    product: ProductView
+    together: bool
+
+
+class TogetherService:
+    """Suggests products bought together, and keeps the counts it reads up to date."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def suggest(
+        self, product_ids: Sequence[int], exclude: Collection[int] = (), limit: int = SHOWN
+    ) -> list[Suggestion]:
+        """Return up to `limit` products on sale often bought with `product_ids`, best first.
+
+        Products in `exclude` are never offered (the card's own product, what the cart
+        holds). Too few from history are topped up with the best sellers of the
+        categories of `product_ids`.
+        """
+        if not product_ids:
+            return []
+        work = partial(_suggest, ids=list(product_ids), exclude=list(exclude), limit=limit)
+        return await self._db.read(work)
+
+    async def fold(self) -> None:
+        """Count the orders paid or refunded since the last fold into the pairs (background work)."""
+        while await self._db.write(_fold_batch, bulk=True):
+            pass
+
+    async def rebuild(self) -> None:
+        """Count every paid order again from scratch (the counts restart from nothing)."""
+        await self._db.write(_forget, bulk=True)
+        await self.fold()
+
+
+def _suggest(conn: Connection, ids: list[int], exclude: list[int], limit: int) -> list[Suggestion]:
+    """Read the suggestions in one statement: the pairs first, then the best sellers."""
+    on_sale = and_(p.active, p.stock > 0, p.id.not_in(exclude))
+    if len(ids) == 1:  # read in the index's order, stopping at `limit`
+        together = (
+            select(*t.product.c, tp.orders.label("score"), literal(0).label("tier"))
+            .join_from(t.together_pair, t.product, p.id == tp.other_id)
+            .where(tp.product_id == ids[0], tp.orders > 0, on_sale)
+            .order_by(tp.orders.desc(), tp.other_id.desc())
+            .limit(limit)
+        )
+    else:
+        score = func.sum(tp.orders)
+        partners = (
+            select(tp.other_id, score.label("score"))
+            .where(tp.product_id.in_(ids))
+            .group_by(tp.other_id)
+            .having(score > 0)
+            .subquery()
+        )
+        together = (
+            select(*t.product.c, partners.c.score, literal(0).label("tier"))
+            .join_from(partners, t.product, p.id == partners.c.other_id)
+            .where(on_sale)
+            .order_by(partners.c.score.desc(), partners.c.other_id.desc())
+            .limit(limit)
+        )
+    shelves = select(t.product.c.category_id).where(p.id.in_(ids)).scalar_subquery()
+    best_sellers = (
+        select(*t.product.c, p.sold.label("score"), literal(1).label("tier"))
+        .where(p.category_id.in_(shelves), p.sold > 0, on_sale)
+        .order_by(p.sold.desc(), p.id.desc())
+        .limit(2 * limit)  # as many again as history may already have offered
+    )
+    both = union_all(together.subquery().select(), best_sellers.subquery().select()).subquery()
+    rows = conn.execute(
+        select(both).order_by(both.c.tier, both.c.score.desc(), both.c.id.desc())
+    ).all()
+    found: dict[int, Suggestion] = {}
+    for row in rows:
+        if row.id not in found and len(found) < limit:
+            fields = {column.name: row._mapping[column.name] for column in t.product.c}
+            found[row.id] = Suggestion(ProductView(**fields), together=row.tier == 0)
+    return list(found.values())
+
+
+def _fold_batch(conn: Connection) -> bool:
+    """Fold up to BATCH paid and refunded steps; return whether there may be more to fold now."""
+    query = select(t.together_fold).where(fold_c.id == 1)
+    postgres = conn.dialect.name != "sqlite"
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    state = conn.execute(query).first()
+    if state is None:
+        return False  # another process is folding
+    horizon, writers = state.horizon, state.horizon_writers
+    if state.folded_upto >= horizon:  # all counted up to the horizon: look further
+        newest = conn.execute(select(func.max(e.id))).scalar() or 0
+        if newest <= horizon:
+            return False
+        horizon = newest
+        writers = list(conn.execute(_WRITERS).scalars()) if postgres else []
+        conn.execute(
+            update(t.together_fold)
+            .where(fold_c.id == 1)
+            .values(horizon=horizon, horizon_writers=writers)
+        )
+        if writers:  # they may yet commit steps below the horizon: at the next run
+            return False
+    elif writers:
+        if set(writers) & set(conn.execute(_WRITERS).scalars()):
+            return False
+        conn.execute(update(t.together_fold).where(fold_c.id == 1).values(horizon_writers=[]))
+    upto = _count(conn, state.folded_upto, horizon)
+    conn.execute(update(t.together_fold).where(fold_c.id == 1).values(folded_upto=upto))
+    return True
+
+
+def _count(conn: Connection, after: int, upto: int) -> int:
+    """Count the paid and refunded steps with ids in (after, upto], BATCH at most; return the last."""
+    steps = conn.execute(
+        select(e.id, e.order_id, e.status)
+        .where(e.id > after, e.id <= upto, e.status.in_(list(_WEIGHT)))
+        .order_by(e.id)
+        .limit(BATCH)
+    ).all()
+    weights: Counter[int] = Counter()
+    for step in steps:
+        weights[step.order_id] += _WEIGHT[step.status]
+    bought: defaultdict[int, set[int]] = defaultdict(set)
+    if weights:
+        line = t.order_line.c
+        lines = conn.execute(
+            select(line.order_id, line.product_id).where(
+                line.order_id.in_(bindparam("orders", expanding=True)),
+                line.product_id.is_not(None),
+            ),
+            {"orders": list(weights)},
+        )
+        for order_id, product_id in lines:
+            bought[order_id].add(product_id)
+    pairs: Counter[tuple[int, int]] = Counter()
+    for order_id, products in bought.items():
+        for one in products:
+            for other in products - {one}:
+                pairs[one, other] += weights[order_id]
+    _add(conn, pairs)
+    return steps[-1].id if len(steps) == BATCH else upto
+
+
+def _add(conn: Connection, pairs: Counter[tuple[int, int]]) -> None:
+    """Add the counts to the pairs, and drop the pairs no order holds any more."""
+    changed = [
+        {"product_id": one, "other_id": other, "orders": n}
+        for (one, other), n in sorted(pairs.items())
+        if n
+    ]
+    if not changed:
+        return
+    insert: Any = insert_for(conn, t.together_pair)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["product_id", "other_id"],
+            set_={"orders": tp.orders + insert.excluded.orders},
+        ),
+        changed,
+    )
+    if any(pair["orders"] < 0 for pair in changed):  # a refund
+        touched = sorted({pair["product_id"] for pair in changed})
+        conn.execute(t.together_pair.delete().where(tp.product_id.in_(touched), tp.orders <= 0))
+
+
+def _forget(conn: Connection) -> None:
+    """Drop every count and the watermark, so the next fold counts every order again."""
+    lock = select(fold_c.id).where(fold_c.id == 1)
+    if conn.dialect.name != "sqlite":
+        lock = lock.with_for_update()  # after a fold under way, never in its middle
+    conn.execute(lock)
+    conn.execute(t.together_pair.delete())
+    conn.execute(update(t.together_fold).where(fold_c.id == 1).values(folded_upto=0))
