@@ -353,6 +353,20 @@ class TogetherPair(SQLModel, table=True):
     orders: int = 0
 
 
+class TogetherBestSeller(SQLModel, table=True):
+    """One of a category's best sellers (most `product.sold`), a few deep (shop/together.py).
+
+    Chosen again by the fold that counts an order of the category, so a card reads a
+    few rows instead of ordering its whole shelf by sales.
+    """
+
+    __tablename__ = "together_best_seller"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    category_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    product_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+
+
 class TogetherFold(SQLModel, table=True):
     """How far the pair counts have taken in the orders' steps (one row; shop/together.py)."""
 

@@ -35,6 +35,7 @@ from shop.models import (
     StockRequest,
     Ticket,
     TicketMessage,
+    TogetherBestSeller,
     TogetherFold,
     TogetherPair,
 )
@@ -71,5 +72,6 @@ staff_conversation = _table(StaffConversation)
 stock_request = _table(StockRequest)
 ticket = _table(Ticket)
 ticket_message = _table(TicketMessage)
+together_best_seller = _table(TogetherBestSeller)
 together_fold = _table(TogetherFold)
 together_pair = _table(TogetherPair)

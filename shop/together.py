@@ -17,10 +17,14 @@ A fold therefore first fixes a horizon, the newest step id, and notes the
 transactions then writing steps (`pg_locks`); it counts up to the horizon only once
 those have ended: at once when none were writing, else at the next run.
 
+The same fold chooses again the best sellers (most `product.sold`) of each category
+whose orders it counted, BEST_KEPT deep, into `together_best_seller`; ordering a
+whole shelf by sales at each card would cost a big category's every row.
+
 Reading a card's suggestions is one query: the product's partners, most orders
-first, straight from `ix_together_pair_ranked`, topped up with the category's best
-sellers (`product.sold`) when history offers fewer. Only products on sale and in
-stock are offered. Ties go to the product added later (the higher id).
+first, straight from `ix_together_pair_ranked`, topped up with its category's best
+sellers when history offers fewer. Only products on sale and in stock are offered.
+Ties go to the product added later (the higher id).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from shop.sql import insert_for
 from shop.views import ProductView
 
 SHOWN = 3  # suggestions on a card or a cart
+BEST_KEPT = 10  # best sellers kept per category: enough for some to be sold out or in the cart
 BATCH = 1_000  # order steps folded in one transaction
 
 _WEIGHT = {OrderStatus.PAID.value: 1, OrderStatus.REFUNDED.value: -1}
@@ -54,6 +59,7 @@ _WRITERS = text(
 
 p = t.product.c
 tp = t.together_pair.c
+best = t.together_best_seller.c
 fold_c = t.together_fold.c
 e = t.order_event.c
 
@@ -91,10 +97,17 @@ class TogetherService:
         while await self._db.write(_fold_batch, bulk=True):
             pass
 
-    async def rebuild(self) -> None:
-        """Count every paid order again from scratch (the counts restart from nothing)."""
+    async def rebuild(self) -> int:
+        """Count every paid order again from scratch; return how many pairs of products it found.
+
+        Until it is done, cards offer what it has counted so far (and best sellers).
+        """
         await self._db.write(_forget, bulk=True)
         await self.fold()
+        kept = select(func.count()).select_from(t.together_pair)
+        return (
+            int(await self._db.read(lambda conn: conn.execute(kept).scalar_one(), bulk=True)) // 2
+        )
 
 
 def _suggest(conn: Connection, ids: list[int], exclude: list[int], limit: int) -> list[Suggestion]:
@@ -127,7 +140,8 @@ def _suggest(conn: Connection, ids: list[int], exclude: list[int], limit: int) -
     shelves = select(t.product.c.category_id).where(p.id.in_(ids)).scalar_subquery()
     best_sellers = (
         select(*t.product.c, p.sold.label("score"), literal(1).label("tier"))
-        .where(p.category_id.in_(shelves), p.sold > 0, on_sale)
+        .join_from(t.together_best_seller, t.product, p.id == best.product_id)
+        .where(best.category_id.in_(shelves), on_sale)
         .order_by(p.sold.desc(), p.id.desc())
         .limit(2 * limit)  # as many again as history may already have offered
     )
@@ -204,6 +218,7 @@ def _count(conn: Connection, after: int, upto: int) -> int:
             for other in products - {one}:
                 pairs[one, other] += weights[order_id]
     _add(conn, pairs)
+    _choose_best_sellers(conn, set().union(*bought.values()))
     return steps[-1].id if len(steps) == BATCH else upto
 
 
@@ -227,6 +242,26 @@ def _add(conn: Connection, pairs: Counter[tuple[int, int]]) -> None:
     if any(pair["orders"] < 0 for pair in changed):  # a refund
         touched = sorted({pair["product_id"] for pair in changed})
         conn.execute(t.together_pair.delete().where(tp.product_id.in_(touched), tp.orders <= 0))
+
+
+def _choose_best_sellers(conn: Connection, sold: set[int]) -> None:
+    """Choose again the best sellers of the categories of the products `sold` (or given back)."""
+    if not sold:
+        return
+    shelves = conn.execute(
+        select(p.category_id).distinct().where(p.id.in_(sorted(sold)), p.category_id.is_not(None))
+    ).scalars()
+    for shelf in sorted(shelves):
+        conn.execute(t.together_best_seller.delete().where(best.category_id == shelf))
+        top = (
+            select(p.category_id, p.id)
+            .where(p.category_id == shelf, p.active, p.sold > 0)
+            .order_by(p.sold.desc(), p.id.desc())
+            .limit(BEST_KEPT)
+        )
+        conn.execute(
+            t.together_best_seller.insert().from_select(["category_id", "product_id"], top)
+        )
 
 
 def _forget(conn: Connection) -> None:

@@ -2,9 +2,10 @@
 
 `together_pair` holds, for each two products bought in one paid (and not refunded)
 order, how many orders held both, once each way round, so a product's partners are
-one range of `ix_together_pair_ranked`. `together_fold` is one row: the order_event
-id up to which paid and refunded steps are counted (shop/together.py). Orders paid
-before this version are counted by the first fold, as any other.
+one range of `ix_together_pair_ranked`; `together_best_seller` a few of each
+category's best sellers, for products with too little such history. `together_fold`
+is one row: the order_event id up to which paid and refunded steps are counted
+(shop/together.py). Orders paid before this version are counted by the first fold.
 
 Revision ID: 0016
 Revises: 0015
@@ -37,6 +38,13 @@ def upgrade() -> None:
         ["product_id", "orders", "other_id"],
         unique=False,
     )
+    op.create_table(
+        "together_best_seller",
+        sa.Column("category_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("product_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("category_id", "product_id", name=op.f("pk_together_best_seller")),
+        sqlite_with_rowid=False,
+    )
     fold = op.create_table(
         "together_fold",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,5 +58,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("together_fold")
+    op.drop_table("together_best_seller")
     op.drop_index("ix_together_pair_ranked", table_name="together_pair")
     op.drop_table("together_pair")
