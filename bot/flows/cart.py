@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.flows import actions as a
 from bot.flows.common import ints, menu_button, search_button
 from bot.flows.context import Ctx
@@ -9,6 +11,7 @@ from bot.flows.errors import StaleInputError, promo_problem
 from bot.flows.experiments import cart_offer
 from bot.flows.labels import distinct_titles
 from bot.flows.router import FlowRouter
+from bot.flows.together import together_rows
 from bot.flows.types import Button, Reply, Text
 from shop.analytics import EventKind
 from shop.carts import MAX_QUANTITY, CartView
@@ -82,9 +85,14 @@ async def take_offer(ctx: Ctx, _arg: str) -> list[Reply]:
 
 
 async def cart_reply(ctx: Ctx, cart: CartView, *, note: str = "", edit: bool | None = None) -> Text:
-    """Return the cart as a message, with the promo code an experiment offers this customer."""
+    """Return the cart as a message, with the promo code an experiment offers this customer.
+
+    Under its lines, products often bought with what it holds (bot/flows/together.py).
+    """
     offer = await cart_offer(ctx) if cart.lines and cart.promo_code is None else None
-    return cart_message(ctx, cart, note=note, edit=edit, offer=offer)
+    held = [line.product.id for line in cart.lines]
+    suggested = await together_rows(ctx, held, exclude=held)
+    return cart_message(ctx, cart, note=note, edit=edit, offer=offer, suggested=suggested)
 
 
 def cart_message(
@@ -94,10 +102,12 @@ def cart_message(
     note: str = "",
     edit: bool | None = None,
     offer: str | None = None,
+    suggested: Sequence[list[Button]] = (),
 ) -> Text:
     """Return the cart as a message: lines, totals, and a row of buttons per line.
 
-    With `offer`, a promo code is suggested with a button that applies it.
+    With `offer`, a promo code is suggested with a button that applies it; `suggested`
+    rows (other products to open) come under the lines.
     """
     if not cart.lines:
         body = ctx._("Your cart is empty.")
@@ -145,6 +155,7 @@ def cart_message(
         rows.append([Button("🎁 " + ctx._("Use {code}").format(code=offer), a.PROMO_OFFER)])
     if note:
         lines.extend(["", note])
+    rows.extend(suggested)
     rows.append(
         [
             Button("🎟 " + ctx._("Promo code"), a.PROMO),

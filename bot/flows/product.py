@@ -1,6 +1,7 @@
 """The product card: photo, price in the customer's money, stock, quantity, add to cart, Buy now.
 
-A sold-out product's card offers "Notify me" instead (shop/stock_alerts.py).
+A sold-out product's card offers "Notify me" instead (shop/stock_alerts.py); every
+card, products often bought with it (bot/flows/together.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.experiments import buy_buttons
 from bot.flows.router import FlowRouter
+from bot.flows.together import together_rows
 from bot.flows.types import Button, Image, Reply, Text
 from shop.analytics import EventKind
 from shop.carts import MAX_QUANTITY, CartView
@@ -122,6 +124,7 @@ async def product_card(
         if product.category_id is not None
         else menu_button(ctx)
     )
+    rows.extend(await together_rows(ctx, [product.id], exclude=[product.id]))
     rows.append([cart_button_for(ctx, cart.units), back])
     if product.image_url:
         return Image(product.image_url, caption, rows, edit=ctx.replaces)
