@@ -173,3 +173,12 @@ def set_price(
 
     product = with_shop(work)
     out.print(f"{shown(product.sku)}: {format_money(product.price, product.currency)}.")
+
+
+@catalog_app.command("rebuild-together")
+def rebuild_together() -> None:
+    """Count "often bought together" again from every paid order (a running shop keeps it counted)."""
+    pairs = with_shop(lambda shop: shop.together.rebuild())
+    out.print(
+        f"Counted every paid order again: {pairs} pair{'' if pairs == 1 else 's'} of products."
+    )

@@ -32,6 +32,7 @@ from shop.views import OrderView
 from tests.cli_support import GOOD, chatshop, write
 from tests.conftest import row
 from tests.payment_support import paid_through_sandbox, pending_order
+from tests.together_support import place, product_id
 
 
 @pytest.fixture
@@ -102,6 +103,22 @@ async def test_one_product_changes_without_an_import_and_the_running_shop_sees_i
     cup = await running.catalog.product_by_sku("CUP-1")
     assert cup is not None
     assert cup.price == 700
+
+
+async def test_often_bought_together_is_counted_again_from_every_paid_order(
+    tmp_path: Path, running: Shop
+) -> None:
+    await running.catalog.import_rows([row("TEA"), row("CUP"), row("POT")])
+    for buyer, skus in (("ann", ["TEA", "CUP"]), ("bob", ["TEA", "CUP", "POT"])):
+        await place(running, buyer, skus)
+    tea = await product_id(running, "TEA")
+    assert await running.together.suggest([tea], [tea]) == []  # not counted yet
+
+    rebuilt = await staff(tmp_path, "catalog", "rebuild-together")
+
+    assert rebuilt.stdout == "Counted every paid order again: 3 pairs of products.\n"
+    found = await running.together.suggest([tea], [tea])
+    assert [(s.product.sku, s.together) for s in found] == [("CUP", True), ("POT", True)]
 
 
 async def test_promo_codes_are_created_listed_and_switched_off_for_the_running_shop(
