@@ -32,10 +32,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, select, text, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from shop import tables as t
@@ -112,14 +123,32 @@ class TogetherService:
 
 def _suggest(conn: Connection, ids: list[int], exclude: list[int], limit: int) -> list[Suggestion]:
     """Read the suggestions in one statement: the pairs first, then the best sellers."""
+    values = {"product": ids[0], "ids": ids, "exclude": exclude}
+    rows = conn.execute(_suggestions(len(ids) > 1, limit), values)
+    # ProductView's fields follow the product table's columns (as shop/carts.py reads them).
+    return [Suggestion(ProductView(*row[:_PRODUCT_COLUMNS]), row.tier == 0) for row in rows]
+
+
+_PRODUCT_COLUMNS = len(t.product.c)
+
+
+@cache
+def _suggestions(several: bool, limit: int) -> Select[Any]:
+    """Build, once, the statement that reads suggestions for one product or for several.
+
+    Only the products finally offered are read whole (their JSON columns cost most).
+    """
+    exclude: BindParameter[list[int]] = bindparam("exclude", expanding=True)
     on_sale = and_(p.active, p.stock > 0, p.id.not_in(exclude))
-    if len(ids) == 1:  # read in the index's order, stopping at `limit`
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    if not several:  # read in the index's order, stopping at `limit`
         together = (
-            select(*t.product.c, tp.orders.label("score"), literal(0).label("tier"))
+            select(tp.other_id.label("id"), tp.orders.label("score"), literal(0).label("tier"))
             .join_from(t.together_pair, t.product, p.id == tp.other_id)
-            .where(tp.product_id == ids[0], tp.orders > 0, on_sale)
+            .where(tp.product_id == bindparam("product"), tp.orders > 0, on_sale)
             .order_by(tp.orders.desc(), tp.other_id.desc())
             .limit(limit)
+            .cte("together")
         )
     else:
         score = func.sum(tp.orders)
@@ -131,30 +160,28 @@ def _suggest(conn: Connection, ids: list[int], exclude: list[int], limit: int) -
             .subquery()
         )
         together = (
-            select(*t.product.c, partners.c.score, literal(0).label("tier"))
+            select(partners.c.other_id.label("id"), partners.c.score, literal(0).label("tier"))
             .join_from(partners, t.product, p.id == partners.c.other_id)
             .where(on_sale)
             .order_by(partners.c.score.desc(), partners.c.other_id.desc())
             .limit(limit)
+            .cte("together")
         )
     shelves = select(t.product.c.category_id).where(p.id.in_(ids)).scalar_subquery()
     best_sellers = (
-        select(*t.product.c, p.sold.label("score"), literal(1).label("tier"))
+        select(p.id, p.sold.label("score"), literal(1).label("tier"))
         .join_from(t.together_best_seller, t.product, p.id == best.product_id)
-        .where(best.category_id.in_(shelves), on_sale)
+        .where(best.category_id.in_(shelves), on_sale, p.id.not_in(select(together.c.id)))
         .order_by(p.sold.desc(), p.id.desc())
-        .limit(2 * limit)  # as many again as history may already have offered
+        .limit(limit)
     )
-    both = union_all(together.subquery().select(), best_sellers.subquery().select()).subquery()
-    rows = conn.execute(
-        select(both).order_by(both.c.tier, both.c.score.desc(), both.c.id.desc())
-    ).all()
-    found: dict[int, Suggestion] = {}
-    for row in rows:
-        if row.id not in found and len(found) < limit:
-            fields = {column.name: row._mapping[column.name] for column in t.product.c}
-            found[row.id] = Suggestion(ProductView(**fields), together=row.tier == 0)
-    return list(found.values())
+    both = union_all(select(together), best_sellers.subquery().select()).subquery()
+    return (
+        select(*t.product.c, both.c.tier)
+        .join_from(both, t.product, p.id == both.c.id)
+        .order_by(both.c.tier, both.c.score.desc(), p.id.desc())
+        .limit(limit)
+    )
 
 
 def _fold_batch(conn: Connection) -> bool:
