@@ -17,9 +17,9 @@ A fold therefore first fixes a horizon, the newest step id, and notes the
 transactions then writing steps (`pg_locks`); it counts up to the horizon only once
 those have ended: at once when none were writing, else at the next run.
 
-The same fold chooses again the best sellers (most `product.sold`) of each category
-whose orders it counted, BEST_KEPT deep, into `together_best_seller`; ordering a
-whole shelf by sales at each card would cost a big category's every row.
+After counting, a fold chooses again the best sellers (most `product.sold`) of each
+category whose orders it counted, BEST_KEPT deep, into `together_best_seller`:
+ordering a whole shelf by sales at each card would cost a big category's every row.
 
 Reading a card's suggestions is one query: the product's partners, most orders
 first, straight from `ix_together_pair_ranked`, topped up with its category's best
@@ -57,7 +57,7 @@ from shop.views import ProductView
 
 SHOWN = 3  # suggestions on a card or a cart
 BEST_KEPT = 10  # best sellers kept per category: enough for some to be sold out or in the cart
-BATCH = 1_000  # order steps folded in one transaction
+BATCH = 200  # order steps folded in one transaction: short, as SQLite has one writer
 
 _WEIGHT = {OrderStatus.PAID.value: 1, OrderStatus.REFUNDED.value: -1}
 # Transactions of others holding order_event open for writing (each until it ends).
@@ -104,9 +104,35 @@ class TogetherService:
         return await self._db.read(work)
 
     async def fold(self) -> None:
-        """Count the orders paid or refunded since the last fold into the pairs (background work)."""
-        while await self._db.write(_fold_batch, bulk=True):
-            pass
+        """Count the orders paid or refunded since the last fold into the pairs (background work).
+
+        Then choose again the best sellers of the categories those orders bought from.
+        """
+        sold: set[int] = set()
+        while True:
+            more, batch = await self._db.write(_fold_batch, bulk=True)
+            sold |= batch
+            if not more:
+                break
+        if sold:
+            shelves = await self._db.read(partial(_shelves, products=sorted(sold)))
+            for shelf in shelves:
+                await self._choose_best_sellers(shelf)
+
+    async def _choose_best_sellers(self, shelf: int) -> None:
+        """Keep the BEST_KEPT products of a category that sold most (read apart from the write).
+
+        Ordering a big category by sales takes a while: on SQLite, a write transaction
+        that long would keep customers' carts and orders waiting for it.
+        """
+        top = (
+            select(p.id)
+            .where(p.category_id == shelf, p.active, p.sold > 0)
+            .order_by(p.sold.desc(), p.id.desc())
+            .limit(BEST_KEPT)
+        )
+        chosen = await self._db.read(lambda conn: list(conn.execute(top).scalars()), bulk=True)
+        await self._db.write(partial(_keep_best_sellers, shelf=shelf, chosen=chosen))
 
     async def rebuild(self) -> int:
         """Count every paid order again from scratch; return how many pairs of products it found.
@@ -184,20 +210,23 @@ def _suggestions(several: bool, limit: int) -> Select[Any]:
     )
 
 
-def _fold_batch(conn: Connection) -> bool:
-    """Fold up to BATCH paid and refunded steps; return whether there may be more to fold now."""
+def _fold_batch(conn: Connection) -> tuple[bool, set[int]]:
+    """Fold up to BATCH paid and refunded steps.
+
+    Returns whether there may be more to fold now, and the products those orders bought.
+    """
     query = select(t.together_fold).where(fold_c.id == 1)
     postgres = conn.dialect.name != "sqlite"
     if postgres:
         query = query.with_for_update(skip_locked=True)
     state = conn.execute(query).first()
     if state is None:
-        return False  # another process is folding
+        return False, set()  # another process is folding
     horizon, writers = state.horizon, state.horizon_writers
     if state.folded_upto >= horizon:  # all counted up to the horizon: look further
         newest = conn.execute(select(func.max(e.id))).scalar() or 0
         if newest <= horizon:
-            return False
+            return False, set()
         horizon = newest
         writers = list(conn.execute(_WRITERS).scalars()) if postgres else []
         conn.execute(
@@ -206,18 +235,21 @@ def _fold_batch(conn: Connection) -> bool:
             .values(horizon=horizon, horizon_writers=writers)
         )
         if writers:  # they may yet commit steps below the horizon: at the next run
-            return False
+            return False, set()
     elif writers:
         if set(writers) & set(conn.execute(_WRITERS).scalars()):
-            return False
+            return False, set()
         conn.execute(update(t.together_fold).where(fold_c.id == 1).values(horizon_writers=[]))
-    upto = _count(conn, state.folded_upto, horizon)
+    upto, sold = _count(conn, state.folded_upto, horizon)
     conn.execute(update(t.together_fold).where(fold_c.id == 1).values(folded_upto=upto))
-    return True
+    return True, sold
 
 
-def _count(conn: Connection, after: int, upto: int) -> int:
-    """Count the paid and refunded steps with ids in (after, upto], BATCH at most; return the last."""
+def _count(conn: Connection, after: int, upto: int) -> tuple[int, set[int]]:
+    """Count the paid and refunded steps with ids in (after, upto], BATCH at most.
+
+    Returns the last step counted, and the products their orders bought.
+    """
     steps = conn.execute(
         select(e.id, e.order_id, e.status)
         .where(e.id > after, e.id <= upto, e.status.in_(list(_WEIGHT)))
@@ -245,8 +277,8 @@ def _count(conn: Connection, after: int, upto: int) -> int:
             for other in products - {one}:
                 pairs[one, other] += weights[order_id]
     _add(conn, pairs)
-    _choose_best_sellers(conn, set().union(*bought.values()))
-    return steps[-1].id if len(steps) == BATCH else upto
+    last = steps[-1].id if len(steps) == BATCH else upto
+    return last, set().union(*bought.values())
 
 
 def _add(conn: Connection, pairs: Counter[tuple[int, int]]) -> None:
@@ -271,24 +303,18 @@ def _add(conn: Connection, pairs: Counter[tuple[int, int]]) -> None:
         conn.execute(t.together_pair.delete().where(tp.product_id.in_(touched), tp.orders <= 0))
 
 
-def _choose_best_sellers(conn: Connection, sold: set[int]) -> None:
-    """Choose again the best sellers of the categories of the products `sold` (or given back)."""
-    if not sold:
-        return
-    shelves = conn.execute(
-        select(p.category_id).distinct().where(p.id.in_(sorted(sold)), p.category_id.is_not(None))
-    ).scalars()
-    for shelf in sorted(shelves):
-        conn.execute(t.together_best_seller.delete().where(best.category_id == shelf))
-        top = (
-            select(p.category_id, p.id)
-            .where(p.category_id == shelf, p.active, p.sold > 0)
-            .order_by(p.sold.desc(), p.id.desc())
-            .limit(BEST_KEPT)
-        )
-        conn.execute(
-            t.together_best_seller.insert().from_select(["category_id", "product_id"], top)
-        )
+def _shelves(conn: Connection, products: list[int]) -> list[int]:
+    """Return the categories of `products`."""
+    query = select(p.category_id).distinct().where(p.id.in_(products), p.category_id.is_not(None))
+    return sorted(conn.execute(query).scalars())
+
+
+def _keep_best_sellers(conn: Connection, shelf: int, chosen: list[int]) -> None:
+    """Make `chosen` the best sellers kept for a category."""
+    conn.execute(t.together_best_seller.delete().where(best.category_id == shelf))
+    if chosen:
+        rows = [{"category_id": shelf, "product_id": product} for product in chosen]
+        conn.execute(insert_for(conn, t.together_best_seller).on_conflict_do_nothing(), rows)
 
 
 def _forget(conn: Connection) -> None:
