@@ -215,6 +215,7 @@ async def run_demo(settings: Settings, out: TextIO, read_line: ReadLine | None =
                 async def pay(token: str) -> None:
                     await shop.payments.pages.sandbox_act(token, PAY)
                     await worker.drain()  # what the payment changed is said before the next prompt
+                    await shop.together.fold()  # no background jobs here: the next card knows it
 
                 await converse(conversations, channel, who, read_line or stdin_lines(), pay)
             finally:

@@ -136,6 +136,12 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
         screen = await terminal.choose("#1")
         assert title in screen
         assert "— Paid" in screen
+        await terminal.type("/catalog")
+        screen = await terminal.choose("Coffee & tea")
+        other = next(text for _, text in OPTION.findall(screen) if "$" in text and text != product)
+        screen = await terminal.choose(other)
+        assert "Best sellers" in screen  # the shelf's, as nothing was bought with this yet
+        assert title[:24] in screen.split("Best sellers")[1]  # long titles are cut short
         await terminal.quit()
 
 
