@@ -73,7 +73,7 @@ _MAX_STOCK: Final = 2**31 - 1  # an INTEGER column
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
 _MAX_SORT_ORDER: Final = 2**31 - 1  # an INTEGER column
-_WHOLE: Final = re.compile(r"-?[0-9]{1,10}")
+_WHOLE: Final = re.compile(r"-?[0-9]+")
 _ATTR_NAME: Final = re.compile(r"[a-z0-9_]+")
 _KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, *FLAG_COLUMNS, *OPTIONAL_COLUMNS})
 _CONTROL_NAMES: Final = {"U+000A": "a line break", "U+000D": "a line break", "U+0009": "a tab"}
@@ -401,17 +401,16 @@ class _RowChecker:
         titles: dict[str, str],
         descriptions: dict[str, str],
         categories: dict[str, str],
-        image_urls: Sequence[str] = (),
-        attrs: dict[str, str] | None = None,
-        sort_order: str | int = "",
-        created: str | None = "",
+        image_urls: Sequence[str],
+        attrs: dict[str, str],
+        sort_order: str | int,
+        created: str | None,
     ) -> CatalogRow | None:
         """Return the row if every value is right; otherwise report each wrong one.
 
         A text value of None was already reported as wrong (a JSON number where text belongs)
         and is not checked again.
         """
-        attrs = attrs or {}
         report = self.report
         before = report.count
         garbled = self._controls(
@@ -628,6 +627,9 @@ class _RowChecker:
         if isinstance(value, str):
             if not _WHOLE.fullmatch(value):
                 self.report.add(line, f"sort_order {_show(value)} is not a whole number")
+                return None
+            if len(value) > 12:  # int() of thousands of digits is refused, and slow
+                self.report.add(line, f"sort_order {_show(value)} is too large")
                 return None
             value = int(value)
         if abs(value) > _MAX_SORT_ORDER:

@@ -622,6 +622,7 @@ def test_created_is_an_iso_date_or_time_in_utc_unless_it_says(
         ("first", "", "line 2: sort_order 'first' is not a whole number"),
         ("1.5", "", "line 2: sort_order '1.5' is not a whole number"),
         ("9999999999", "", "line 2: sort_order 9999999999 is too large"),
+        ("9" * 5000, "", f"line 2: sort_order {'9' * 39 + '…'!r} is too large"),
         ("", "01.12.2026", "line 2: created '01.12.2026' is not a date: write it as 2026-12-01"),
         ("", "yesterday", "line 2: created 'yesterday' is not a date"),
     ],
