@@ -287,13 +287,17 @@ TEXT_COLUMNS = [
     "title_ru",
     "description_ru",
     "category_ru",
+    "image_urls",
+    "attr_brand",
+    "created",
 ]
 
 
 def _csv_with(column: str, value: str) -> bytes:
     """A good file of two products, the second with `value` in `column`."""
     header = [*HEADER.split(","), "title_ru", "description_ru", "category_ru"]
-    good = [*GOOD.split(","), "Зелёный чай", "Листовой", "Чай"]
+    header += ["image_urls", "attr_brand", "created"]
+    good = [*GOOD.split(","), "Зелёный чай", "Листовой", "Чай", "", "Ahmad", ""]
     second = dict(zip(header, good, strict=True)) | {"sku": "TEA-2", column: value}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -306,7 +310,8 @@ def _csv_with(column: str, value: str) -> bytes:
 def test_a_control_character_in_any_text_is_refused_naming_line_column_and_character(
     column: str, char: str
 ) -> None:
-    value = f"https://example.com/t{char}ea.jpg" if column == "image_url" else f"Gr{char}een"
+    is_url = column.startswith("image_url")
+    value = f"https://example.com/t{char}ea.jpg" if is_url else f"Gr{char}een"
 
     [problem] = problems(_csv_with(column, value))
 
@@ -315,7 +320,9 @@ def test_a_control_character_in_any_text_is_refused_naming_line_column_and_chara
     assert problem.message.endswith(f"contains the control character U+{ord(char):04X}")
 
 
-@pytest.mark.parametrize("column", ["sku", "title", "category", "title_ru", "category_ru"])
+@pytest.mark.parametrize(
+    "column", ["sku", "title", "category", "title_ru", "category_ru", "attr_brand"]
+)
 @pytest.mark.parametrize(("char", "name"), [("\n", "a line break"), ("\t", "a tab")])
 def test_only_descriptions_may_have_line_breaks_and_tabs(column: str, char: str, name: str) -> None:
     value = f"Green{char}tea"
