@@ -2,7 +2,8 @@
 
 WhatsApp through Twilio takes up to 1,600 characters a message (a longer text goes
 as several, split between paragraphs, lines or words) and a photo by its URL with a
-caption; an album goes as one media message a photo, the caption on the first. Buttons become numbered lines, numbered from 1 across one answer's replies
+caption; an album goes as one media message a photo, the caption on the first.
+Buttons become numbered lines, numbered from 1 across one answer's replies
 as `bot.flows.options` remembers them, so "3" means what the customer saw as 3.
 Where the owner configured Content API templates, a text's options go as quick-reply
 buttons (up to 3) or a list picker (up to 10); the buttons' ids are the options'
