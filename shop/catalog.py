@@ -22,6 +22,25 @@ from shop.types import utcnow
 from shop.views import ProductView
 
 _IMPORT_CHUNK = 2_000
+# What an import changes of a product already in the shop (and `created_at` when the row gives it).
+_IMPORTED = (
+    "title",
+    "description",
+    "title_i18n",
+    "description_i18n",
+    "price",
+    "currency",
+    "stock",
+    "image_url",
+    "image_urls",
+    "attrs",
+    "sort_order",
+    "digital",
+    "category_id",
+    "active",
+    "revision",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +242,8 @@ class CatalogService:
         """Create or update products by sku in one transaction: all rows or none.
 
         Rows are put on sale unless they say `active` false (taken off sale); products
-        missing from the file are left as they are.
+        missing from the file are left as they are. A product keeps when it came to the
+        shop (`created_at`, for "newest first") unless its row says when.
         """
         now = self._clock()
 
@@ -232,36 +252,25 @@ class CatalogService:
             existing = set((conn.execute(select(t.product.c.sku))).scalars())
             revision = bump_revision(conn)
             insert = insert_for(conn, t.product)
-            statement = insert.on_conflict_do_update(
-                index_elements=["sku"],
-                set_={
-                    name: insert.excluded[name]
-                    for name in (
-                        "title",
-                        "description",
-                        "title_i18n",
-                        "description_i18n",
-                        "price",
-                        "currency",
-                        "stock",
-                        "image_url",
-                        "image_urls",
-                        "attrs",
-                        "sort_order",
-                        "digital",
-                        "category_id",
-                        "active",
-                        "revision",
-                        "updated_at",
-                    )
-                },
-            )
+            # Products come first in the file's order (their ids are the shelf's last tie-break),
+            # then those already in the shop whose arrival the file moves.
+            statements = [
+                insert.on_conflict_do_update(
+                    index_elements=["sku"],
+                    set_={name: insert.excluded[name] for name in columns},
+                )
+                for columns in (_IMPORTED, (*_IMPORTED, "created_at"))
+            ]
             for start in range(0, len(rows), _IMPORT_CHUNK):
                 chunk = rows[start : start + _IMPORT_CHUNK]
-                conn.execute(
-                    statement,
-                    [_product_values(r, categories[r.category], revision, now) for r in chunk],
-                )
+                for redated, statement in enumerate(statements):
+                    values = [
+                        _product_values(r, categories[r.category], revision, now)
+                        for r in chunk
+                        if (r.created is not None and r.sku in existing) == redated
+                    ]
+                    if values:
+                        conn.execute(statement, values)
                 if progress:
                     progress(len(chunk))
             updated = sum(1 for r in rows if r.sku in existing)
@@ -334,6 +343,10 @@ class CatalogService:
                 titles=dict(r.title_i18n),
                 descriptions=dict(r.description_i18n),
                 categories=dict(r.category_i18n or {}),
+                image_urls=tuple(r.image_urls or ([r.image_url] if r.image_url else [])),
+                attrs=dict(r.attrs),
+                sort_order=r.sort_order,
+                created=r.created_at,
             )
             for n, r in enumerate(rows, start=2)
         ]

@@ -3,6 +3,8 @@
 Pure code, no database: `parse_catalog` turns the bytes of a file into `CatalogRow`s or raises
 `CatalogFileError` listing every problem with its line (CSV) or item (JSON) number, in words a
 shop owner understands; `write_catalog` turns rows back into a file that parses to the same rows.
+The columns are listed in README.md ("Catalog file"); a file without the optional ones (more
+photos, attributes, order, arrival) reads as it always did.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import gc
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Final, Literal
@@ -47,6 +49,16 @@ TRANSLATED_COLUMNS: Final = ("title", "description", "category")
 FLAG_COLUMNS: Final = ("digital", "active")
 """Optional true/false columns: a digital good (default false), on sale (default true)."""
 
+OPTIONAL_COLUMNS: Final = ("image_urls", "sort_order", "created")
+"""Optional columns: more photos, the owner's order on a shelf, when the product came to the shop."""
+
+ATTR_PREFIX: Final = "attr_"
+"""A free attribute's column is `attr_<name>`, e.g. `attr_brand`: customers filter by them."""
+
+MAX_PHOTOS: Final = 10  # a Telegram album holds ten, and a gallery of more tires anyone
+MAX_ATTR_NAME: Final = 32
+MAX_ATTR_VALUE: Final = 64
+
 MAX_SKU_LENGTH: Final = 64
 MAX_PROBLEMS: Final = 50
 """How many problems `CatalogFileError.problems` keeps; the rest are only counted."""
@@ -60,7 +72,10 @@ _PLAIN_PRICE: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _MAX_STOCK: Final = 2**31 - 1  # an INTEGER column
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
-_KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, *FLAG_COLUMNS})
+_MAX_SORT_ORDER: Final = 2**31 - 1  # an INTEGER column
+_WHOLE: Final = re.compile(r"-?[0-9]+")
+_ATTR_NAME: Final = re.compile(r"[a-z0-9_]+")
+_KNOWN_COLUMNS: Final = frozenset({*BASE_COLUMNS, *FLAG_COLUMNS, *OPTIONAL_COLUMNS})
 _CONTROL_NAMES: Final = {"U+000A": "a line break", "U+000D": "a line break", "U+0009": "a tab"}
 _EXCEL_HINT: Final = "in Excel: File → Save As → 'CSV UTF-8 (Comma delimited)'"
 
@@ -250,9 +265,17 @@ def _is_locale(code: str) -> bool:
 
 
 def _column_spec(name: str) -> tuple[str, str] | None:
-    """Return (column, locale) for a known column name (locale "" if untranslated), else None."""
+    """Return (column, locale) for a known column name (locale "" if untranslated), else None.
+
+    An attribute's column `attr_<name>` is ("attr", name).
+    """
     if name in _KNOWN_COLUMNS:
         return name, ""
+    if name.startswith(ATTR_PREFIX):
+        attr = name[len(ATTR_PREFIX) :]
+        if len(attr) <= MAX_ATTR_NAME and _ATTR_NAME.fullmatch(attr):
+            return "attr", attr
+        return None
     column, sep, locale = name.partition("_")
     if sep and column in TRANSLATED_COLUMNS and _is_locale(locale):
         return column, locale
@@ -264,16 +287,21 @@ def _unknown_column(name: str, kind: str, where: str = "") -> str:
     unknown = f"unknown {kind} {_show(name)}{where}"
     if _column_spec(name.lower()) is not None:
         return f"{unknown}: did you mean {name.lower()!r}? names are lower case"
+    if name.startswith(ATTR_PREFIX):
+        return (
+            f"{unknown}: after '{ATTR_PREFIX}' put a name of at most {MAX_ATTR_NAME} "
+            "lower-case letters, digits and underscores, such as 'attr_brand'"
+        )
     column, sep, _ = name.partition("_")
     if sep and column in TRANSLATED_COLUMNS:
         return (
             f"{unknown}: after '{column}_' put a 2-letter language code "
             f"such as '{column}_ru' or '{column}_pt_BR'"
         )
-    known = ", ".join([*BASE_COLUMNS, *FLAG_COLUMNS])
+    known = ", ".join([*BASE_COLUMNS, *FLAG_COLUMNS, *OPTIONAL_COLUMNS])
     return (
         f"{unknown}; the {kind}s are {known}, "
-        "and title_xx, description_xx, category_xx for a language xx"
+        "title_xx, description_xx, category_xx for a language xx, and attr_name for an attribute"
     )
 
 
@@ -282,8 +310,9 @@ class _Layout:
     """Where each column of a checked CSV header is."""
 
     width: int
-    index: dict[str, int]  # base or flag column -> position
+    index: dict[str, int]  # base, flag or optional column -> position
     translations: tuple[tuple[int, str, str], ...]  # (position, column, locale)
+    attrs: tuple[tuple[int, str], ...] = ()  # (position, attribute name)
 
 
 def _read_header(record: list[str], line: int, report: _Report) -> _Layout | None:
@@ -309,6 +338,7 @@ def _read_header(record: list[str], line: int, report: _Report) -> _Layout | Non
     seen: dict[str, int] = {}
     index: dict[str, int] = {}
     translations: list[tuple[int, str, str]] = []
+    attrs: list[tuple[int, str]] = []
     for position, (name, spec) in enumerate(zip(names, specs, strict=True)):
         if not name:
             report.add(line, f"column {position + 1} of the header has no name")
@@ -325,7 +355,9 @@ def _read_header(record: list[str], line: int, report: _Report) -> _Layout | Non
             continue
         seen[name] = position
         column, locale = spec
-        if locale:
+        if column == "attr":
+            attrs.append((position, locale))
+        elif locale:
             translations.append((position, column, locale))
         else:
             index[column] = position
@@ -336,7 +368,7 @@ def _read_header(record: list[str], line: int, report: _Report) -> _Layout | Non
         report.add(line, f"the header is missing the column{plural} {listed}")
     if report.count:
         return None
-    return _Layout(len(names), index, tuple(translations))
+    return _Layout(len(names), index, tuple(translations), tuple(attrs))
 
 
 class _RowChecker:
@@ -369,6 +401,10 @@ class _RowChecker:
         titles: dict[str, str],
         descriptions: dict[str, str],
         categories: dict[str, str],
+        image_urls: Sequence[str],
+        attrs: dict[str, str],
+        sort_order: str | int,
+        created: str | None,
     ) -> CatalogRow | None:
         """Return the row if every value is right; otherwise report each wrong one.
 
@@ -385,8 +421,10 @@ class _RowChecker:
                 ("description", description),
                 ("category", category),
                 ("image_url", image_url),
+                ("image_urls", " ".join(image_urls)),
+                ("created", created),
             ),
-            {"title": titles, "description": descriptions, "category": categories},
+            {"title": titles, "description": descriptions, "category": categories, "attr": attrs},
         )
         if "sku" not in garbled:
             self._sku(line, sku)
@@ -400,6 +438,10 @@ class _RowChecker:
         is_digital = self._flag(line, "digital", digital, default=False)
         is_active = self._flag(line, "active", active, default=True)
         url = image_url or None if "image_url" in garbled else self._image_url(line, image_url)
+        photos = self._photos(line, url, () if "image_urls" in garbled else image_urls)
+        self._attrs(line, attrs)
+        order = self._sort_order(line, sort_order)
+        arrived = None if "created" in garbled else self._created(line, created)
         if report.count != before or sku is None or title is None or category is None:
             return None
         assert code is not None  # an unknown currency is a problem
@@ -412,12 +454,16 @@ class _RowChecker:
             currency=code,
             stock=count,
             category=category,
-            image_url=url,
+            image_url=photos[0] if photos else None,
             digital=is_digital,
             titles=titles,
             descriptions=descriptions,
             categories=categories,
             active=is_active,
+            image_urls=photos,
+            attrs=attrs,
+            sort_order=order,
+            created=arrived,
         )
 
     def _controls(
@@ -541,15 +587,72 @@ class _RowChecker:
     def _image_url(self, line: int, url: str | None) -> str | None:
         if not url:
             return None
-        scheme = url[:8].lower()
-        if not (
-            (scheme.startswith("http://") and len(url) > 7)
-            or (scheme == "https://" and len(url) > 8)
-        ):
-            self.report.add(line, f"image_url {_show(url)} must start with http:// or https://")
-        elif len(url.split()) > 1:
+        if self._web_address(line, "image_url", url) and len(url.split()) > 1:
             self.report.add(line, f"image_url {_show(url)} contains a space; write it as %20")
         return url
+
+    def _web_address(self, line: int, column: str, url: str) -> bool:
+        """Report a URL that is not http(s); tell whether it is one."""
+        scheme = url[:8].lower()
+        if (scheme.startswith("http://") and len(url) > 7) or (
+            scheme == "https://" and len(url) > 8
+        ):
+            return True
+        self.report.add(line, f"{column} {_show(url)} must start with http:// or https://")
+        return False
+
+    def _photos(self, line: int, main: str | None, more: Sequence[str]) -> tuple[str, ...]:
+        """Return every photo, the main one first (else the first of `more`), each once."""
+        for url in more:
+            self._web_address(line, "image_urls", url)
+        photos = tuple(dict.fromkeys([main, *more] if main else more))
+        if len(photos) > MAX_PHOTOS:
+            self.report.add(
+                line, f"a product has at most {MAX_PHOTOS} photos, this one {len(photos)}"
+            )
+        return photos
+
+    def _attrs(self, line: int, attrs: dict[str, str]) -> None:
+        for name, value in attrs.items():
+            if len(value) > MAX_ATTR_VALUE:
+                self.report.add(
+                    line,
+                    f"{ATTR_PREFIX}{name} {_show(value)} is longer than "
+                    f"{MAX_ATTR_VALUE} characters",
+                )
+
+    def _sort_order(self, line: int, value: str | int) -> int | None:
+        if value == "":
+            return None
+        if isinstance(value, str):
+            if not _WHOLE.fullmatch(value):
+                self.report.add(line, f"sort_order {_show(value)} is not a whole number")
+                return None
+            if len(value) > 12:  # int() of thousands of digits is refused, and slow
+                self.report.add(line, f"sort_order {_show(value)} is too large")
+                return None
+            value = int(value)
+        if abs(value) > _MAX_SORT_ORDER:
+            self.report.add(line, f"sort_order {value} is too large")
+            return None
+        return value
+
+    def _created(self, line: int, text: str | None) -> datetime | None:
+        """Read when the product came to the shop: an ISO 8601 date or time, UTC unless it says."""
+        if not text:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                return moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC)
+        except (ValueError, OverflowError):  # overflow: year 1 with an offset east of UTC
+            self.report.add(
+                line,
+                f"created {_show(text)} is not a date: write it as 2026-12-01 "
+                "or 2026-12-01T09:30:00 (UTC unless an offset such as +03:00 follows)",
+            )
+            return None
 
 
 def parse_price(text: str, currency: str | None) -> int:
@@ -676,7 +779,9 @@ def _csv_rows(
         layout.index[column] for column in BASE_COLUMNS
     )
     i_digital, i_active = (layout.index.get(column) for column in FLAG_COLUMNS)
+    i_photos, i_order, i_created = (layout.index.get(column) for column in OPTIONAL_COLUMNS)
     translations = layout.translations
+    attr_columns = layout.attrs
     rows: list[CatalogRow] = []
     reader = records.reader
     previous = records.previous
@@ -719,6 +824,11 @@ def _csv_rows(
             titles=titles,
             descriptions=descriptions,
             categories=categories,
+            # Whitespace parts the photos: a URL never holds it unescaped.
+            image_urls=fields[i_photos].split() if i_photos is not None else (),
+            attrs={name: fields[position] for position, name in attr_columns if fields[position]},
+            sort_order=fields[i_order] if i_order is not None else "",
+            created=fields[i_created] if i_created is not None else "",
         )
         if row is not None:
             rows.append(row)
@@ -836,8 +946,9 @@ def _json_row(
     for key in getattr(item, "duplicates", ()):
         report.add(number, f"field {key!r} appears twice")
     texts: dict[str, str | None] = {}  # column -> stripped text; None: not text, reported
-    translated: dict[str, dict[str, str]] = {}  # column -> locale -> text
-    scalars: dict[str, object] = {}  # price, stock or a flag given as other than a string
+    translated: dict[str, dict[str, str]] = {}  # column (or "attr") -> locale (or name) -> text
+    scalars: dict[str, object] = {}  # price, stock, sort_order or a flag given as not a string
+    photos: list[str] = []
     for key, value in item.items():
         spec = specs.get(key)
         if spec is None:
@@ -852,8 +963,10 @@ def _json_row(
                 texts[column] = value.strip()
             elif value.strip():
                 translated.setdefault(column, {})[locale] = value.strip()
-        elif column in {"price", "stock", *FLAG_COLUMNS}:
+        elif column in {"price", "stock", "sort_order", *FLAG_COLUMNS}:
             scalars[column] = value
+        elif column == "image_urls" and isinstance(value, list):
+            photos = _json_photos(number, value, report)
         else:
             report.add(number, f"{key} must be text in double quotes, not {_json_kind(value)}")
             if not locale:
@@ -865,7 +978,7 @@ def _json_row(
         description=texts.get("description", ""),
         price=_json_price(scalars["price"]) if "price" in scalars else texts.get("price") or "",
         currency=texts.get("currency", ""),
-        stock=_json_stock(scalars["stock"]) if "stock" in scalars else texts.get("stock") or "",
+        stock=_json_whole(scalars["stock"]) if "stock" in scalars else texts.get("stock") or "",
         category=texts.get("category", ""),
         image_url=texts.get("image_url", ""),
         digital=_json_flag(scalars["digital"])
@@ -875,8 +988,25 @@ def _json_row(
         titles=translated.get("title", {}),
         descriptions=translated.get("description", {}),
         categories=translated.get("category", {}),
+        image_urls=photos or (texts.get("image_urls") or "").split(),
+        attrs=translated.get("attr", {}),
+        sort_order=_json_whole(scalars["sort_order"])
+        if "sort_order" in scalars
+        else texts.get("sort_order") or "",
+        created=texts.get("created", ""),
     )
     return row if report.count == before else None
+
+
+def _json_photos(number: int, value: list[object], report: _Report) -> list[str]:
+    """Take a JSON list of photo URLs, reporting anything in it that is not text."""
+    photos = []
+    for url in value:
+        if isinstance(url, str):
+            photos.extend(url.split())
+        else:
+            report.add(number, f"image_urls must list URLs in double quotes, not {_json_kind(url)}")
+    return photos
 
 
 # A price, stock or flag value that is not a JSON string: take it if it is the right type,
@@ -890,8 +1020,8 @@ def _json_price(value: object) -> str:
     return _json_text(value)
 
 
-def _json_stock(value: object) -> str | int:
-    """Take a JSON stock: a whole number (5, or 5.0)."""
+def _json_whole(value: object) -> str | int:
+    """Take a JSON whole number (stock, sort_order): 5, or 5.0."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if (
@@ -922,12 +1052,40 @@ def _locales(rows: list[CatalogRow]) -> list[str]:
     return sorted(found)
 
 
-def csv_header(locales: Iterable[str], *, active: bool = False) -> list[str]:
-    """Return the CSV header `write_catalog` uses for the given locales (and the active column)."""
+def _more_photos(row: CatalogRow) -> list[str]:
+    """Return the photos beyond the main one: what the `image_urls` column holds."""
+    return [url for url in row.image_urls if url != row.image_url]
+
+
+def _iso(moment: datetime) -> str:
+    """Write a moment as ISO 8601 in UTC, e.g. 2026-12-01T09:30:00Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _optional(rows: list[CatalogRow]) -> list[str]:
+    """Return the optional columns some row has a value for, in `OPTIONAL_COLUMNS` order."""
+    used = {
+        "image_urls": any(_more_photos(row) for row in rows),
+        "sort_order": any(row.sort_order is not None for row in rows),
+        "created": any(row.created is not None for row in rows),
+    }
+    return [column for column in OPTIONAL_COLUMNS if used[column]]
+
+
+def csv_header(
+    locales: Iterable[str],
+    *,
+    active: bool = False,
+    optional: Iterable[str] = (),
+    attrs: Iterable[str] = (),
+) -> list[str]:
+    """Return the CSV header `write_catalog` uses: base columns, flags, then what rows use."""
     return [
         *BASE_COLUMNS,
         "digital",
         *(["active"] if active else []),
+        *optional,
+        *(ATTR_PREFIX + name for name in sorted(attrs)),
         *(f"{column}_{locale}" for locale in sorted(locales) for column in TRANSLATED_COLUMNS),
     ]
 
@@ -936,13 +1094,21 @@ def _write_csv(rows: list[CatalogRow]) -> bytes:
     """Write rows as CSV (see write_catalog)."""
     locales = _locales(rows)
     # Products are on sale unless the file says otherwise: the column only where one is not.
+    # So with the optional columns: a file without them reads the same.
     with_active = not all(row.active for row in rows)
+    optional = _optional(rows)
+    attrs = sorted({name for row in rows for name in row.attrs})
     buffer = io.StringIO()
     # "\r\n" also makes the writer quote a bare "\r" inside a value, which "\n" would not.
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(csv_header(locales, active=with_active))
+    writer.writerow(csv_header(locales, active=with_active, optional=optional, attrs=attrs))
     for row in rows:
         flags = (row.digital, row.active) if with_active else (row.digital,)
+        extras = {
+            "image_urls": " ".join(_more_photos(row)),
+            "sort_order": "" if row.sort_order is None else str(row.sort_order),
+            "created": "" if row.created is None else _iso(row.created),
+        }
         writer.writerow(
             [
                 row.sku,
@@ -954,6 +1120,8 @@ def _write_csv(rows: list[CatalogRow]) -> bytes:
                 row.category,
                 row.image_url or "",
                 *("true" if flag else "false" for flag in flags),
+                *(extras[column] for column in optional),
+                *(row.attrs.get(name, "") for name in attrs),
                 *(
                     translated.get(locale, "")
                     for locale in locales
@@ -981,6 +1149,14 @@ def _write_json(rows: list[CatalogRow]) -> bytes:
         }
         if not row.active:
             item["active"] = False
+        if _more_photos(row):
+            item["image_urls"] = _more_photos(row)
+        if row.sort_order is not None:
+            item["sort_order"] = row.sort_order
+        if row.created is not None:
+            item["created"] = _iso(row.created)
+        for name in sorted(row.attrs):
+            item[ATTR_PREFIX + name] = row.attrs[name]
         for locale in sorted({*row.titles, *row.descriptions, *row.categories}):
             for column, translated in zip(
                 TRANSLATED_COLUMNS, (row.titles, row.descriptions, row.categories), strict=True

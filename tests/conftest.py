@@ -140,4 +140,6 @@ def row(sku: str, **overrides: object) -> CatalogRow:
         "categories": {},
     }
     values.update(overrides)
+    if values["image_url"] and "image_urls" not in overrides:  # the main photo, and no other
+        values["image_urls"] = (values["image_url"],)
     return CatalogRow(**values)  # type: ignore[arg-type]

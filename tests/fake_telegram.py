@@ -39,7 +39,7 @@ from tests.telegram_support import form_value
 BOT_ID = 7_000_001
 BOT_USERNAME = "chatshop_e2e_bot"
 TOKEN = f"{BOT_ID}:E2E-test-token_chatshop"
-_SENDS = {"sendMessage", "sendPhoto", "sendInvoice"}
+_SENDS = {"sendMessage", "sendPhoto", "sendInvoice", "sendMediaGroup"}
 _EDITS = {"editMessageText", "editMessageCaption", "editMessageMedia"}
 _TRUE = {
     "deleteWebhook",
@@ -241,6 +241,14 @@ class FakeBotAPI:
             self.flooded += 1
             await self._log(method, fields, None, arrived)
             return _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        elif method == "sendMediaGroup":  # a message a photo, the album's caption on the first
+            chat_id = int(fields["chat_id"])
+            result = [
+                self._store(
+                    "sendPhoto", {"caption": media.get("caption")}, chat_id, next(self._message_ids)
+                )
+                for media in fields["media"]
+            ]
         elif method in _SENDS:
             result = self._store(method, fields, int(fields["chat_id"]), next(self._message_ids))
         elif method in _EDITS:

@@ -35,7 +35,15 @@ from tests.process_support import until_serving
 ANN = 5_550_001
 IPHONE = "APL-IP16P-128-BTI"
 PROVIDER_TOKEN = "284685063:TEST:e2e"
-MESSAGES = ("sendMessage", "sendPhoto", "sendInvoice", "editMessageText", "editMessageCaption")
+MESSAGES = (
+    "sendMessage",
+    "sendPhoto",
+    "sendMediaGroup",
+    "sendInvoice",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageMedia",
+)
 
 
 def user(user_id: int = ANN, *, language: str = "en") -> dict[str, Any]:

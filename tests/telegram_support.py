@@ -165,6 +165,12 @@ class RecordingSession(AiohttpSession):
     def _default(self, name: str, fields: dict[str, Any]) -> Any:
         if name == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Shop", "username": BOT_USERNAME}
+        if name == "sendMediaGroup":  # a message a photo
+            chat_id = int(fields["chat_id"])
+            return [
+                message_json(chat_id=chat_id, message_id=next(self._ids), photo=True, from_bot=True)
+                for _ in fields["media"]
+            ]
         if name in _MESSAGE_METHODS:
             return message_json(
                 chat_id=int(fields.get("chat_id", USER_ID)),

@@ -1,7 +1,9 @@
 """The product card: photo, price in the customer's money, stock, quantity, add to cart, Buy now.
 
 A sold-out product's card offers "Notify me" instead (shop/stock_alerts.py); every
-card, products often bought with it (bot/flows/together.py).
+card, products often bought with it (bot/flows/together.py). A product with several
+photos pages through them on its card ("‹ 2/5 ›", in place where the channel edits)
+and sends them all full size on request, as an album.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from bot.flows.errors import StaleInputError
 from bot.flows.experiments import buy_buttons
 from bot.flows.router import FlowRouter
 from bot.flows.together import together_rows
-from bot.flows.types import Button, Image, Reply, Text
+from bot.flows.types import Album, Button, Image, Reply, Text
 from shop.analytics import EventKind
 from shop.carts import MAX_QUANTITY, CartView
 from shop.views import ProductView
@@ -56,6 +58,41 @@ async def notify_me(ctx: Ctx, arg: str) -> list[Reply]:
     return [await product_card(ctx, product, 1, page)]
 
 
+@router.press(a.PHOTO)
+async def show_photo(ctx: Ctx, arg: str) -> list[Reply]:
+    """Show the card with another of the product's photos."""
+    product_id, number, page = ints(arg, 3)
+    product = await live_product(ctx, product_id)
+    return [await product_card(ctx, product, 1, page, photo=number)]
+
+
+@router.press(a.PHOTOS)
+async def all_photos(ctx: Ctx, arg: str) -> list[Reply]:
+    """Send every photo of a product full size, together, under the card."""
+    (product_id,) = ints(arg, 1)
+    product = await live_product(ctx, product_id)
+    if not product.photos:  # taken away since the card was shown: the card says what is left
+        return [await product_card(ctx, product, 1, 0)]
+    return [Album(product.photos, product.title_for(ctx.locale))]
+
+
+def gallery_rows(ctx: Ctx, product: ProductView, shown: int, page: int) -> list[list[Button]]:
+    """Return the rows that page through a product's photos and send them all: none for one."""
+    count = len(product.photos)
+    if count < 2:
+        return []
+    pid = product.id
+    before, after = (shown - 2) % count + 1, shown % count + 1  # round and round
+    return [
+        [
+            Button("‹", a.PHOTO, f"{pid}:{before}:{page}"),
+            Button(f"{shown}/{count}", a.NOOP),
+            Button("›", a.PHOTO, f"{pid}:{after}:{page}"),
+        ],
+        [Button("🖼 " + ctx._("All photos ({n})").format(n=count), a.PHOTOS, str(pid))],
+    ]
+
+
 async def live_product(ctx: Ctx, product_id: int) -> ProductView:
     """Return a product still on sale, or refuse a button that points at another."""
     product = await ctx.shop.catalog.product(product_id)
@@ -72,8 +109,11 @@ async def product_card(
     *,
     note: str = "",
     cart: CartView | None = None,
+    photo: int = 1,
 ) -> Image | Text:
-    """Return the card of a product: a photo with a caption when it has one."""
+    """Return the card of a product: its `photo`-th photo (from 1) with a caption when it has one."""
+    photos = product.photos
+    shown = min(max(photo, 1), len(photos))  # a forged or outdated number: the nearest photo
     cart = cart or await ctx.shop.carts.view(ctx.customer_id)
     in_cart = sum(line.quantity for line in cart.lines if line.product.id == product.id)
     most = max(1, min(product.stock - in_cart, MAX_QUANTITY))
@@ -94,7 +134,7 @@ async def product_card(
         lines.append(ctx._("In your cart: {n}").format(n=in_cart))
     if note:
         lines.append(note)
-    rows: list[list[Button]] = []
+    rows = gallery_rows(ctx, product, shown, page)
     if product.stock == 0:
         if await ctx.shop.stock_alerts.asked(ctx.customer_id, product.id):
             lines.append("🔔 " + ctx._("We'll tell you when it's back in stock."))
@@ -126,6 +166,6 @@ async def product_card(
     )
     rows.extend(await together_rows(ctx, [product.id], exclude=[product.id]))
     rows.append([cart_button_for(ctx, cart.units), back])
-    if product.image_url:
-        return Image(product.image_url, caption, rows, edit=ctx.replaces)
+    if photos:
+        return Image(photos[shown - 1], caption, rows, edit=ctx.replaces)
     return ctx.text(caption, rows)

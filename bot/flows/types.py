@@ -127,6 +127,14 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Album:
+    """Pictures shown full size, together (a product's gallery): no buttons, the caption once."""
+
+    urls: tuple[str, ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ContactRequest:
     """Ask for the phone number with the messenger's own "share contact" button, if it has one."""
 
@@ -143,4 +151,4 @@ class PaymentRequest:
     button_label: str
 
 
-Reply = Text | Image | ContactRequest | PaymentRequest
+Reply = Text | Image | Album | ContactRequest | PaymentRequest

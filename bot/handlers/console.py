@@ -21,6 +21,7 @@ from bot.flows.context import Capabilities
 from bot.flows.engine import Conversations, StaffQuestion, Who
 from bot.flows.options import is_label, is_option
 from bot.flows.types import (
+    Album,
     Command,
     ContactRequest,
     Image,
@@ -99,6 +100,10 @@ class ConsoleChannel:
             return reply.text + self._buttons(reply.buttons)
         if isinstance(reply, Image):
             return f"[{reply.url}]\n{reply.caption}" + self._buttons(reply.buttons)
+        if isinstance(reply, Album):  # a terminal shows no pictures: their links, to open
+            count = len(reply.urls)
+            links = [f"  {n}/{count} {url}" for n, url in enumerate(reply.urls, start=1)]
+            return "\n".join([reply.caption, *links])
         if isinstance(reply, ContactRequest):  # not asked of a channel without the button
             return reply.text
         assert isinstance(reply, PaymentRequest)

@@ -50,6 +50,47 @@ def test_import_then_export_round_trips(tmp_path: Path) -> None:
         assert (tmp_path / f"{db}.json").read_bytes() == (tmp_path / "first.json").read_bytes()
 
 
+def test_photos_attributes_order_and_arrival_round_trip_and_old_files_still_import(
+    tmp_path: Path,
+) -> None:
+    rich = (
+        "sku,title,description,price,currency,stock,category,image_url,"
+        "image_urls,sort_order,created,attr_brand\n"
+        "TEA-1,Earl Grey,,4.50,USD,20,Tea,https://example.com/t1.jpg,"
+        '"https://example.com/t2.jpg https://example.com/t1.jpg",2,2026-11-01,Ahmad\n'
+        "TEA-2,Assam,,5.00,USD,3,Tea,,,,,\n"
+    )
+    imported = chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", rich)))
+    assert imported.returncode == 0, imported.stderr
+    chatshop(tmp_path, "catalog", "export", "-o", "out.csv")
+    chatshop(tmp_path, "catalog", "export", "-o", "first.json")
+
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8"))))
+    assert [
+        (r["image_url"], r["image_urls"], r["sort_order"], r["created"][:11], r["attr_brand"])
+        for r in rows
+    ] == [
+        ("https://example.com/t1.jpg", "https://example.com/t2.jpg", "2", "2026-11-01T", "Ahmad"),
+        ("", "", "", rows[1]["created"][:11], ""),
+    ]
+    item = json.loads((tmp_path / "first.json").read_text("utf-8"))[0]
+    assert (item["image_urls"], item["attr_brand"]) == (["https://example.com/t2.jpg"], "Ahmad")
+    for source, db in (("out.csv", "from-csv.db"), ("first.json", "from-json.db")):
+        assert chatshop(tmp_path, "catalog", "import", source, db=db).returncode == 0
+        chatshop(tmp_path, "catalog", "export", "-o", f"{db}.json", db=db)
+        assert (tmp_path / f"{db}.json").read_bytes() == (tmp_path / "first.json").read_bytes()
+
+    # A file of the old columns is the whole truth of a product, but for when it came.
+    old = chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "old.csv", GOOD)))
+    assert old.returncode == 0, old.stderr
+    again = list(csv.DictReader(io.StringIO(chatshop(tmp_path, "catalog", "export").stdout)))
+    assert [(r["sku"], r["image_url"], r["created"][:10]) for r in again[:1]] == [
+        ("TEA-1", "", "2026-11-01")
+    ]
+    assert "image_urls" not in again[0]
+    assert "attr_brand" not in again[0]
+
+
 def test_reimport_updates_by_sku(tmp_path: Path) -> None:
     chatshop(tmp_path, "catalog", "import", str(write(tmp_path, "in.csv", GOOD)))
     changed = GOOD.replace("4.50,USD,20", "5.10,USD,7")

@@ -145,6 +145,24 @@ async def test_a_newcomer_buys_and_pays_in_the_terminal(tmp_path: Path) -> None:
         await terminal.quit()
 
 
+async def test_a_product_s_photos_page_on_its_card_and_all_of_them_are_listed(
+    tmp_path: Path,
+) -> None:
+    async with demo(tmp_path, HTTP_PORT=str(_free_port())) as terminal:
+        await terminal.read()
+        screen = await terminal.type("/start p-SNY-WH1000XM5-BLK")  # four photos in the demo
+        assert "[https://placehold.co/" in screen
+        assert "(1/4)" in screen
+        screen = await terminal.choose("›")
+        assert "(2/4)" in screen
+        screen = await terminal.choose("All photos (4)")
+        listed = re.findall(r"^  (\d/4) (https://placehold\.co/\S+)$", screen, re.MULTILINE)
+        assert screen.startswith("Sony WH-1000XM5 wireless headphones, black\n")
+        assert [number for number, _ in listed] == ["1/4", "2/4", "3/4", "4/4"]
+        assert len({link for _, link in listed}) == 4
+        await terminal.quit()
+
+
 async def test_a_line_of_five_thousand_digits_is_only_a_search(tmp_path: Path) -> None:
     async with demo(tmp_path, HTTP_PORT=str(_free_port())) as terminal:
         await terminal.read()

@@ -105,6 +105,24 @@ async def test_from_a_poster_to_a_paid_order_with_its_timeline(shop: Running) ->
     assert details.words.count("\n") >= 3  # the timeline, a line per step
 
 
+async def test_a_demo_gallery_swipes_in_place_and_sends_its_album(shop: Running) -> None:
+    headphones = "SNY-WH1000XM5-BLK"  # four photos in the demo catalog
+    card = await shop.say(f"/start {poster_code(headphones)}", expect="WH-1000XM5")
+    assert card.method == "sendPhoto"
+    assert card["photo"].endswith("headphones+front")
+
+    swiped = await shop.press(card, card.button("photo"))  # ‹ from the first: the last
+    album = await shop.press(card, card.button("photos"))
+
+    assert swiped.method == "editMessageMedia"
+    assert swiped["message_id"] == str(card.result["message_id"])
+    assert swiped["media"]["media"].endswith("headphones+case")
+    assert album.method == "sendMediaGroup"
+    shown = [media["media"].rsplit("+", 1)[-1] for media in album["media"]]
+    assert shown == ["front", "side", "folded", "case"]
+    assert album["media"][0]["caption"] == "Sony WH-1000XM5 wireless headphones, black"
+
+
 async def test_a_kill_9_mid_checkout_loses_neither_the_cart_nor_the_step(shop: Running) -> None:
     api = shop.api
     await checkout_to_the_phone_question(shop)

@@ -255,6 +255,26 @@ async def test_a_product_photo_goes_as_media_with_its_card_as_the_caption(
     assert "Add to cart" in card.body
 
 
+async def test_a_gallery_pages_on_the_card_and_sends_every_photo_as_a_media_message(
+    sqlite_url: str, clock: FakeClock, twilio: FakeTwilio
+) -> None:
+    photos = tuple(f"https://cdn.example/pic-{n}.jpg" for n in range(1, 4))
+    rows = [row("PIC", title="Pictured thing", image_url=photos[0], image_urls=photos)]
+    async with whatsapp_shop(sqlite_url, clock, twilio, rows=rows) as wa:
+        [card] = await wa.say(await poster_text(wa, "PIC", "shelf"))
+        assert card.media == [photos[0]]
+        assert "(1/3)" in card.body
+        [swiped] = await wa.say(option(card, "›"))
+        everything = re.search(r"(\d+)\. 🖼 All photos \(3\)", swiped.body)
+        assert everything is not None, swiped.body
+        album = await wa.say(everything[1])
+
+    assert swiped.media == [photos[1]]
+    assert "(2/3)" in swiped.body
+    assert [message.media for message in album] == [[url] for url in photos]
+    assert [message.body for message in album] == ["Pictured thing", "", ""]
+
+
 async def test_twilio_asking_to_slow_down_delays_a_reply_and_loses_none(
     wa: WhatsApp, twilio: FakeTwilio
 ) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop.catalog_file import (
+    MAX_PHOTOS,
     CatalogFileError,
     CatalogRow,
     Problem,
@@ -55,7 +57,11 @@ def row(**changes: Any) -> CatalogRow:
         titles={},
         descriptions={},
         categories={},
+        image_urls=("https://example.com/tea.jpg",),
     )
+    if "image_url" in changes and "image_urls" not in changes:  # the main photo, and no other
+        url = changes["image_url"]
+        changes["image_urls"] = (url,) if url else ()
     return dataclasses.replace(base, **changes)
 
 
@@ -281,13 +287,17 @@ TEXT_COLUMNS = [
     "title_ru",
     "description_ru",
     "category_ru",
+    "image_urls",
+    "attr_brand",
+    "created",
 ]
 
 
 def _csv_with(column: str, value: str) -> bytes:
     """A good file of two products, the second with `value` in `column`."""
     header = [*HEADER.split(","), "title_ru", "description_ru", "category_ru"]
-    good = [*GOOD.split(","), "Зелёный чай", "Листовой", "Чай"]
+    header += ["image_urls", "attr_brand", "created"]
+    good = [*GOOD.split(","), "Зелёный чай", "Листовой", "Чай", "", "Ahmad", ""]
     second = dict(zip(header, good, strict=True)) | {"sku": "TEA-2", column: value}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -300,7 +310,8 @@ def _csv_with(column: str, value: str) -> bytes:
 def test_a_control_character_in_any_text_is_refused_naming_line_column_and_character(
     column: str, char: str
 ) -> None:
-    value = f"https://example.com/t{char}ea.jpg" if column == "image_url" else f"Gr{char}een"
+    is_url = column.startswith("image_url")
+    value = f"https://example.com/t{char}ea.jpg" if is_url else f"Gr{char}een"
 
     [problem] = problems(_csv_with(column, value))
 
@@ -309,7 +320,9 @@ def test_a_control_character_in_any_text_is_refused_naming_line_column_and_chara
     assert problem.message.endswith(f"contains the control character U+{ord(char):04X}")
 
 
-@pytest.mark.parametrize("column", ["sku", "title", "category", "title_ru", "category_ru"])
+@pytest.mark.parametrize(
+    "column", ["sku", "title", "category", "title_ru", "category_ru", "attr_brand"]
+)
 @pytest.mark.parametrize(("char", "name"), [("\n", "a line break"), ("\t", "a tab")])
 def test_only_descriptions_may_have_line_breaks_and_tabs(column: str, char: str, name: str) -> None:
     value = f"Green{char}tea"
@@ -506,6 +519,180 @@ def test_other_files_are_refused_with_a_clear_message(filename: str) -> None:
     assert str(problem).startswith(f"cannot read {filename!r}: a catalog must be a .csv or .json")
 
 
+# --- photos, attributes, order, arrival ----------------------------------------------------
+
+TEA = "https://example.com/tea.jpg"
+CUP = "https://example.com/cup.jpg"
+LEAF = "http://example.com/leaf.png"
+
+
+def test_more_photos_come_after_the_main_one_each_once() -> None:
+    data = csv_file(
+        HEADER + ",image_urls",
+        GOOD + f',"{CUP} {TEA}\n{LEAF}  {CUP}"',
+    )
+
+    [parsed] = parse_catalog(data, "csv", currency="RUB")
+
+    assert parsed.image_url == TEA
+    assert parsed.image_urls == (TEA, CUP, LEAF)
+
+
+def test_without_a_main_photo_the_first_of_the_others_is_the_main_one() -> None:
+    data = csv_file(HEADER + ",image_urls", GOOD.replace(TEA, "") + f",{CUP} {LEAF}")
+
+    [parsed] = parse_catalog(data, "csv", currency="RUB")
+
+    assert (parsed.image_url, parsed.image_urls) == (CUP, (CUP, LEAF))
+
+
+@pytest.mark.parametrize(
+    ("photos", "message"),
+    [
+        ("example.com/cup.jpg", "line 2: image_urls 'example.com/cup.jpg' must start with http"),
+        (f"{CUP} ftp://example.com/x", "line 2: image_urls 'ftp://example.com/x' must start"),
+        (
+            " ".join(f"https://example.com/{n}.jpg" for n in range(MAX_PHOTOS)),
+            f"line 2: a product has at most {MAX_PHOTOS} photos, this one {MAX_PHOTOS + 1}",
+        ),
+    ],
+)
+def test_a_bad_photo_is_refused_naming_its_line(photos: str, message: str) -> None:
+    found = problems(csv_file(HEADER + ",image_urls", GOOD + f",{photos}"))
+
+    assert len(found) == 1
+    assert str(found[0]).startswith(message)
+
+
+def test_attribute_columns_give_the_non_empty_values_trimmed() -> None:
+    data = csv_file(
+        HEADER + ",attr_brand,attr_colour_2,attr_size",
+        GOOD + ",  Ahmad Tea ,green,",
+    )
+
+    [parsed] = parse_catalog(data, "csv", currency="RUB")
+
+    assert parsed.attrs == {"brand": "Ahmad Tea", "colour_2": "green"}
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("attr_Brand", "did you mean 'attr_brand'?"),
+        ("attr_", "after 'attr_' put a name of at most 32 lower-case letters"),
+        ("attr_brand-name", "unknown column 'attr_brand-name' (column 10): after 'attr_'"),
+        ("attr_" + "x" * 33, "after 'attr_' put a name of at most 32"),
+    ],
+)
+def test_an_attribute_column_needs_a_plain_lower_case_name(column: str, message: str) -> None:
+    found = problems(csv_file(HEADER + "," + column, GOOD + ",x"))
+
+    assert len(found) == 1
+    assert found[0].line == 1
+    assert message in found[0].message
+
+
+def test_an_attribute_value_has_at_most_64_characters() -> None:
+    found = problems(csv_file(HEADER + ",attr_brand", GOOD + "," + "B" * 65))
+
+    assert [str(problem) for problem in found] == [
+        f"line 2: attr_brand {'B' * 39 + '…'!r} is longer than 64 characters"
+    ]
+    assert parse_catalog(
+        csv_file(HEADER + ",attr_brand", GOOD + "," + "B" * 64), "csv", currency="RUB"
+    )
+
+
+@pytest.mark.parametrize(
+    ("created", "moment"),
+    [
+        ("2026-12-01", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("2026-12-01T09:30:00", datetime(2026, 12, 1, 9, 30, tzinfo=UTC)),
+        ("2026-12-01 09:30", datetime(2026, 12, 1, 9, 30, tzinfo=UTC)),
+        ("2026-12-01T12:30:00+03:00", datetime(2026, 12, 1, 9, 30, tzinfo=UTC)),
+        ("2026-12-01T09:30:00Z", datetime(2026, 12, 1, 9, 30, tzinfo=UTC)),
+    ],
+)
+def test_created_is_an_iso_date_or_time_in_utc_unless_it_says(
+    created: str, moment: datetime
+) -> None:
+    data = csv_file(HEADER + ",sort_order,created", GOOD + f",-3,{created}")
+
+    [parsed] = parse_catalog(data, "csv", currency="RUB")
+
+    assert (parsed.sort_order, parsed.created) == (-3, moment)
+
+
+@pytest.mark.parametrize(
+    ("order", "created", "message"),
+    [
+        ("first", "", "line 2: sort_order 'first' is not a whole number"),
+        ("1.5", "", "line 2: sort_order '1.5' is not a whole number"),
+        ("9999999999", "", "line 2: sort_order 9999999999 is too large"),
+        ("9" * 5000, "", f"line 2: sort_order {'9' * 39 + '…'!r} is too large"),
+        ("", "01.12.2026", "line 2: created '01.12.2026' is not a date: write it as 2026-12-01"),
+        ("", "yesterday", "line 2: created 'yesterday' is not a date"),
+    ],
+)
+def test_a_bad_order_or_date_is_refused_naming_its_line(
+    order: str, created: str, message: str
+) -> None:
+    found = problems(csv_file(HEADER + ",sort_order,created", GOOD + f",{order},{created}"))
+
+    assert len(found) == 1
+    assert str(found[0]).startswith(message)
+
+
+def test_a_file_without_the_new_columns_reads_as_before() -> None:
+    [parsed] = parse_catalog(csv_file(HEADER, GOOD), "csv", currency="RUB")
+
+    assert parsed == row()
+    assert (parsed.image_urls, parsed.attrs, parsed.sort_order, parsed.created) == (
+        (TEA,),
+        {},
+        None,
+        None,
+    )
+
+
+def test_json_takes_a_list_of_photos_and_the_same_columns() -> None:
+    item = _json_item(
+        image_urls=[CUP, TEA],
+        attr_brand=" Ahmad ",
+        attr_size=None,
+        sort_order=2,
+        created="2026-12-01",
+    )
+
+    [parsed] = parse_catalog(json.dumps([item]).encode(), "json", currency="RUB")
+
+    assert (parsed.image_url, parsed.image_urls) == (TEA, (TEA, CUP))
+    assert (parsed.attrs, parsed.sort_order) == ({"brand": "Ahmad"}, 2)
+    assert parsed.created == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"image_urls": [CUP, 5]},
+            "item 1: image_urls must list URLs in double quotes, not the number 5",
+        ),
+        ({"image_urls": ["cup.jpg"]}, "item 1: image_urls 'cup.jpg' must start with http"),
+        ({"sort_order": 1.5}, "item 1: sort_order '1.5' is not a whole number"),
+        ({"created": 20261201}, "item 1: created must be text in double quotes"),
+        ({"attr_brand": ["A"]}, "item 1: attr_brand must be text in double quotes, not a list"),
+    ],
+)
+def test_a_bad_json_photo_order_date_or_attribute_is_refused(
+    changes: dict[str, object], message: str
+) -> None:
+    found = problems(json.dumps([_json_item(**changes)]).encode(), "json")
+
+    assert len(found) == 1
+    assert str(found[0]).startswith(message)
+
+
 # --- JSON -----------------------------------------------------------------------------------
 
 
@@ -696,6 +883,33 @@ def test_the_json_is_pretty_keeps_cyrillic_and_writes_prices_as_strings() -> Non
     assert json.loads(text)[0]["image_url"] is None
 
 
+def test_the_new_columns_are_written_only_when_a_product_uses_them() -> None:
+    plain = write_catalog([row()], "csv").decode().splitlines()
+    rich = row(
+        sku="B",
+        image_urls=(TEA, CUP, LEAF),
+        attrs={"brand": "Ahmad", "colour": "green"},
+        sort_order=7,
+        created=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    )
+    both = write_catalog([row(attrs={"weight": "100 g"}), rich], "csv").decode().splitlines()
+
+    assert plain[0] == HEADER
+    assert both[0] == HEADER + ",image_urls,sort_order,created,attr_brand,attr_colour,attr_weight"
+    assert both[1].endswith("false,,,,,,100 g")
+    assert both[2].endswith(f"false,{CUP} {LEAF},7,2026-12-01T09:30:00Z,Ahmad,green,")
+
+
+def test_the_json_writes_more_photos_as_a_list() -> None:
+    rich = row(image_urls=(TEA, CUP), attrs={"brand": "Ahmad"}, sort_order=0)
+
+    [item] = json.loads(write_catalog([rich], "json"))
+
+    assert (item["image_url"], item["image_urls"]) == (TEA, [CUP])
+    assert (item["attr_brand"], item["sort_order"]) == ("Ahmad", 0)
+    assert "created" not in item
+
+
 # --- round trip -----------------------------------------------------------------------------
 
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -731,8 +945,17 @@ _translations = st.dictionaries(_locales, _text(min_size=1), max_size=3)
 _descriptions = st.dictionaries(_locales, _text(min_size=1, multiline=True), max_size=3)
 
 
+_urls = _text(min_size=1).map(lambda path: "https://example.com/" + "".join(path.split()))
+_photos = st.lists(_urls, max_size=MAX_PHOTOS, unique=True).map(tuple)
+_attrs = st.dictionaries(st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True), _text(min_size=1))
+
+
 def _rows(currency: str) -> st.SearchStrategy[CatalogRow]:
-    """Rows of one shop: every price in its currency."""
+    """Rows of one shop: every price in its currency; the main photo, if any, first of them all."""
+    return _photos.flatmap(lambda photos: _row(currency, photos))
+
+
+def _row(currency: str, photos: tuple[str, ...]) -> st.SearchStrategy[CatalogRow]:
     return st.builds(
         CatalogRow,
         line=st.just(0),
@@ -743,13 +966,16 @@ def _rows(currency: str) -> st.SearchStrategy[CatalogRow]:
         currency=st.just(currency),
         stock=st.integers(0, 2**31 - 1),
         category=_text(min_size=1),
-        image_url=st.none()
-        | _text(min_size=1).map(lambda path: "https://example.com/" + "".join(path.split())),
+        image_url=st.just(photos[0] if photos else None),
         digital=st.booleans(),
         titles=_translations,
         descriptions=_descriptions,
         categories=_translations,
         active=st.booleans(),
+        image_urls=st.just(photos),
+        attrs=_attrs,
+        sort_order=st.none() | st.integers(-(2**31) + 1, 2**31 - 1),
+        created=st.none() | st.datetimes(timezones=st.just(UTC)),
     )
 
 

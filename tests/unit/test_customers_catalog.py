@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -166,18 +166,48 @@ async def test_staff_changes_are_checked(shop: Shop) -> None:
         await shop.catalog.set_price("NOPE", 100)
 
 
-async def test_export_reads_back_to_the_same_catalog(shop: Shop) -> None:
+async def test_export_reads_back_to_the_same_catalog(shop: Shop, clock: FakeClock) -> None:
     rows = [
         row("A", titles={"ru": "Кофе"}, descriptions={"ru": "Зёрна"}, categories={"ru": "Вещи"}),
         row("B", digital=True, image_url="https://example.com/b.jpg", price=0),
+        row(
+            "C",
+            image_url="https://example.com/c1.jpg",
+            image_urls=("https://example.com/c1.jpg", "https://example.com/c2.jpg"),
+            attrs={"brand": "Acme", "colour": "red"},
+            sort_order=-2,
+            created=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+        ),
     ]
     await shop.catalog.import_rows(rows)
     exported = await shop.catalog.export_rows()
-    # B shares A's category, so it comes back with the category's Russian name too.
+    # B and C share A's category, so they come back with the category's Russian name too;
+    # A and B with the moment they were first imported.
     assert [replace(r, line=0) for r in exported] == [
-        replace(rows[0], line=0),
-        replace(rows[1], line=0, categories={"ru": "Вещи"}),
+        replace(rows[0], line=0, created=clock.now),
+        replace(rows[1], line=0, categories={"ru": "Вещи"}, created=clock.now),
+        replace(rows[2], line=0, categories={"ru": "Вещи"}),
     ]
+
+
+async def test_a_product_keeps_when_it_came_unless_the_file_says_when(
+    any_shop: Shop, clock: FakeClock
+) -> None:
+    arrived = clock.now
+    await any_shop.catalog.import_rows([row("A"), row("B")])
+    clock.advance(days=3)
+    given = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
+
+    await any_shop.catalog.import_rows([row("A", price=2_000), row("B", created=given)])
+    clock.advance(days=3)
+    await any_shop.catalog.import_rows([row("A"), row("B", price=3_000)])
+
+    a = await any_shop.catalog.product_by_sku("A")
+    b = await any_shop.catalog.product_by_sku("B")
+    assert a is not None
+    assert b is not None
+    assert (a.created_at, b.created_at) == (arrived, given)
+    assert (a.price, b.price) == (1_000, 3_000)  # each import changed the rest
 
 
 async def test_analytics_counts_events_by_kind(shop: Shop, clock: FakeClock) -> None:

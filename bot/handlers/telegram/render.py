@@ -1,11 +1,12 @@
-"""Our replies as Telegram messages: text and photos with inline keyboards, invoices, contact requests.
+"""Our replies as Telegram messages: text and photos with inline keyboards, albums, invoices, contact requests.
 
 A reply with `edit=True` replaces the message whose button was pressed, so
 navigation does not flood the chat: text by `editMessageText`; a photo card by
 `editMessageCaption` when the picture stays and `editMessageMedia` when it
 changes. A message that cannot take the edit (a photo to become text, or too old
 or gone) gets a fresh message instead; an edit to the very same content is
-already done. Every request takes its turn of the bot's budget in the session (`paced`).
+already done. An album goes as a media group (`sendMediaGroup`, ten photos to a group).
+Every request takes its turn of the bot's budget in the session (`paced`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiogram.types.media_union import MediaUnion
 
 from bot.flows.types import (
+    Album,
     Button,
     ContactRequest,
     Image,
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+ALBUM_LIMIT = 10  # photos in one media group
 NOT_MODIFIED = "message is not modified"
 BUTTONS_KEPT = 65_536
 
@@ -129,6 +133,8 @@ class Renderer:
             return [(await self.bot.send_message(chat_id, text, reply_markup=markup)).message_id]
         if isinstance(reply, Image):
             return [await self._send_photo(chat_id, user_id, reply, remove)]
+        if isinstance(reply, Album):
+            return await self._send_album(chat_id, reply)
         if isinstance(reply, ContactRequest):
             share = KeyboardButton(text=reply.button_label, request_contact=True)
             contact = ReplyKeyboardMarkup(
@@ -156,6 +162,29 @@ class Renderer:
             return words.message_id
         self._remember(chat_id, sent.message_id, reply.url)
         return sent.message_id
+
+    async def _send_album(self, chat_id: int, reply: Album) -> list[int]:
+        """Send photos as media groups, the caption on the first; their links if Telegram cannot fetch one."""
+        caption = clip(reply.caption, CAPTION_LIMIT) or None
+        sent: list[int] = []
+        try:
+            for start in range(0, len(reply.urls), ALBUM_LIMIT):
+                group = reply.urls[start : start + ALBUM_LIMIT]
+                said = caption if start == 0 else None
+                if len(group) == 1:  # a media group holds two photos at least
+                    photo = await self.bot.send_photo(chat_id, group[0], caption=said)
+                    sent.append(photo.message_id)
+                    continue
+                media: list[MediaUnion] = [
+                    InputMediaPhoto(media=url, caption=said if n == 0 else None)
+                    for n, url in enumerate(group)
+                ]
+                sent.extend(m.message_id for m in await self.bot.send_media_group(chat_id, media))
+        except TelegramBadRequest as error:
+            log.warning("cannot send the album of %s: %s", reply.urls[0], error.message)
+            links = clip("\n".join([reply.caption, *reply.urls]).strip(), TEXT_LIMIT)
+            sent.append((await self.bot.send_message(chat_id, links)).message_id)
+        return sent
 
     async def _send_payment(
         self, chat_id: int, reply: PaymentRequest, remove: ReplyKeyboardRemove | None
@@ -241,6 +270,8 @@ def _has_buttons(reply: Reply) -> bool:
     """Tell whether a reply carries its own keyboard (which leaves no room to remove another)."""
     if isinstance(reply, Text | Image):
         return any(reply.buttons)
+    if isinstance(reply, Album):
+        return False
     return isinstance(reply, ContactRequest) or reply.start.url is not None
 
 

@@ -2,7 +2,8 @@
 
 WhatsApp through Twilio takes up to 1,600 characters a message (a longer text goes
 as several, split between paragraphs, lines or words) and a photo by its URL with a
-caption. Buttons become numbered lines, numbered from 1 across one answer's replies
+caption; an album goes as one media message a photo, the caption on the first.
+Buttons become numbered lines, numbered from 1 across one answer's replies
 as `bot.flows.options` remembers them, so "3" means what the customer saw as 3.
 Where the owner configured Content API templates, a text's options go as quick-reply
 buttons (up to 3) or a list picker (up to 10); the buttons' ids are the options'
@@ -19,7 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.flows.options import is_label, is_option, offered
-from bot.flows.types import Button, ContactRequest, Image, Keyboard, PaymentRequest, Reply, Text
+from bot.flows.types import (
+    Album,
+    Button,
+    ContactRequest,
+    Image,
+    Keyboard,
+    PaymentRequest,
+    Reply,
+    Text,
+)
 
 TEXT_LIMIT = 1600  # characters Twilio sends as one WhatsApp message
 CAPTION_LIMIT = 1024  # characters WhatsApp shows under a photo
@@ -28,6 +38,7 @@ QUICK_REPLY_TITLE = 20  # a quick-reply button's title
 LIST_ITEM_TITLE = 24  # a list picker item's title
 QUICK_REPLIES_MOST = 3  # buttons WhatsApp shows in a session message
 LIST_MOST = 10  # items a list picker holds
+_WEB = ("https://", "http://")  # media Twilio can fetch
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +150,19 @@ def _plain(reply: Reply, first: int | None) -> list[Outgoing]:
         return _texts(f"{reply.text}\n{reply.button_label}: {url}" if url else reply.text)
     if isinstance(reply, ContactRequest):  # WhatsApp knows the number: never asked, but said
         return _texts(reply.text)
+    if isinstance(reply, Album):
+        caption = _shortened(reply.caption, CAPTION_LIMIT)
+        return [
+            Outgoing(caption if n == 0 else "", media_url=url)
+            for n, url in enumerate(url for url in reply.urls if url.startswith(_WEB))
+        ]
     said = reply.text if isinstance(reply, Text) else reply.caption
     rows = _rows(reply)
     if first is None:
         rows = [[button for button in row if button.url] for row in rows]
     lines = _option_lines(rows, first)
     text = "\n".join([said, *lines])
-    if isinstance(reply, Image) and reply.url.startswith(("https://", "http://")):
+    if isinstance(reply, Image) and reply.url.startswith(_WEB):
         if len(text) <= CAPTION_LIMIT:
             return [Outgoing(text, media_url=reply.url)]
         return [Outgoing(media_url=reply.url), *_texts(text)]
