@@ -6,10 +6,11 @@ A sold-out product's card offers "Notify me" instead (shop/stock_alerts.py).
 from __future__ import annotations
 
 from bot.flows import actions as a
-from bot.flows.common import cart_button_for, clip, ints, menu_button
+from bot.flows.common import cart_button_for, clip, ints
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.experiments import buy_buttons
+from bot.flows.lists import back_button
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Image, Reply, Text
 from shop.analytics import EventKind
@@ -117,12 +118,7 @@ async def product_card(
         rows.append([Button("🛒 " + buy.add_label, a.ADD, f"{pid}:{quantity}:{page}")])
         if buy.buy_now:
             rows[-1].append(Button("⚡ " + ctx._("Buy now"), a.BUY_NOW, f"{pid}:{quantity}"))
-    back = (
-        Button("« " + ctx._("Back"), a.CATEGORY, f"{product.category_id}:{max(page, 1)}")
-        if product.category_id is not None
-        else menu_button(ctx)
-    )
-    rows.append([cart_button_for(ctx, cart.units), back])
+    rows.append([cart_button_for(ctx, cart.units), back_button(ctx, product, page)])
     if product.image_url:
         return Image(product.image_url, caption, rows, edit=ctx.replaces)
     return ctx.text(caption, rows)
