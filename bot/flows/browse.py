@@ -204,14 +204,11 @@ def price_bands(low: int, high: int, currency: str) -> list[tuple[int | None, in
 
 
 def _round_step(rough: float, unit: int) -> int:
-    """Return the round amount (1, 2, 5 or 10 times a power of ten major units) nearest above `rough`."""
+    """Return the round amount (1, 2 or 5 times a power of ten major units) nearest to `rough`."""
     scale = unit
     while scale * 10 <= rough:
         scale *= 10
-    for times in (1, 2, 5, 10):
-        if scale * times >= rough:
-            return scale * times
-    return scale * 10
+    return min((scale * times for times in (1, 2, 5, 10)), key=lambda step: abs(step - rough))
 
 
 async def _bands(ctx: Ctx, listing: Listing) -> list[tuple[int | None, int | None]]:
