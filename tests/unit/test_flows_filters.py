@@ -14,6 +14,7 @@ from bot.handlers.telegram.context import TELEGRAM
 from bot.handlers.whatsapp.channel import WHATSAPP
 from bot.services import Shop
 from bot.stores import DatabaseStore
+from shop.catalog_file import CatalogRow
 from shop.models import Channel
 from tests.conftest import row
 from tests.flow_support import Chat, chat, engine
@@ -22,7 +23,7 @@ BRANDS = ("Lavazza", "Illy", "Jacobs")
 FIRST_ARRIVAL = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def coffee(n: int) -> object:
+def coffee(n: int) -> CatalogRow:
     """Coffee n: $3.00 and 97 cents more each, every fifth sold out, brands in turn, newer as n grows."""
     return row(
         f"C{n:02}",
