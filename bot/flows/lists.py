@@ -7,6 +7,12 @@ and buttons carry only the id. A product opened from a list carries the list's i
 so its card's Back shows that list again as the customer left it. The last `KEPT`
 lists are remembered: an older id (a very old card, a forged button) finds none,
 and Back falls back to the product's shelf.
+
+A card opened from anywhere else carries no list (id 0) and goes Back to its
+shelf: from the cart, a deep link, or a message the shop sent unasked (a
+back-in-stock notice). Broadcasts carry only the Menu button today; a product
+button added to them one day would open a card the same way, whose Back is the
+product's shelf (the broadcast's text stays above it in the chat).
 """
 
 from __future__ import annotations
