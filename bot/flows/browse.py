@@ -56,7 +56,7 @@ async def show_list(ctx: Ctx, arg: str) -> list[Reply]:
 async def show_filters(ctx: Ctx, arg: str) -> list[Reply]:
     """Show a list's filter panel: sorts, in stock only, price bands, attribute values."""
     (list_id,) = ints(arg, 1)
-    return [await filter_panel(ctx, _kept(ctx, list_id))]
+    return [await _filter_panel(ctx, _kept(ctx, list_id))]
 
 
 @router.press(a.FILTER)
@@ -96,7 +96,7 @@ async def counted_page(ctx: Ctx, listing: Listing, page: int) -> tuple[Text, int
     if pages > 1:
         rows.append(_pager(ctx, listing.id, page, pages))
     lines = [_heading(ctx, listing, title, page, pages, result.total)]
-    summary = describe(ctx, listing.filters)
+    summary = _describe(ctx, listing.filters)
     if summary:
         lines.append("⚙️ " + summary)
     if not result.total and listing.filters.narrows:
@@ -118,7 +118,7 @@ async def counted_page(ctx: Ctx, listing: Listing, page: int) -> tuple[Text, int
     return ctx.text("\n".join(lines), rows), result.total
 
 
-async def filter_panel(ctx: Ctx, listing: Listing) -> Text:
+async def _filter_panel(ctx: Ctx, listing: Listing) -> Text:
     """Return a list's filter panel, the active choices marked ✓."""
     filters = listing.filters
     result = await ctx.shop.search.find(listing.query, filters, limit=1, locale=ctx.locale)
@@ -149,7 +149,7 @@ async def filter_panel(ctx: Ctx, listing: Listing) -> Text:
     rows.append([Button("« " + ctx._("Back to the list"), a.LIST, f"{lid}:{listing.page}")])
     title = await _title(ctx, listing)
     lines = [ctx._("Filters for {list}:").format(list=title)]
-    summary = describe(ctx, filters)
+    summary = _describe(ctx, filters)
     if summary:
         lines.append("⚙️ " + summary)
     lines.append(
@@ -160,7 +160,7 @@ async def filter_panel(ctx: Ctx, listing: Listing) -> Text:
     return ctx.text("\n".join(lines), rows)
 
 
-def describe(ctx: Ctx, filters: Filters) -> str:
+def _describe(ctx: Ctx, filters: Filters) -> str:
     """Return the filters and order in words, "" when the list is as it comes."""
     parts = []
     low, high = _price(filters)
@@ -311,14 +311,13 @@ async def _find(ctx: Ctx, listing: Listing, page: int) -> SearchResult:
 
 
 async def _title(ctx: Ctx, listing: Listing) -> str:
-    """Return what a list is: «the query», the shelf's name, or all products."""
+    """Return what a list is: the shelf's name, «the query», or all products."""
     category_id = listing.filters.category_id
     if category_id is not None:
         category = await ctx.shop.catalog.category(category_id)
         if category is None:
             raise StaleInputError(category_id)
-        name = category.name_for(ctx.locale)
-        return f"{name} «{listing.query}»" if listing.query else name
+        return category.name_for(ctx.locale)
     return f"«{listing.query}»" if listing.query else ctx._("All products")
 
 
