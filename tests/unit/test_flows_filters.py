@@ -145,6 +145,9 @@ async def test_filters_typed_in_english_and_russian_apply_to_a_search_or_the_lis
     await olga.command("catalog")
     await choose(olga, "Кофе")
     assert "Кофе: страница 1 из 3" in olga.text
+    if olga.who.can.numbered_options:
+        await olga.say("еще")  # "Ещё" as most type it
+        assert "Кофе: страница 2 из 3" in olga.text
     await olga.say("до 5 $")  # prices are in the shop's money: dollars here
     assert [title for title, _, _ in products(olga)] == ["Кофе 01", "Кофе 02", "Кофе 00"]
     await olga.say("сначала дешёвые")
@@ -152,9 +155,13 @@ async def test_filters_typed_in_english_and_russian_apply_to_a_search_or_the_lis
     assert "⚙️ до 5,00\xa0$ · сначала дешёвые" in olga.text
     await olga.say("в наличии")
     assert [title for title, _, _ in products(olga)] == ["Кофе 01", "Кофе 02"]
+    await choose(olga, "Фильтры")
+    assert "Подходят 2 товара." in olga.text
     await olga.say("illy")  # a brand the list holds
     assert [title for title, _, _ in products(olga)] == ["Кофе 01"]
     assert "brand: Illy" in olga.text
+    await choose(olga, "Фильтры")
+    assert "Подходит 1 товар." in olga.text
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
