@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from bot.flows import actions as a
 from bot.flows import lists
-from bot.flows.common import ints, menu_button
+from bot.flows.common import ints, menu_button, pager
 from bot.flows.context import Ctx
 from bot.flows.errors import StaleInputError
 from bot.flows.labels import distinct_titles
@@ -94,7 +94,7 @@ async def counted_page(ctx: Ctx, listing: Listing, page: int) -> tuple[Text, int
     found = [hit.product for hit in result.hits]
     rows: list[list[Button]] = [[b] for b in product_buttons(ctx, found, listing.id)]
     if pages > 1:
-        rows.append(_pager(ctx, listing.id, page, pages))
+        rows.append(pager(ctx, a.LIST, f"{listing.id}:", page, pages))
     lines = [_heading(ctx, listing, title, page, pages, result.total)]
     summary = _describe(ctx, listing.filters)
     if summary:
@@ -340,20 +340,6 @@ def _filters_button(ctx: Ctx, listing: Listing) -> Button:
     active = len(filters.attrs) + filters.in_stock + (_price(filters) != (None, None))
     label = "⚙️ " + ctx._("Filters")
     return Button(f"{label} ({active})" if active else label, a.FILTERS, str(listing.id))
-
-
-def _pager(ctx: Ctx, list_id: int, page: int, pages: int) -> list[Button]:
-    """Return the row: previous page, "page/pages", next page ("More" where options are numbered)."""
-    words = ctx.who.can.numbered_options
-    row = []
-    if page > 1:
-        label = "‹ " + ctx._("Previous") if words else "‹"
-        row.append(Button(label, a.LIST, f"{list_id}:{page - 1}"))
-    row.append(Button(f"{page}/{pages}", a.NOOP))
-    if page < pages:
-        label = ctx._("More") + " ›" if words else "›"
-        row.append(Button(label, a.LIST, f"{list_id}:{page + 1}"))
-    return row
 
 
 def _kept(ctx: Ctx, list_id: int) -> Listing:

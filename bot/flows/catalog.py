@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.flows import actions as a
 from bot.flows import lists
 from bot.flows.browse import list_page
-from bot.flows.common import ints, menu_button
+from bot.flows.common import ints, menu_button, pager
 from bot.flows.context import Ctx
 from bot.flows.router import FlowRouter
 from bot.flows.types import Button, Reply, Text
@@ -38,7 +38,7 @@ async def show_categories(ctx: Ctx, arg: str) -> list[Reply]:
         for s in shown
     ]
     if pages > 1:
-        rows.append(_pager(a.CATALOG, "", page, pages))
+        rows.append(pager(ctx, a.CATALOG, "", page, pages))
     rows.append([menu_button(ctx)])
     return [ctx.text(ctx._("Choose a category:"), rows)]
 
@@ -54,14 +54,3 @@ async def category_page(ctx: Ctx, category_id: int, page: int) -> Text:
     """Return a page of a shelf, kept as the customer's latest list (bot/flows/browse.py)."""
     listing = lists.opened(ctx, "", Filters(category_id=category_id))
     return await list_page(ctx, listing, page)
-
-
-def _pager(action: str, prefix: str, page: int, pages: int) -> list[Button]:
-    """Return the row: previous page, "page/pages", next page."""
-    row = []
-    if page > 1:
-        row.append(Button("‹", action, f"{prefix}{page - 1}"))
-    row.append(Button(f"{page}/{pages}", a.NOOP))
-    if page < pages:
-        row.append(Button("›", action, f"{prefix}{page + 1}"))
-    return row
