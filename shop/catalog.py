@@ -1,8 +1,11 @@
-"""The catalog: categories and products, their pages, bulk import, and what changed since when."""
+"""The catalog: categories and products, bulk import, and what changed since when.
+
+A shelf's products, narrowed and sorted, are listed by the search index
+(`SearchService.find` with `Filters(category_id=...)`): one owner of the shelf's order.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,17 +47,6 @@ _IMPORTED = (
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a category's products."""
-
-    category: Category | None
-    items: list[ProductView]
-    page: int
-    pages: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
 class CategorySummary:
     """A category and how many active products it holds."""
 
@@ -77,15 +69,6 @@ _PRODUCT_BY_ID = select(t.product).where(t.product.c.id == bindparam("id"))
 _PRODUCT_BY_SKU = select(t.product).where(t.product.c.sku == bindparam("sku"))
 _PRODUCTS_BY_ID = select(t.product).where(t.product.c.id.in_(bindparam("ids", expanding=True)))
 _CATEGORY = select(t.category).where(t.category.c.id == bindparam("id"))
-_ON_SHELF = (t.product.c.category_id == bindparam("category_id")) & t.product.c.active
-_SHELF_SIZE = select(func.count()).select_from(t.product).where(_ON_SHELF)
-_SHELF = (
-    select(t.product)
-    .where(_ON_SHELF)
-    .order_by((t.product.c.stock == 0), t.product.c.sold.desc(), t.product.c.title, t.product.c.id)
-    .limit(bindparam("limit"))
-    .offset(bindparam("offset"))
-)
 
 
 def load_product(conn: Connection, product_id: int) -> ProductView | None:
@@ -178,25 +161,12 @@ class CatalogService:
             for r in rows
         ]
 
-    async def category_page(self, category_id: int, page: int = 1, per_page: int = 8) -> Page:
-        """Return a page of a category's active products: in stock first, best sellers first.
+    async def category(self, category_id: int) -> Category | None:
+        """Return the category with this id, if there is one."""
 
-        A category that does not exist gives a page without `category` and no items.
-        """
-
-        def work(conn: Connection) -> Page:
+        def work(conn: Connection) -> Category | None:
             found = conn.execute(_CATEGORY, {"id": category_id}).first()
-            if found is None:
-                return Page(None, [], 1, 1, 0)
-            category = Category(**found._mapping)
-            total = conn.execute(_SHELF_SIZE, {"category_id": category_id}).scalar_one()
-            pages = max(1, math.ceil(total / per_page))
-            shown = min(max(1, page), pages)
-            rows = conn.execute(
-                _SHELF,
-                {"category_id": category_id, "limit": per_page, "offset": (shown - 1) * per_page},
-            )
-            return Page(category, [ProductView.from_row(r) for r in rows], shown, pages, total)
+            return Category(**found._mapping) if found is not None else None
 
         return await self._db.read(work)
 

@@ -1,4 +1,4 @@
-"""Pieces several flows share: the main menu, the search button, reading button arguments."""
+"""Pieces several flows share: the main menu, the search button, a pager, reading button arguments."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ def search_button(ctx: Ctx) -> Button:
     if ctx.who.can.inline_search:
         return Button(label, inline_query="")
     return Button(label, a.SEARCH)
+
+
+def pager(ctx: Ctx, action: str, prefix: str, page: int, pages: int) -> list[Button]:
+    """Return the row: previous page, "page/pages", next page ("More" where options are numbered)."""
+    words = ctx.who.can.numbered_options
+    row = []
+    if page > 1:
+        label = "‹ " + ctx._("Previous") if words else "‹"
+        row.append(Button(label, action, f"{prefix}{page - 1}"))
+    row.append(Button(f"{page}/{pages}", a.NOOP))
+    if page < pages:
+        label = ctx._("More") + " ›" if words else "›"
+        row.append(Button(label, action, f"{prefix}{page + 1}"))
+    return row
 
 
 def menu_button(ctx: Ctx) -> Button:

@@ -118,5 +118,8 @@ def _options(state: ConversationState) -> list[Button]:
 
 
 def _plain(label: str) -> str:
-    """Return a label's words alone, in lower case: no emoji, counts or trailing numbers."""
-    return " ".join(_DECORATION.sub(" ", label).split()).casefold()
+    """Return a label's words alone, in lower case: no emoji, counts or trailing numbers.
+
+    "ё" reads as "е", as most Russians type it ("еще" chooses "Ещё").
+    """
+    return " ".join(_DECORATION.sub(" ", label).split()).casefold().replace("ё", "е")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.flows import (
+    browse,
     cart,
     catalog,
     checkout,
@@ -22,6 +23,7 @@ ROUTERS = (
     start.router,
     menu.router,
     catalog.router,
+    browse.router,
     product.router,
     search.router,
     cart.router,

@@ -1,20 +1,34 @@
-"""Search: free text finds the best products, forgiving typos, and offers "did you mean" phrases."""
+"""Search: free text finds the best products, forgiving typos, and offers "did you mean" phrases.
+
+Filters may be typed with the words (shop/filter_phrases.py): "coffee under 10"
+searches "coffee" up to 10 in the shop's money; a phrase alone ("cheapest first",
+"в наличии", a brand the list holds) changes the list the customer looked at last,
+or lists every product when there is none. A phrase that is part of a product's
+name is no filter: when a product titled with it is found ("In Stock Tee"), the
+text is searched as typed. Results are a list of pages (bot/flows/browse.py).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from bot.flows import actions as a
-from bot.flows.catalog import product_buttons
+from bot.flows import lists
+from bot.flows.browse import counted_page
 from bot.flows.common import menu_button, search_button
 from bot.flows.context import Ctx
 from bot.flows.router import FlowRouter
-from bot.flows.types import Button, Reply
+from bot.flows.types import Reply
 from shop.analytics import EventKind
+from shop.filter_phrases import Phrases, read_phrases
+from shop.filters import Filters
+from shop.text import words
 
 router = FlowRouter("search")
 
 ASKING = "search.query"
-HITS = 8
 QUERY_WIDTH = 200
+TITLES_CHECKED = 5  # the best hits whose titles may hold a phrase typed as a filter
 
 
 @router.command("search")
@@ -31,24 +45,38 @@ async def search_or_ask(ctx: Ctx, arg: str) -> list[Reply]:
 @router.step(ASKING)
 @router.text
 async def search(ctx: Ctx, text: str) -> list[Reply]:
-    """Show the best products for typed text, with "did you mean" buttons when few match."""
+    """Show the first page of products for typed text, or apply filters typed in words."""
     query = " ".join(text.split())[:QUERY_WIDTH]
     ctx.state.step = ""
-    result = await ctx.shop.search.suggest(query, HITS, ctx.locale)
-    await ctx.record(EventKind.SEARCH, value=len(result.hits), data={"query": query})
-    found = [hit.product for hit in result.hits]
-    rows: list[list[Button]] = [[button] for button in product_buttons(ctx, found, 0)]
-    suggestions = [
-        Button("🔎 " + phrase, a.SEARCH, phrase)
-        for phrase in result.did_you_mean
-        if len(phrase.encode()) <= a.MAX_ARG_BYTES
-    ]
-    if rows:
-        body = ctx._("Found for «{query}»:").format(query=query)
+    latest = lists.latest(ctx)
+    known: defaultdict[str, list[str]] = defaultdict(list)
+    for name, value in latest.choices if latest is not None else ():
+        known[name].append(value)
+    said = read_phrases(query, ctx.shop.settings.shop_currency, known)
+    if not said.asks or await _names_a_product(ctx, query, said):
+        listing = lists.opened(ctx, query, Filters())
+    elif said.query:
+        listing = lists.opened(ctx, said.query, said.applied_to(Filters()))
+    elif latest is not None:  # a phrase alone: the list on screen, narrowed or sorted
+        listing = latest
+        listing.filters = said.applied_to(latest.filters)
     else:
-        body = ctx._("Nothing found for «{query}».").format(query=query)
-    if suggestions:
-        body += "\n" + ctx._("Did you mean:")
-        rows.extend([button] for button in suggestions)
-    rows.append([Button("🛍 " + ctx._("Catalog"), a.CATALOG), menu_button(ctx)])
-    return [ctx.text(body, rows, edit=False)]
+        listing = lists.opened(ctx, "", said.applied_to(Filters()))
+    page, total = await counted_page(ctx, listing, 1)
+    if listing.query:
+        await ctx.record(EventKind.SEARCH, value=total, data={"query": query})
+    return [page]
+
+
+async def _names_a_product(ctx: Ctx, query: str, said: Phrases) -> bool:
+    """Tell whether a phrase read as a filter is words of a product's title the text finds."""
+    if not said.said:  # attribute values alone: products' words by nature, filters on purpose
+        return False
+    found = await ctx.shop.search.suggest(query, TITLES_CHECKED, ctx.locale)
+    titles = [
+        f" {' '.join(words(title))} "
+        for hit in found.hits
+        for title in (hit.product.title, *hit.product.titles.values())
+    ]
+    phrases = [f" {' '.join(words(phrase))} " for phrase in said.said]
+    return any(phrase in title for phrase in phrases for title in titles if phrase.strip())

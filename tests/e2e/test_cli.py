@@ -433,3 +433,101 @@ def test_staff_output_shows_control_characters_escaped_never_raw(tmp_path: Path)
     assert json.loads(report_json.stdout)[0]["source"] == f"poster{HOSTILE}"
     assert error.returncode == 1
     assert error.stderr.startswith("error: cannot read \\u001b[2J")
+
+
+def test_search_narrows_sorts_and_pages_as_customers_do(tmp_path: Path) -> None:
+    async def stock() -> None:
+        shop = build_shop(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"))
+        await upgrade(shop.db)
+        await shop.catalog.import_rows(
+            [
+                row(
+                    "C1",
+                    title="Coffee Illy 250 g",
+                    price=1_199,
+                    stock=4,
+                    category="Coffee",
+                    attrs={"brand": "Illy"},
+                    line=2,
+                ),
+                row(
+                    "C2",
+                    title="Coffee Lavazza 250 g",
+                    price=899,
+                    stock=0,
+                    category="Coffee",
+                    attrs={"brand": "Lavazza"},
+                    line=3,
+                ),
+                row(
+                    "C3",
+                    title="Coffee Lavazza 1 kg",
+                    price=2_499,
+                    stock=2,
+                    category="Coffee",
+                    attrs={"brand": "Lavazza"},
+                    line=4,
+                ),
+                row(
+                    "C4",
+                    title="Coffee Jacobs 100 g",
+                    price=450,
+                    stock=9,
+                    category="Coffee",
+                    categories={"ru": "Кофе"},
+                    attrs={"brand": "Jacobs"},
+                    line=5,
+                ),
+                row("T1", title="Green tea", price=500, category="Tea", line=6),
+            ]
+        )
+        await shop.db.dispose()
+
+    asyncio.run(stock())
+
+    def skus(*args: str) -> list[list[str]]:
+        result = chatshop(tmp_path, "search", *args, "--json")
+        assert result.returncode == 0, result.stderr
+        return [
+            [hit["sku"] for hit in json.loads(line)["hits"]] for line in result.stdout.splitlines()
+        ]
+
+    assert skus("coffee", "--max-price", "12", "--in-stock", "--sort", "price") == [["C4", "C1"]]
+    assert skus("coffee", "--min-price", "9", "--sort=-price") == [["C3", "C1"]]
+    assert skus("coffee", "--brand", "Lavazza", "--sort", "price") == [["C2", "C3"]]
+    assert skus("coffee", "--attr", "brand=Lavazza", "--in-stock") == [["C3"]]
+    assert skus("--category", "кофе", "--sort", "price", "-n", "2", "--page", "2") == [["C1", "C3"]]
+    assert skus("--category", "Tea") == [["T1"]]
+    listed = json.loads(chatshop(tmp_path, "search", "coffee", "--json", "-n", "1").stdout)
+    assert (listed["total"], listed["page"], len(listed["hits"])) == (4, 1, 1)
+    assert {"price", "currency", "in_stock"} <= listed["hits"][0].keys()
+
+    readable = chatshop(tmp_path, "search", "coffee", "--max-price", "10", "--sort", "newest")
+    assert readable.returncode == 0, readable.stderr
+    assert "C4" in readable.stdout
+    assert "$4.50" in readable.stdout
+    assert "C3" not in readable.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("tea", "--max-price", "ten"), "--max-price"),
+        (("tea", "--min-price", "-1"), "--min-price"),
+        (("tea", "--max-price", "1.005"), "--max-price"),
+        (("tea", "--attr", "brand"), "--attr"),
+        (("tea", "--sort", "cheap"), "--sort"),
+        (("tea", "--page", "0"), "--page"),
+        (("--category", "Nowhere"), "--category"),
+        ((), "QUERIES"),
+    ],
+)
+def test_search_refuses_a_bad_filter_with_exit_status_2(
+    tmp_path: Path, args: tuple[str, ...], complaint: str
+) -> None:
+    result = chatshop(tmp_path, "search", *args)
+
+    assert result.returncode == 2
+    assert complaint in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

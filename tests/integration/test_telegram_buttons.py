@@ -120,8 +120,9 @@ async def test_text_and_photos_never_turn_into_each_other_so_a_new_message_is_se
     opened = await tg.press(found, "prod", data=product["callback_data"])
     assert methods(opened) == ["answerCallbackQuery", "sendPhoto"]  # text cannot become a photo
 
-    back = await tg.press(opened[-1], "cat")
+    back = await tg.press(opened[-1], "ls")  # Back to the results it was found among
     assert methods(back) == ["answerCallbackQuery", "sendMessage"]  # a photo cannot become text
+    assert "Found for «instant camera»" in back[-1].words
 
 
 async def test_an_edit_that_changes_nothing_sends_nothing_more(tg: Harness) -> None:

@@ -13,6 +13,7 @@ from bot.settings import Settings
 from shop import tables as t
 from shop.analytics import EventKind, Visit
 from shop.errors import NotFoundError
+from shop.filters import Filters
 from shop.migrate import upgrade
 from shop.models import Channel
 from shop.money import Money, MoneyError, format_money, parse_major
@@ -119,17 +120,20 @@ async def test_import_creates_then_updates_by_sku(shop: Shop) -> None:
     assert things.name_for("ru") == "Вещи"
 
 
-async def test_category_pages_show_in_stock_and_best_sellers_first(shop: Shop) -> None:
+async def test_a_shelf_lists_in_stock_first_through_the_search_index(shop: Shop) -> None:
     await shop.catalog.import_rows(
         [row(f"P{n}", title=f"Item {n}", stock=0 if n == 0 else 5) for n in range(7)]
     )
     category = (await shop.catalog.categories())[0].category
     assert category.id is not None
-    first = await shop.catalog.category_page(category.id, page=1, per_page=3)
-    last = await shop.catalog.category_page(category.id, page=99, per_page=3)
-    assert (first.total, first.pages, last.page) == (7, 3, 3)
-    assert [p.sku for p in last.items] == ["P0"]  # out of stock goes last
-    assert [p.sku for p in first.items] == ["P1", "P2", "P3"]
+    assert await shop.catalog.category(category.id) == category
+    assert await shop.catalog.category(category.id + 1) is None
+    shelf = Filters(category_id=category.id)
+    first = await shop.search.find("", shelf, offset=0, limit=3)
+    last = await shop.search.find("", shelf, offset=6, limit=3)
+    assert first.total == 7
+    assert [h.product.sku for h in last.hits] == ["P0"]  # out of stock goes last
+    assert [h.product.sku for h in first.hits] == ["P1", "P2", "P3"]
 
 
 async def test_every_catalog_change_moves_the_revision_on(shop: Shop) -> None:
