@@ -4,7 +4,8 @@ How a query is answered:
 
 1. Each query word is folded (`shop.text`) and looked up in the vocabulary of the
    catalog's own words, as typed, as typed on the other keyboard layout and in the
-   other alphabet: exactly, as a prefix (autocomplete, half-words), and — unless it
+   other alphabet: exactly, as a prefix (autocomplete; any word of two characters
+   or more may be cut short: "iph 15 pr", "180 bos"), and — unless it
    matched a common word exactly — within 1 typo (from 4 letters) or 2 (from 8),
    the last word also as a mistyped prefix. Typo search runs rapidfuzz's C edit
    distance over the words of a similar length that share a first or second
@@ -893,8 +894,9 @@ class SearchIndex:
             exact = self._token_id.get(reading)
             if exact is not None and self._holds(exact):
                 keep(exact, Match.EXACT, variant)
-            # The last word is being typed; an earlier one may be a half-word ("sams gal").
-            if (last and (len(reading) >= 2 or only)) or (reading.isalpha() and len(reading) >= 3):
+            # The last word is being typed; an earlier one may be cut short too ("sams gal",
+            # "180 bos" for the 1800 W Bosch), from two characters on.
+            if len(reading) >= 2 or (last and only):
                 # Beside other words a short prefix may stand for more: they narrow it down.
                 for token in self._prefix_range(reading, wide=last and not only):
                     keep(token, Match.PREFIX, variant)
