@@ -449,8 +449,8 @@ class SearchIndex:
         self._weak_held: set[int] = set()  # words some category name holds
         self._docs: list[SearchDoc] = []
         self._shelf = _Shelf(self._docs)
-        self._doc_of: dict[int, int] = {}
-        self._sku_doc: dict[str, int] = {}  # folded sku -> doc
+        self._doc_of = _Lookup()  # product id -> doc
+        self._sku_doc = _Lookup()  # hash of the folded sku -> doc
         self._alive: NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._in_stock: NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._sold: NDArray[np.int32] = np.zeros(0, np.int32)
@@ -519,10 +519,8 @@ class SearchIndex:
             self._docs = docs
             self._shelf = _Shelf(docs)
             self._built_docs = len(docs)
-            self._doc_of = dict(
-                zip((doc.product_id for doc in docs), range(len(docs)), strict=True)
-            )
-            self._sku_doc = _sku_index(docs)
+            self._doc_of = _Lookup(np.fromiter(map(attrgetter("product_id"), docs), np.int64))
+            self._sku_doc = _Lookup(_sku_hashes(docs))
             self._alive = np.ones(len(docs), np.bool_)
             self._in_stock = np.array([doc.in_stock for doc in docs], np.bool_)
             sold = np.array([doc.sold for doc in docs], np.int64)
@@ -618,8 +616,8 @@ class SearchIndex:
     def upsert(self, docs: Iterable[SearchDoc]) -> None:
         """Add products or replace them (new titles, stock, sales) without a rebuild."""
         for doc in docs:
-            current = self._doc_of.get(doc.product_id)
-            if current is not None and self._alive[current]:
+            current = self._doc(doc.product_id)
+            if current is not None:
                 old = self._docs[current]
                 if _same_words(old, doc):  # only price, stock, sales, attributes…
                     self._docs[current] = doc
@@ -633,14 +631,20 @@ class SearchIndex:
     def remove(self, product_ids: Iterable[int]) -> None:
         """Drop products (taken off sale or deleted)."""
         for product_id in product_ids:
-            current = self._doc_of.get(product_id)
-            if current is not None and self._alive[current]:
+            current = self._doc(product_id)
+            if current is not None:
                 self._kill(current)
+
+    def _doc(self, product_id: int) -> int | None:
+        """Return the live doc of a product, if any."""
+        for doc in self._doc_of.get(product_id):
+            if self._alive[doc]:
+                return doc
+        return None
 
     def _kill(self, doc: int) -> None:
         self._alive[doc] = False
         self._dead += 1
-        del self._doc_of[self._docs[doc].product_id]
 
     def _append(self, doc: SearchDoc) -> None:
         """Add one product to the overlay."""
@@ -648,8 +652,8 @@ class SearchIndex:
         vocab_before = len(self._tokens)
         self._docs.append(doc)
         self._shelf.append(doc)
-        self._doc_of[doc.product_id] = number
-        self._sku_doc[_sku_key(doc.sku)] = number
+        self._doc_of.add(doc.product_id, number)
+        self._sku_doc.add(hash(_sku_key(doc.sku)), number)
         self._alive = np.append(self._alive, True)
         self._in_stock = np.append(self._in_stock, doc.in_stock)
         self._sold = np.append(self._sold, np.int32(min(doc.sold, 2**31 - 1)))
@@ -801,8 +805,16 @@ class SearchIndex:
 
     def _sku_of(self, query_words: list[str], filters: Filters) -> int | None:
         """Return the product whose sku the query words spell, if alive and within `filters`."""
-        sku = self._sku_doc.get("".join(query_words))
-        if sku is None or not self._alive[sku]:
+        key = "".join(query_words)
+        sku = next(
+            (
+                doc
+                for doc in self._sku_doc.get(hash(key))
+                if self._alive[doc] and _sku_key(self._docs[doc].sku) == key
+            ),
+            None,
+        )
+        if sku is None:
             return None
         if filters.narrows or filters.category_id is not None:
             inside = self._narrowed(np.array([sku], np.int32), filters)
@@ -1250,9 +1262,43 @@ def _typeable(token: str) -> bool:
     return len(token) >= 3 and token.isalpha()
 
 
-def _sku_index(docs: list[SearchDoc]) -> dict[str, int]:
-    """Map each folded sku ("APL-IP15-128" → "aplip15128") to its product, in one C pass."""
-    return dict(zip(squeezed_many([doc.sku for doc in docs]), range(len(docs)), strict=False))
+def _sku_hashes(docs: list[SearchDoc]) -> NDArray[np.int64]:
+    """Return the hash of each folded sku ("APL-IP15-128" → "aplip15128"), folded in one C pass."""
+    keys = squeezed_many([doc.sku for doc in docs])
+    if len(keys) != len(docs):  # a sku holding the separator word itself: one at a time
+        keys = [_sku_key(doc.sku) for doc in docs]
+    return np.fromiter(map(hash, keys), np.int64, len(docs))
+
+
+class _Lookup:
+    """Integer keys (product ids, hashes of skus) to docs: sorted arrays, and a dict for later ones.
+
+    A million keys in a dict cost some 130 MiB with their strings or ints; as two
+    arrays, 12 MiB. A key may name several docs (a product replaced, a hash shared):
+    the caller picks the live one that fits.
+    """
+
+    def __init__(self, keys: NDArray[np.int64] | None = None) -> None:
+        keys = np.zeros(0, np.int64) if keys is None else keys
+        self._order = np.argsort(keys, kind="stable").astype(np.int32)
+        self._keys = keys[self._order]
+        self._later: dict[int, list[int]] = {}
+
+    def add(self, key: int, doc: int) -> None:
+        """Enter a doc appended after the build."""
+        self._later.setdefault(key, []).append(doc)
+
+    def get(self, key: int) -> list[int]:
+        """Return the docs entered under `key`, the latest first."""
+        later = self._later.get(key, [])[::-1]
+        if not -(2**63) <= key < 2**63:
+            return later
+        start = int(np.searchsorted(self._keys, key))
+        end = start
+        while end < len(self._keys) and self._keys[end] == key:
+            end += 1
+        built: list[int] = self._order[start:end].tolist()
+        return later + built
 
 
 def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:

@@ -208,6 +208,13 @@ def test_added_renamed_and_removed_products_follow_into_shelves(index: SearchInd
     assert shelf == [20, 1, 3, 2, 4]
     assert sorted(ids(index, "coffee", Filters(max_price=1_000))) == [2, 3, 4, 20]
     assert index.find("", Filters(attrs=(("brand", "Kimbo"),))).total == 1
+    # Skus still name the products: the renamed one as it is now, none for the removed one.
+    assert index.find("SKU-2").hits[0].product.title == "Lavazza Tierra coffee beans 500 g"
+    assert index.find("SKU-20").hits[0].product.product_id == 20
+    assert all(hit.score < 1 for hit in index.find("SKU-5").hits)
+    index.remove([2])
+    assert all(hit.product.product_id != 2 for hit in index.find("SKU-2").hits)
+    index.upsert([doc(2, "Lavazza Tierra coffee beans 500 g", price=990, brand="Lavazza")])
     compacted = index.compact()
     assert ids(compacted, "", Filters(category_id=COFFEE), limit=100) == shelf
     assert ids(compacted, "coffee", Filters(sort=Sort.PRICE_UP)) == ids(
