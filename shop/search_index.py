@@ -83,6 +83,8 @@ WIDE_EXPANSIONS = 256  # the last word of several: the others narrow its product
 TYPO_PREFIX_LENGTHS = (4, 8)  # a mistyped last word is matched against prefixes this long
 BUILD_CHUNK = 200_000
 FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
+# A word's postings beyond this many a product scored: each product looks up its own words.
+FORWARD_FROM = 8
 COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
 # Ties are broken among at most this many of the most popular equally good products.
 DIVERSIFY_SAMPLE = 2048
@@ -170,6 +172,9 @@ class _Candidate:
 
 
 SKU_KEY = 1 << 62  # a ranking key above any other: the product named by its sku
+# What a product holding a word scores for a query word: (mark, its products, word, whether
+# only category names hold it there).
+_Mark = tuple[int, NDArray[np.int32], int, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +235,17 @@ class _Ranking:
             found=[np.append(marks, np.int16(0)) for marks in self.found],
             sku=sku,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnWords:
+    """The words of a set of products as built, gathered once for every query word to read."""
+
+    built: int  # how many of the products (the first) were there at the build
+    tokens: NDArray[np.int32]  # their words, product after product
+    offsets: NDArray[np.int64]  # where each product with words starts in `tokens`
+    held: NDArray[np.bool_]  # which of them have words at all
+    categories: NDArray[np.int32]  # each one's category number
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +473,14 @@ class SearchIndex:
         self._dead = 0
         self._built_docs = 0
         self._scratch_array: NDArray[np.int16] = np.zeros(0, np.int16)
+        # Each product's words as built, in one flat array (a forward index), and the
+        # words of each category: `_looked_up` reads them.
+        self._own_tokens: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._own_start: NDArray[np.int64] = np.zeros(1, np.int64)
+        self._category_of: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._category_tokens: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._category_start: NDArray[np.int64] = np.zeros(1, np.int64)
+        self._by_word_array: NDArray[np.int16] = np.zeros(0, np.int16)
 
     @classmethod
     def build(cls, docs: Sequence[SearchDoc]) -> SearchIndex:
@@ -516,6 +540,7 @@ class SearchIndex:
         with ThreadPoolExecutor(1) as pool:
             postings = pool.submit(_postings, tokens, owners, len(self._tokens))
             weak = pool.submit(_category_postings, category_of, category_tokens, len(self._tokens))
+            own = pool.submit(_own_words, tokens, owners, len(docs))
             self._docs = docs
             self._shelf = _Shelf(docs)
             self._built_docs = len(docs)
@@ -529,6 +554,13 @@ class SearchIndex:
             self._post_docs, self._post_start, title_df = postings.result()
             self._weak_docs, self._weak_start, category_df = weak.result()
             self._weak_held = {token for tokens in category_tokens for token in tokens}
+            self._own_tokens, self._own_start = own.result()
+            self._category_of = category_of
+            self._category_tokens = np.fromiter(
+                itertools.chain.from_iterable(category_tokens), np.int32
+            )
+            self._category_start = np.zeros(len(category_tokens) + 1, np.int64)
+            np.cumsum([len(tokens) for tokens in category_tokens], out=self._category_start[1:])
             self._df = title_df + category_df
 
     def _fold_vocabulary(
@@ -851,14 +883,17 @@ class SearchIndex:
             for n, word in enumerate(query_words)
         ]
         ranking = self._rank(query_words, candidates, limit, filters)
-        if last and (ranking is None or ranking.level <= last):
+        settled = [any(self._settles(c) for c in found) for found in candidates]
+        if last and (ranking is None or ranking.level <= last) and any(settled):
             # No product holds every word: a word the catalog knows may still be a
             # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
             candidates = [
                 self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
-                if any(self._settles(c) for c in found)
+                if typos_too
                 else found
-                for n, (word, found) in enumerate(zip(query_words, candidates, strict=True))
+                for n, (word, found, typos_too) in enumerate(
+                    zip(query_words, candidates, settled, strict=True)
+                )
             ]
             ranking = self._rank(query_words, candidates, limit, filters)
         hits = []
@@ -1015,7 +1050,7 @@ class SearchIndex:
         words_found = [marks for _, marks in present]
         if not words_found:
             return None
-        sizes = [sum(len(postings) for _, postings in marks) for marks in words_found]
+        sizes = [sum(len(mark[1]) for mark in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._narrowed(self._union(words_found[by_rarity[0]]), filters)
         matched, quality, reading, found = self._score(docs, words_found)
@@ -1043,62 +1078,136 @@ class SearchIndex:
             query_words, [n for n, _ in present], ordered, docs, matched, key, reading, found
         )
 
-    def _marks(self, word: list[_Candidate]) -> list[tuple[int, NDArray[np.int32]]]:
+    def _marks(self, word: list[_Candidate]) -> list[_Mark]:
         """Return what each product holding one of a query word's matches scores, worst first.
 
         A word in the category names only is worth a half step less than in a
         title. The low bits of a score tell which of the word's matches it was.
         """
-        marks = []
+        marks: list[_Mark] = []
         for n, (value, token) in enumerate(sorted((_value(c), c.token) for c in word)):
             which = min(n, _WHICH_MASK)
             if token in self._weak_held:
-                marks.append(((2 * value + 1) << _WHICH_BITS | which, self._weak_postings(token)))
+                weak = self._weak_postings(token)
+                marks.append(((2 * value + 1) << _WHICH_BITS | which, weak, token, True))
             postings = self._postings(token)
             if len(postings):
-                marks.append(((2 * value + 2) << _WHICH_BITS | which, postings))
+                marks.append(((2 * value + 2) << _WHICH_BITS | which, postings, token, False))
         marks.sort(key=lambda mark: mark[0])
         return marks
 
     def _score(
-        self, docs: NDArray[np.int32], words_found: list[list[tuple[int, NDArray[np.int32]]]]
+        self, docs: NDArray[np.int32], words_found: list[list[_Mark]]
     ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64], list[NDArray[np.int16]]]:
         """Return, for each of `docs`, how many words it matches, their summed value, and how.
 
         How is a number naming which catalog word each query word matched in the
         product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`;
         last come each word's best marks, which name the match itself.
+
+        A word's marks are spread over a scratch array through its posting lists,
+        unless those lists are long beside `docs` (a short prefix standing for
+        hundreds of words): then each of `docs` looks up its own words instead.
         """
-        scratch = self._scratch()
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
         reading = np.zeros(len(docs), np.int64)
         best: list[NDArray[np.int16]] = []
+        own: _OwnWords | None = None
         for marks in words_found:
-            for mark, postings in marks:  # worst to best: each product keeps its best
-                scratch[postings] = mark
-            found = scratch[docs]
+            if sum(len(mark[1]) for mark in marks) > FORWARD_FROM * len(docs):
+                own = own or self._own_words(docs)
+                found = self._looked_up(docs, marks, own)
+            else:
+                found = self._spread(docs, marks)
             best.append(found)
             values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
-            if any(mark & _WHICH_MASK for mark, _ in marks):  # the word matched several ways
+            if any(mark[0] & _WHICH_MASK for mark in marks):  # the word matched several ways
                 # Overflow only wraps the number around: it still tells readings apart.
                 reading = reading * 1_000_003 + (found & _WHICH_MASK)
-            for _, postings in marks:  # leave the scratch zeroed, touching only what we set
-                scratch[postings] = 0
         return matched, quality, reading, best
+
+    def _spread(self, docs: NDArray[np.int32], marks: list[_Mark]) -> NDArray[np.int16]:
+        """Return each of `docs`' best mark, spreading the marks through their posting lists."""
+        scratch = self._scratch()
+        for mark, postings, _, _ in marks:  # worst to best: each product keeps its best
+            scratch[postings] = mark
+        found = scratch[docs]
+        for _, postings, _, _ in marks:  # leave the scratch zeroed, touching only what we set
+            scratch[postings] = 0
+        return found
+
+    def _own_words(self, docs: NDArray[np.int32]) -> _OwnWords:
+        """Gather the words of `docs` as built (in one flat array), and their categories."""
+        built = int(np.searchsorted(docs, self._built_docs))
+        head = docs[:built]
+        starts = self._own_start[head]
+        lengths = (self._own_start[head + 1] - starts).astype(np.int64)
+        offsets = np.zeros(len(head), np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        total = int(lengths.sum())
+        positions = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+        held = lengths > 0
+        return _OwnWords(
+            built, self._own_tokens[positions], offsets[held], held, self._category_of[head]
+        )
+
+    def _looked_up(
+        self, docs: NDArray[np.int32], marks: list[_Mark], own: _OwnWords
+    ) -> NDArray[np.int16]:
+        """Return each of `docs`' best mark, looking each product's own words up in the marks."""
+        found = np.zeros(len(docs), np.int16)
+        head = found[: own.built]  # a view: the products there at the build
+        titles = [mark for mark in marks if not mark[3]]
+        categories = [mark for mark in marks if mark[3]]
+        if titles and len(own.tokens):
+            head[own.held] = self._best_of(titles, own.tokens, own.offsets)
+        if categories and len(self._category_tokens):
+            held = np.diff(self._category_start) > 0
+            by_category = np.zeros(len(held), np.int16)
+            starts = self._category_start[:-1][held]
+            by_category[held] = self._best_of(categories, self._category_tokens, starts)
+            np.maximum(head, by_category[own.categories], out=head)
+        if own.built < len(docs):  # products added since the build: their own postings
+            later = [self._later_mark(mark) for mark in marks]
+            found[own.built :] = self._spread(docs[own.built :], later)
+        return found
+
+    def _best_of(
+        self, marks: list[_Mark], tokens: NDArray[np.int32], starts: NDArray[np.int64]
+    ) -> NDArray[np.int16]:
+        """Return the best of `marks` among each run of `tokens` (the runs begin at `starts`)."""
+        by_word = self._by_word()
+        for mark, _, token, _ in marks:  # worst to best: the best stays
+            by_word[token] = mark
+        best = np.maximum.reduceat(by_word[tokens], starts)
+        for _, _, token, _ in marks:
+            by_word[token] = 0
+        return best
+
+    def _later_mark(self, mark: _Mark) -> _Mark:
+        """Return a mark with only the postings added since the build."""
+        value, _, token, only_category = mark
+        extra = (self._extra_weak if only_category else self._extra).get(token, [])
+        return value, np.asarray(extra, np.int32), token, only_category
+
+    def _by_word(self) -> NDArray[np.int16]:
+        if len(self._by_word_array) < len(self._tokens):
+            self._by_word_array = np.zeros(len(self._tokens) + 1024, np.int16)
+        return self._by_word_array
 
     def _scratch(self) -> NDArray[np.int16]:
         if len(self._scratch_array) < len(self._docs):
             self._scratch_array = np.zeros(len(self._docs) + 1024, np.int16)
         return self._scratch_array
 
-    def _union(self, marks: list[tuple[int, NDArray[np.int32]]]) -> NDArray[np.int32]:
+    def _union(self, marks: list[_Mark]) -> NDArray[np.int32]:
         """Return the products holding any of a word's matches, sorted."""
         if len(marks) == 1:
             return marks[0][1]  # postings are sorted and unique already
-        arrays = [postings for _, postings in marks]
+        arrays = [mark[1] for mark in marks]
         if sum(len(a) for a in arrays) < len(self._docs) // 16:
             return _sorted_unique(np.concatenate(arrays))
         # A very common word (a short prefix): mark a dense array rather than sort.
@@ -1162,6 +1271,20 @@ def _postings(
     starts = np.zeros(vocabulary + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     return (pairs & 0xFFFFFFFF).astype(np.int32), starts, counts.astype(np.int64)
+
+
+def _own_words(
+    tokens: NDArray[np.int32], owners: NDArray[np.int32], count: int
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+    """Return each product's words in one flat array, and where each product's start.
+
+    The pairs come in product order but for the second halves of split words
+    ("256gb" → "gb") at the end: a stable sort of nearly sorted owners is near linear.
+    """
+    order = np.argsort(owners, kind="stable")
+    starts = np.zeros(count + 1, np.int64)
+    np.cumsum(np.bincount(owners, minlength=count), out=starts[1:])
+    return tokens[order].astype(np.int32), starts
 
 
 def _sorted_unique(values: NDArray[Any]) -> NDArray[Any]:

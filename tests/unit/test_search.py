@@ -156,6 +156,38 @@ def test_a_unit_typed_with_its_letters_swapped_is_the_unit() -> None:
     assert first(index, "sony 1000xm") == "XM5"
 
 
+def test_a_short_prefix_among_many_products_scores_as_a_long_list_would() -> None:
+    # "ke" stands for words in hundreds of products, beside one rare word: each
+    # product found by the rare word looks its own words up (titles and category
+    # names, as built and added later) and scores as it would through the lists.
+    filler = [
+        SearchDoc(n, f"K-{n}", f"Vitek kettle {n} white", {}, ("Kitchen",), sold=n)
+        for n in range(1, 400)
+    ]
+    rare = [
+        SearchDoc(1001, "ZX-K", "Zoltrix kettle 1.7 L", sold=1),
+        SearchDoc(1002, "ZX-B", "Zoltrix blender", {}, ("Kitchen",), sold=900),
+        SearchDoc(1003, "ZX-T", "Zoltrix toaster", sold=5),
+    ]
+    index = SearchIndex.build([*filler, *rare])
+    hit = index.suggest("zoltrix ke").hits[0]
+    assert hit.product.sku == "ZX-K"
+    assert [m.how for m in hit.matches] == [Match.EXACT, Match.PREFIX]
+    assert len(index.suggest("zoltrix ke").hits[1].matches) == 1  # the rest: Zoltrix alone
+    assert index.suggest("zoltrix ke", 1).hits[0].product.sku == "ZX-K"
+    assert [h.product.sku for h in index.find("zoltrix ke").hits] == ["ZX-K"]
+    assert [h.product.sku for h in index.find("zoltrix kitc").hits] == ["ZX-B"]
+    # Only its category name holds "kitchen": the blender alone matches both words.
+    hits = index.suggest("zoltrix kitc").hits
+    assert hits[0].product.sku == "ZX-B"
+    assert [m.matched for m in hits[0].matches] == ["zoltrix", "kitchen"]
+    assert len(hits[1].matches) == 1
+    index.upsert([SearchDoc(1004, "ZX-K2", "Zoltrix kettle 2 L", sold=2)])
+    hits = index.suggest("zoltrix ke").hits
+    assert [h.product.sku for h in hits[:2]] == ["ZX-K2", "ZX-K"]
+    assert [len(h.matches) for h in hits[:3]] == [2, 2, 1]
+
+
 def test_sku_finds_the_product(index: SearchIndex) -> None:
     assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
     assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
