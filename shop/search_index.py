@@ -281,6 +281,9 @@ class _Pools:
         # The words of each pool as built; those added later are always compared.
         self._first_masks = _masks_by_pool(first)
         self._second_masks = _masks_by_pool(second)
+        # The large pools as arrays too: the words a mask lets through are taken in C.
+        self._first_words = _large_pools(first)
+        self._second_words = _large_pools(second)
 
     def add(self, word: str) -> None:
         """Enter one word (of two letters or more)."""
@@ -292,17 +295,17 @@ class _Pools:
         mask = np.uint64(sum({1 << (ord(char) & 63) for char in query}))  # distinct bits: an or
         found: set[str] = set()
         for letter in dict.fromkeys(query[:2]):
-            for pools, masks in (
-                (self._first, self._first_masks),
-                (self._second, self._second_masks),
+            for pools, masks, arrays in (
+                (self._first, self._first_masks, self._first_words),
+                (self._second, self._second_masks, self._second_words),
             ):
                 pool = pools.get((length, letter))
                 if not pool:
                     continue
-                built = masks.get((length, letter))
-                if built is not None and len(built) > FILTER_POOLS_FROM:
-                    close = np.flatnonzero(np.bitwise_count(built ^ mask) <= 2 * typos)
-                    pool = [pool[n] for n in close.tolist()] + pool[len(built) :]
+                built = arrays.get((length, letter))
+                if built is not None:
+                    close = np.bitwise_count(masks[length, letter] ^ mask) <= 2 * typos
+                    pool = built[close].tolist() + pool[len(built) :]
                 for choice, distance, _ in process.extract(
                     query, pool, scorer=OSA.distance, score_cutoff=typos, limit=None
                 ):
@@ -1361,6 +1364,15 @@ def _masks_by_pool(
     masks = np.bitwise_or.reduceat(bits, starts)
     bounds = np.cumsum([len(pools[key]) for key in keys])[:-1]
     return dict(zip(keys, np.split(masks, bounds), strict=True))
+
+
+def _large_pools(pools: dict[tuple[int, str], list[str]]) -> dict[tuple[int, str], NDArray[Any]]:
+    """Return the pools worth narrowing by letters first, as arrays of their words."""
+    return {
+        key: np.array(pool, dtype=object)
+        for key, pool in pools.items()
+        if len(pool) > FILTER_POOLS_FROM
+    }
 
 
 def _distinct_prefixes(words: list[str]) -> list[str]:
