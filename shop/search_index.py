@@ -85,6 +85,7 @@ BUILD_CHUNK = 200_000
 FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
 # A word's postings beyond this many a product scored: each product looks up its own words.
 FORWARD_FROM = 8
+FILL_FROM = 20_000  # postings of a word too common to fill a short list with (see `_rank`)
 COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
 # Ties are broken among at most this many of the most popular equally good products.
 DIVERSIFY_SAMPLE = 2048
@@ -1044,7 +1045,8 @@ class SearchIndex:
         A product that matches all (or all but one) of the query words holds one of
         the two rarest words, so their posting lists are gathered first; only when
         fewer than `limit` products match every word are the second rarest word's
-        products scored, and only when none gets within one word of all, the rest.
+        products scored (not when it is common and some products match every word),
+        and only when none gets within one word of all, the rest.
         Cost follows the rare words' postings, not the catalog's size. The
         products at the best level are therefore all there.
         """
@@ -1058,7 +1060,11 @@ class SearchIndex:
         docs = self._narrowed(self._union(words_found[by_rarity[0]]), filters)
         matched, quality, reading, found = self._score(docs, words_found)
         needed = len(words_found)
-        if len(words_found) > 1 and int(np.count_nonzero(matched == needed)) < limit:
+        full = int(np.count_nonzero(matched == needed))
+        # Products holding the next rarest word fill the list, unless some products
+        # hold every word and that word is common (a short prefix): its products would
+        # hold a word of the query by chance, at the cost of all of them.
+        if len(words_found) > 1 and full < limit and (not full or sizes[by_rarity[1]] <= FILL_FROM):
             second = self._narrowed(self._union(words_found[by_rarity[1]]), filters)
             docs = _sorted_unique(np.concatenate([docs, second]))
             matched, quality, reading, found = self._score(docs, words_found)

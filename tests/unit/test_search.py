@@ -188,6 +188,22 @@ def test_a_short_prefix_among_many_products_scores_as_a_long_list_would() -> Non
     assert [len(h.matches) for h in hits[:3]] == [2, 2, 1]
 
 
+def test_a_short_list_is_not_padded_with_products_a_common_prefix_alone_finds() -> None:
+    # Two products hold both words; tens of thousands hold words beginning "tr".
+    common = [SearchDoc(n, f"T-{n}", f"Trimmer {n}", sold=n) for n in range(1, 20_050)]
+    rare = [
+        SearchDoc(30_001, "DK-TR", "Deakma travel kettle", sold=1),
+        SearchDoc(30_002, "DK-TO", "Deakma toaster", sold=5),
+        SearchDoc(30_003, "DK-TR2", "Deakma trimmer", sold=2),
+    ]
+    index = SearchIndex.build([*common, *rare])
+    assert skus(index, "deakma tr") == ["DK-TR2", "DK-TR", "DK-TO"]
+    # With none holding both, the common word's most popular products still fill in.
+    found = skus(index, "toaster tri")
+    assert found[:2] == ["DK-TO", "T-20049"]
+    assert len(found) == 10
+
+
 def test_sku_finds_the_product(index: SearchIndex) -> None:
     assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
     assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
