@@ -11,9 +11,13 @@ How a query is answered:
    distance over the words of a similar length that share a first or second
    letter, once numpy has set aside those whose letters differ too much. When no
    product holds every word, the words that matched exactly are tried as typos too.
-2. The matching words' posting lists mark, in one numpy array over all products,
-   the best match each product has for each query word; a word only a product's
-   category names hold counts half a step less than one in its titles.
+2. The products holding the rarest query word are scored (those of the next
+   rarer words only when too few hold every word). The matching words' posting
+   lists mark, in one numpy array over all products, the best match each
+   product has for each query word — or, when a word's lists are long beside
+   the products scored (a short prefix), each product looks its own words up
+   in a forward index. A word only a product's category names hold counts half
+   a step less than one in its titles.
 3. Products rank by how many query words they match, then by how well (exact >
    prefix > typo), then in stock before out of stock; among equals, one product
    for each reading of the query comes first ("hp pr": a ProBook, a printer), the
