@@ -53,7 +53,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -329,7 +329,6 @@ class _Shelf:
 
     def __init__(self, docs: list[SearchDoc]) -> None:
         count = len(docs)
-        self._docs = docs  # the index's own list, shared: titles for the order of ties
         self.price = np.fromiter(map(attrgetter("price"), docs), np.int64, count)
         self.category = _categories_of([doc.category_id for doc in docs])
         self.created = np.fromiter(map(attrgetter("created"), docs), np.float64, count)
@@ -341,8 +340,6 @@ class _Shelf:
         for n, doc in enumerate(docs):
             if doc.attrs:
                 self._set_attrs(n, doc.attrs, count)
-        self._title_rank: NDArray[np.int64] | None = None  # built on the first shelf asked for
-        self._sorted_titles: list[str] = []
 
     def append(self, doc: SearchDoc) -> None:
         """Add the fields of the product just appended to the index's list."""
@@ -427,28 +424,6 @@ class _Shelf:
             if pairs:
                 facets[name] = sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
         return facets
-
-    def title_rank(self, docs: NDArray[np.int32]) -> NDArray[np.int64]:
-        """Return where each of `docs` falls in the order of titles (for ties on a shelf).
-
-        The order of the titles as built is sorted once, when a shelf first needs
-        it; products added since fall between, by bisection.
-        """
-        docs_list = self._docs
-        if self._title_rank is None:
-            order = sorted(range(len(docs_list)), key=lambda n: docs_list[n].title)
-            rank = np.empty(len(order), np.int64)
-            rank[np.asarray(order, np.int64)] = np.arange(0, 2 * len(order), 2, dtype=np.int64)
-            self._title_rank = rank
-            self._sorted_titles = [docs_list[n].title for n in order]
-        ranked = len(self._title_rank)
-        later = docs >= ranked
-        ranks = np.zeros(len(docs), np.int64)
-        ranks[~later] = self._title_rank[docs[~later]]
-        for n in np.flatnonzero(later).tolist():
-            place = bisect.bisect_left(self._sorted_titles, docs_list[int(docs[n])].title)
-            ranks[n] = 2 * place - 1
-        return ranks
 
 
 class SearchIndex:
@@ -829,7 +804,7 @@ class SearchIndex:
                 | self._shelf.order[docs].astype(np.uint64) << 31
                 | (2**31 - 1 - self._sold[docs]).astype(np.uint64)
             )
-            ties = [shelf, self._shelf.title_rank(docs)]
+            ties = [shelf]
         elif sort is Sort.RELEVANCE and ranking.reading.any():
             return _diversified(ranking.key, ranking.reading, count)
         else:
@@ -841,7 +816,16 @@ class SearchIndex:
             ties.insert(0, -self._shelf.price[docs])
         elif sort is Sort.NEWEST:
             ties.insert(0, -self._shelf.created[docs])
-        return _first(ties, count)
+        if ranking is not None:
+            return _first(ties, count)
+        return _first(ties, count, lambda chosen: self._title_order(docs[chosen]))
+
+    def _title_order(self, docs: NDArray[np.int32]) -> NDArray[np.int64]:
+        """Return where each of `docs` falls among them in the order of titles."""
+        titles = [self._docs[n].title for n in docs.tolist()]
+        rank = np.empty(len(titles), np.int64)
+        rank[sorted(range(len(titles)), key=titles.__getitem__)] = np.arange(len(titles))
+        return rank
 
     def _sku_of(self, query_words: list[str], filters: Filters) -> int | None:
         """Return the product whose sku the query words spell, if alive and within `filters`."""
@@ -1524,11 +1508,16 @@ def _both(first: NDArray[np.bool_] | None, second: NDArray[np.bool_]) -> NDArray
     return second if first is None else first & second
 
 
-def _first(keys: list[NDArray[Any]], count: int) -> NDArray[np.intp]:
+def _first(
+    keys: list[NDArray[Any]],
+    count: int,
+    last: Callable[[NDArray[np.intp]], NDArray[Any]] | None = None,
+) -> NDArray[np.intp]:
     """Return the positions of the `count` smallest rows by `keys` (the first most significant).
 
     Only the rows up to the count-th smallest first key are sorted (ties with it
-    included): a page of a million products sorts a few, not all.
+    included): a page of a million products sorts a few, not all. `last` gives the
+    least significant key of those rows only (titles: too costly for every row).
     """
     primary = keys[0]
     if 0 < count < len(primary):
@@ -1536,5 +1525,8 @@ def _first(keys: list[NDArray[Any]], count: int) -> NDArray[np.intp]:
         chosen = np.flatnonzero(primary <= cut)
     else:
         chosen = np.arange(len(primary))
-    order = np.lexsort([key[chosen] for key in reversed(keys)])
+    columns = [key[chosen] for key in keys]
+    if last is not None:
+        columns.append(last(chosen))
+    order = np.lexsort(columns[::-1])
     return chosen[order[:count]]
