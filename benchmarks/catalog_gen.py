@@ -6,12 +6,14 @@ marketplace. About half the titles are English ("Samsung Galaxy S24 Ultra
 256GB smartphone, black"), half Russian ("Смартфон Xiaomi Redmi Note 13 8/256 ГБ, чёрный"),
 the Russian ones with Latin brands and models; a share of products carries the other
 language's title as a translation, every product its category's English name and most
-its Russian one; about 5% are out of stock. Used by `benchmarks/search.py`.
+its Russian one; about 5% are out of stock. Prices spread evenly on a log scale from
+1.00 to 5,000.00 (minor units), from a generator of their own. Used by `benchmarks/search.py`.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -1013,6 +1015,8 @@ def generate_catalog(size: int, seed: int) -> list[SearchDoc]:
     """Make `size` products, the same for the same seed: half English, half Russian titles."""
     rng = random.Random(seed)
     tail = tail_brands(max(50, size // 20), random.Random(seed + 1))
+    # Prices from their own generator: the titles stay those of earlier runs with the seed.
+    prices = random.Random(seed + 2)
     docs = []
     for number in range(1, size + 1):
         parts = product_parts(rng, tail)
@@ -1032,6 +1036,7 @@ def generate_catalog(size: int, seed: int) -> list[SearchDoc]:
                 categories=group.categories_both if rng.random() < 0.6 else group.categories_en,
                 in_stock=rng.random() >= 0.05,
                 sold=int(5_000 * rng.random() ** 4),
+                price=round(math.exp(prices.uniform(math.log(100), math.log(500_000)))),
             )
         )
     return docs

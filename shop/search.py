@@ -5,6 +5,12 @@ catalog's revision counter (one indexed read) at most once a second whether
 anything changed, and folds the changed products into the index without a
 rebuild. When the overlay of changes grows past a quarter of the index, a fresh
 index is built on a worker thread and swapped in.
+
+Two questions are asked of it: `suggest` (as-you-type, the best few, Telegram's
+inline mode) and `find` (a page of a shelf or a search's results narrowed by
+`shop.filters.Filters` and sorted, with the total and attribute facets). Filters
+and paging run inside the index (shop/search_index.py), on arrays the changes
+folded in above keep current, so a price or stock change narrows the next page.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A text is split into raw tokens by rapidfuzz's C `default_process` (lower case,
 everything but letters and digits to spaces), and each distinct raw token is then
-folded once (accents off, ё as е, units split from numbers). The index folds its
+folded once (accents off, ё as е, units split from numbers, a unit's swapped letters
+put back: "128bg" is "128", "gb"). The index folds its
 vocabulary, not its million titles, and queries go through the very same steps.
 """
 
@@ -12,15 +13,22 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
 from rapidfuzz.utils import default_process
 
 # Units customers write glued to numbers ("256gb", "1кг"); they are split off so that
 # "256gb", "256 GB" and "256 ГБ" all become the tokens "256" and "gb"/"гб".
 _UNITS = (
-    "gb|tb|mb|kb|mah|kg|mg|ml|mm|cm|km|g|l|w|kw|v|hz|ghz|mhz|mp|inch|in|pcs|pc|"
+    "gb|tb|mb|kb|mah|kg|mg|ml|mm|cm|km|g|l|w|kw|v|hz|ghz|mhz|mp|lm|inch|in|pcs|pc|"
     "гб|тб|мб|мач|кг|мг|мл|мм|см|г|л|вт|квт|в|гц|ггц|мгц|мп|шт"
 )
 _NUMBER_UNIT = re.compile(rf"^(\d+)({_UNITS})$")
+_NUMBER_LETTERS = re.compile(r"^(\d+)([^\W\d_]{2,4})$")
+# A unit typed with its letters swapped ("128bg") is the unit; a longer unit ("mah", "inch")
+# may have one typo of any kind. Two letters that merely differ from a unit stay as typed:
+# "1000xm" is the start of a model name, not 1000 mm.
+_UNIT_LETTERS = {"".join(sorted(unit)): unit for unit in _UNITS.split("|") if len(unit) > 1}
+_LONG_UNITS = tuple(unit for unit in _UNITS.split("|") if len(unit) > 1)
 
 _QWERTY = "`qwertyuiop[]asdfghjkl;'zxcvbnm,."
 _JCUKEN = "ёйцукенгшщзхъфывапролджэячсмитьбю"
@@ -85,7 +93,23 @@ def fold_token(raw: str) -> tuple[str, ...]:
     unit = _NUMBER_UNIT.match(raw)
     if unit:
         return unit.group(1), unit.group(2)
+    number = _NUMBER_LETTERS.match(raw)
+    if number:
+        meant = _mistyped_unit(number.group(2))
+        if meant:
+            return number.group(1), meant
     return (raw,)
+
+
+def _mistyped_unit(letters: str) -> str | None:
+    """Return the unit `letters` mistype ("bg" → "gb", "mahh" → "mah"), if just one fits."""
+    swapped = _UNIT_LETTERS.get("".join(sorted(letters)))
+    if swapped:
+        return swapped
+    if len(letters) < 3:
+        return None
+    close = [unit for unit in _LONG_UNITS if OSA.distance(letters, unit, score_cutoff=1) <= 1]
+    return close[0] if len(close) == 1 else None
 
 
 def may_fold(raw: str) -> bool:

@@ -112,6 +112,98 @@ def test_numbers_and_units_match_however_written(index: SearchIndex) -> None:
     assert first(index, "чайник 1,7") == "PHL-HD9350"
 
 
+def test_every_word_may_be_cut_short() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "KT-1800", "Bosch TWK 1800 W electric kettle", sold=5),
+            SearchDoc(2, "MX-600", "Bosch MUM 600 W kitchen mixer", sold=500),
+            SearchDoc(3, "KT-TEF", "Tefal Express kettle 1800 W", sold=900),
+            SearchDoc(4, "IP15P", "Apple iPhone 15 Pro 256GB", sold=1),
+            SearchDoc(5, "IP15", "Apple iPhone 15 128GB", sold=900),
+            SearchDoc(6, "IP14P", "Apple iPhone 14 Pro 128GB", sold=900),
+            SearchDoc(7, "XM5", "Sony WH-1000XM5 headphones", sold=1),
+            SearchDoc(8, "XM4", "Sony WH-100XM4 headphones", sold=900),
+        ]
+    )
+    assert first(index, "180 bos") == "KT-1800"
+    assert first(index, "bos 180") == "KT-1800"
+    assert first(index, "iph 15 pr") == "IP15P"
+    assert first(index, "app iph 15 pr 25") == "IP15P"
+    assert first(index, "1000xm headph") == "XM5"
+    hit = index.suggest("iph 15 pr").hits[0]
+    assert [m.how for m in hit.matches] == [Match.PREFIX, Match.EXACT, Match.PREFIX]
+
+
+def test_a_unit_typed_with_its_letters_swapped_is_the_unit() -> None:
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "IP-128", "Apple iPhone 15 128GB", sold=1),
+            SearchDoc(2, "IP-256", "Apple iPhone 15 256GB", sold=900),
+            SearchDoc(3, "PB-10", "Xiaomi power bank 10000 mAh", sold=1),
+            SearchDoc(4, "PB-20", "Xiaomi power bank 20000 mAh", sold=900),
+            SearchDoc(5, "FL-128", "Флешка Kingston 128 ГБ", sold=1),
+            SearchDoc(6, "XM5", "Sony WH-1000XM5 headphones", sold=1),
+            SearchDoc(7, "MM", "Sony 1000 mm tripod", sold=900),
+        ]
+    )
+    assert first(index, "iphone 128bg") == "IP-128"
+    assert first(index, "128bg iphone") == "IP-128"
+    assert first(index, "power bank 10000mha") == "PB-10"
+    assert first(index, "power bank 10000mahh") == "PB-10"
+    assert first(index, "флешка 128бг") == "FL-128"
+    # Letters that only resemble a unit are the start of a model name, not millimetres.
+    assert first(index, "1000xm") == "XM5"
+    assert first(index, "sony 1000xm") == "XM5"
+
+
+def test_a_short_prefix_among_many_products_scores_as_a_long_list_would() -> None:
+    # "ke" stands for words in hundreds of products, beside one rare word: each
+    # product found by the rare word looks its own words up (titles and category
+    # names, as built and added later) and scores as it would through the lists.
+    filler = [
+        SearchDoc(n, f"K-{n}", f"Vitek kettle {n} white", {}, ("Kitchen",), sold=n)
+        for n in range(1, 400)
+    ]
+    rare = [
+        SearchDoc(1001, "ZX-K", "Zoltrix kettle 1.7 L", sold=1),
+        SearchDoc(1002, "ZX-B", "Zoltrix blender", {}, ("Kitchen",), sold=900),
+        SearchDoc(1003, "ZX-T", "Zoltrix toaster", sold=5),
+    ]
+    index = SearchIndex.build([*filler, *rare])
+    hit = index.suggest("zoltrix ke").hits[0]
+    assert hit.product.sku == "ZX-K"
+    assert [m.how for m in hit.matches] == [Match.EXACT, Match.PREFIX]
+    assert len(index.suggest("zoltrix ke").hits[1].matches) == 1  # the rest: Zoltrix alone
+    assert index.suggest("zoltrix ke", 1).hits[0].product.sku == "ZX-K"
+    assert [h.product.sku for h in index.find("zoltrix ke").hits] == ["ZX-K"]
+    assert [h.product.sku for h in index.find("zoltrix kitc").hits] == ["ZX-B"]
+    # Only its category name holds "kitchen": the blender alone matches both words.
+    hits = index.suggest("zoltrix kitc").hits
+    assert hits[0].product.sku == "ZX-B"
+    assert [m.matched for m in hits[0].matches] == ["zoltrix", "kitchen"]
+    assert len(hits[1].matches) == 1
+    index.upsert([SearchDoc(1004, "ZX-K2", "Zoltrix kettle 2 L", sold=2)])
+    hits = index.suggest("zoltrix ke").hits
+    assert [h.product.sku for h in hits[:2]] == ["ZX-K2", "ZX-K"]
+    assert [len(h.matches) for h in hits[:3]] == [2, 2, 1]
+
+
+def test_a_short_list_is_not_padded_with_products_a_common_prefix_alone_finds() -> None:
+    # Two products hold both words; tens of thousands hold words beginning "tr".
+    common = [SearchDoc(n, f"T-{n}", f"Trimmer {n}", sold=n) for n in range(1, 20_050)]
+    rare = [
+        SearchDoc(30_001, "DK-TR", "Deakma travel kettle", sold=1),
+        SearchDoc(30_002, "DK-TO", "Deakma toaster", sold=5),
+        SearchDoc(30_003, "DK-TR2", "Deakma trimmer", sold=2),
+    ]
+    index = SearchIndex.build([*common, *rare])
+    assert skus(index, "deakma tr") == ["DK-TR2", "DK-TR", "DK-TO"]
+    # With none holding both, the common word's most popular products still fill in.
+    found = skus(index, "toaster tri")
+    assert found[:2] == ["DK-TO", "T-20049"]
+    assert len(found) == 10
+
+
 def test_sku_finds_the_product(index: SearchIndex) -> None:
     assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
     assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
