@@ -39,7 +39,9 @@ _RENEW = (
     .values(lease_until=bindparam("until"))
 )
 _ANSWERED = (
-    update(i).where(i.c.id == bindparam("row")).values(status=ANSWERED, answer=bindparam("replies"))
+    update(i)
+    .where(i.c.id == bindparam("row"))
+    .values(status=ANSWERED, answer=bindparam("replies"), answered_at=bindparam("at"))
 )
 _DONE = (
     update(i).where(i.c.id == bindparam("row")).values(status=DONE, lease_until=None, answer=None)
@@ -55,6 +57,7 @@ class Inbound:
     payload: dict[str, Any]
     attempts: int
     answer: list[Any] | None = None  # the replies to send, once handled
+    answered_at: datetime | None = None  # when it was handled (its replies may have gone since)
 
 
 class InboxService:
@@ -99,9 +102,10 @@ class InboxService:
 
     async def answered(self, inbound_id: int, answer: list[Any]) -> None:
         """Record a message as handled, with its replies: it is never handled again, they are sent."""
+        now = self._clock()
 
         def work(conn: Connection) -> None:
-            conn.execute(_ANSWERED, {"row": inbound_id, "replies": answer})
+            conn.execute(_ANSWERED, {"row": inbound_id, "replies": answer, "at": now})
 
         await self._db.write(work)
 
@@ -130,7 +134,8 @@ class InboxService:
             )
             rows = claim(conn, i, due, lease_until=now + lease, attempts=i.c.attempts + 1)
             return [
-                Inbound(row.id, row.sender, row.payload, row.attempts, row.answer) for row in rows
+                Inbound(row.id, row.sender, row.payload, row.attempts, row.answer, row.answered_at)
+                for row in rows
             ]
 
         return await self._db.write(work)

@@ -667,6 +667,8 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     received_at: datetime = _utc()
     lease_until: datetime | None = _utc(nullable=True)  # being handled by a process until then
+    # When it was handled: replies created since may be ones a dead process sent.
+    answered_at: datetime | None = _utc(nullable=True)
 
 
 class Experiment(SQLModel, table=True):

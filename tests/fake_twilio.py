@@ -1,6 +1,7 @@
 """A Twilio on loopback: the Messages REST resource as the twilio library calls it, and signed webhooks.
 
-`FakeTwilio` serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with
+`FakeTwilio` serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (and
+its ``GET``, the messages sent, newest first) with
 HTTP Basic auth (the account sid and auth token), reads the form fields Twilio
 reads (To, From, Body, MediaUrl, ContentSid, ContentVariables, StatusCallback),
 refuses what Twilio refuses (a body over 1,600 characters, no content, a wrong
@@ -21,6 +22,8 @@ import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import aiohttp
 from aiohttp import web
@@ -45,6 +48,7 @@ class Sent:
     content_sid: str | None
     variables: dict[str, str]
     status_callback: str | None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def words(self) -> str:
@@ -66,13 +70,45 @@ class FakeTwilio:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Messages.json", self._list)
         return app
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """Read messages sent, newest first, as Twilio lists them (To and From filters, one page)."""
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        to, sender = request.query.get("To"), request.query.get("From")
+        size = int(request.query.get("PageSize", "50"))
+        found = [
+            m
+            for m in reversed(self.sent)
+            if (to is None or m.to == to) and (sender is None or sender == SENDER)
+        ][:size]
+        path = request.path
+        return web.json_response(
+            {
+                "messages": [_resource(m) for m in found],
+                "first_page_uri": f"{path}?PageSize={size}&Page=0",
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": size,
+                "uri": f"{path}?PageSize={size}&Page=0",
+                "start": 0,
+                "end": max(0, len(found) - 1),
+            }
+        )
+
+    def _authorized(self, request: web.Request) -> bool:
+        expected = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        return (
+            request.headers.get("Authorization") == f"Basic {expected}"
+            and request.match_info["account"] == ACCOUNT_SID
+        )
 
     async def _create(self, request: web.Request) -> web.Response:
         self.requests += 1
-        expected = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-        authorized = request.headers.get("Authorization") == f"Basic {expected}"
-        if not authorized or request.match_info["account"] != ACCOUNT_SID:
+        if not self._authorized(request):
             return _error(401, 20003, "Authenticate")
         if self.too_many > 0:
             self.too_many -= 1
@@ -106,19 +142,7 @@ class FakeTwilio:
             self.sent.append(message)
             self._arrived.notify_all()
         return web.json_response(
-            {
-                "sid": message.sid,
-                "account_sid": ACCOUNT_SID,
-                "to": message.to,
-                "from": SENDER,
-                "body": body,
-                "status": "queued",
-                "num_media": str(len(media)),
-                "num_segments": "1",
-                "direction": "outbound-api",
-                "api_version": "2010-04-01",
-                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message.sid}.json",
-            },
+            _resource(message),
             status=201,
         )
 
@@ -208,6 +232,24 @@ async def post_signed(
         http.post(url, data=dict(form), headers=signed) as answer,
     ):
         return answer.status
+
+
+def _resource(message: Sent) -> dict[str, str]:
+    """Return a Message resource as Twilio's REST API gives it."""
+    return {
+        "sid": message.sid,
+        "account_sid": ACCOUNT_SID,
+        "to": message.to,
+        "from": SENDER,
+        "body": message.body,
+        "status": "queued",
+        "num_media": str(len(message.media)),
+        "num_segments": "1",
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "date_created": format_datetime(message.created, usegmt=True),
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message.sid}.json",
+    }
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

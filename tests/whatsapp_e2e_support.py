@@ -78,14 +78,16 @@ class HeldTwilio(FakeTwilio):
         super().__init__()
         self._holding: asyncio.Event | None = None  # set once a request is held
         self._every = False
+        self._let_through = 0  # messages still created before the hold begins
         self._released = asyncio.Event()
 
-    def hold(self, *, every: bool = False) -> asyncio.Event:
-        """Hold the next message created (`every`: each one) until `release`.
+    def hold(self, *, every: bool = False, after: int = 0) -> asyncio.Event:
+        """Hold the next message created, once `after` more went through (`every`: each one) until `release`.
 
         Returns an event set once a message is held.
         """
         self._holding, self._every, self._released = asyncio.Event(), every, asyncio.Event()
+        self._let_through = after
         return self._holding
 
     def release(self) -> None:
@@ -95,6 +97,9 @@ class HeldTwilio(FakeTwilio):
     async def _create(self, request: web.Request) -> web.Response:
         holding = self._holding
         if holding is None or self._released.is_set():
+            return await super()._create(request)
+        if self._let_through > 0:
+            self._let_through -= 1
             return await super()._create(request)
         if not self._every:
             self._holding = None

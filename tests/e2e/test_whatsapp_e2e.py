@@ -273,6 +273,37 @@ async def test_a_message_taken_when_the_shop_is_killed_is_answered_once_after_a_
         assert "iphnoe 15" in answer.body
 
 
+async def test_replies_a_killed_shop_was_sending_go_once_each_after_a_restart(
+    demo_database: Path, tmp_path: Path
+) -> None:
+    async with whatsapp_shop(demo_database, tmp_path) as shop:
+        eve = Customer(shop, "447700900505", name="Eve")
+        found = only(await eve.say("sony wh-1000xm5 silver"))
+        card = only(await eve.say(choose(found, "WH-1000XM5")))
+        all_photos = re.search(r"(\d+)\. 🖼 All photos \((\d+)\)", card.body)
+        assert all_photos is not None, card.body
+        number, photos = all_photos[1], int(all_photos[2])
+
+        # The album's first photo reaches Twilio; the second is in flight when the shop
+        # dies, so its message was handled and its replies partly sent.
+        since = eve.mark()
+        held = shop.twilio.hold(after=1)
+        assert (await eve.post(eve.form(number)))[0] == 200
+        async with asyncio.timeout(30):
+            await held.wait()
+        await shop.kill()
+        shop.twilio.release()
+        assert [status for _, status in await shop.pending_messages()] == ["answered"]
+        await shop.lapse_leases()
+        await shop.start()
+
+        album = await eve.answered(since)
+
+        assert len(album) == photos  # the first photo not sent again, the rest once each
+        assert len({tuple(m.media) for m in album}) == photos
+        assert await shop.pending_messages() == []
+
+
 async def test_a_repeated_delivery_is_answered_once_and_forged_requests_are_refused(
     shop: WhatsAppShop,
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -35,6 +36,7 @@ TIMEOUT = 15.0  # seconds for one request
 REPLY_ATTEMPTS = 8  # a reply is tried this often (over about a minute) before it is given up
 QUEUED_ATTEMPTS = 3  # a push or broadcast, before it goes back to its queue
 TOO_MANY = 20429
+LOOK_BACK = 50  # messages to a customer read back after a crash: more than one answer holds
 # Refusals of the address, for good: not a WhatsApp number, not a valid one, opted out.
 UNREACHABLE = frozenset({21211, 21614, 21610, 63003, 63024})
 _backoff = wait_exponential(multiplier=0.5, max=8)
@@ -122,6 +124,25 @@ class TwilioApi:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RetryLaterError(f"Twilio could not be reached: {error!r}") from error
         raise AssertionError("unreachable")  # pragma: no cover - reraise ends the loop
+
+    async def sent_since(self, to: str, since: datetime) -> list[tuple[str, bool]]:
+        """Return what went to `to` since `since` (Twilio's clock), oldest first: each body, and if it had media.
+
+        Raises:
+            RetryLaterError: Twilio could not tell (refused or unreachable).
+        """
+        try:
+            found = await self._client.messages.list_async(
+                to=to, from_=self._from, limit=LOOK_BACK, page_size=LOOK_BACK
+            )
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as error:
+            raise RetryLaterError(f"Twilio could not list messages: {error!r}") from error
+        # Newest first, and dated to the second: reversed, a stable sort keeps a second's order.
+        created = [m for m in reversed(found) if m.date_created and m.date_created >= since]
+        return [
+            (m.body or "", (m.num_media or "0") != "0")
+            for m in sorted(created, key=lambda m: m.date_created)
+        ]
 
     async def close(self) -> None:
         """Close the HTTP session and the budget's connections."""

@@ -6,8 +6,10 @@ every worker shares) and answered at once, then handled in the background, one
 customer's messages in the order they came. Its replies are kept with it once it is
 handled, and go through Twilio's REST API in their turn of the sender's budget. A
 process that dies before the replies have gone leaves the message to the next
-(`recover`): handled if it was not, its kept replies sent if it was. A repeated
-delivery finds its sid taken and is not handled again.
+(`recover`): handled if it was not, its kept replies sent if it was, all but
+those Twilio lists as already created to the customer since it was handled (the
+dead process sent them). A repeated delivery finds its sid taken and is not
+handled again.
 
 What the shop says unasked comes from the delivery worker (`send`): as free text
 within WhatsApp's 24-hour window since the customer last wrote, else as the
@@ -61,6 +63,7 @@ KEEP_HANDLED = timedelta(days=2)  # Twilio repeats a delivery within minutes, ne
 WINDOW = timedelta(hours=24)  # WhatsApp's customer service window since the customer last wrote
 DRAIN_SECONDS = 10.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+CLOCK_SKEW = timedelta(seconds=2)  # Twilio's clock against ours, when comparing times
 OUTSIDE_WINDOW = 63016  # Twilio's error for free text outside the 24-hour window
 
 # Numbered options, no edits, no inline search, no invoices (payment links); WhatsApp
@@ -165,7 +168,10 @@ class WhatsAppChannel:
             except Exception:  # the database is down: the message stays, to be handled later
                 log.exception("WhatsApp message %s not handled; it will be again", incoming.sid)
                 return
-            await self._reply(incoming.address, [Outgoing.from_json(item) for item in answer])
+            replies = [Outgoing.from_json(item) for item in answer]
+            if kept.answer is not None and kept.answered_at is not None:
+                replies = await self._unsent(incoming.address, replies, kept.answered_at)
+            await self._reply(incoming.address, replies)
             await self.shop.inbox.done(kept.id)
 
     async def _answer(self, incoming: Incoming) -> list[Reply]:
@@ -190,6 +196,27 @@ class WhatsAppChannel:
             )
             return [Text(body)]
         return await self.conversations.handle(who, event)
+
+    async def _unsent(
+        self, address: str, replies: list[Outgoing], answered_at: datetime
+    ) -> list[Outgoing]:
+        """Return the replies a dead process did not send: those Twilio does not show as created.
+
+        The replies went in order, after the message was handled, so the ones sent are
+        the newest messages to the customer, equal to the replies' first ones. When
+        Twilio cannot tell, every reply is sent again: twice rather than never.
+        """
+        try:
+            bodies = await self.api.sent_since(address, answered_at - CLOCK_SKEW)
+        except RetryLaterError as error:
+            log.warning("could not ask Twilio what went to %s; sending again: %s", address, error)
+            return replies
+        wanted = [(reply.body, reply.media_url is not None) for reply in replies]
+        sent = next(
+            (n for n in range(min(len(bodies), len(wanted)), 0, -1) if bodies[-n:] == wanted[:n]),
+            0,
+        )
+        return replies[sent:]
 
     async def _reply(self, address: str, messages: list[Outgoing]) -> None:
         """Send a conversation's replies in order; a refusal is logged and ends them."""
