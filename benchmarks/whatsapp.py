@@ -91,8 +91,10 @@ The machine's other work moves these figures: two runs of each, minutes apart, g
 48 ms for the spread-out start (Telegram 25 and 53 ms in the same runs). Run one
 after the other with the code before these changes, on the same machine at the same
 time, WhatsApp's p99 was 126 ms against 234 ms before for the burst, and 7.6 ms
-against 148 ms before for the spread-out start (over four such pairs in busier
-minutes: 123 to 270 ms against 215 to 1,876 ms; 7.6 to 60 ms against 25 to 440 ms).
+against 148 ms before for the spread-out start. Over four such pairs of each (the
+first three before Twilio's client was loaded at start, some in busier minutes):
+123 to 270 ms against 215 to 1,876 ms for the burst, 7.6 to 60 ms against 25 to
+440 ms for the spread-out start, where one pair went the other way (60 against 25).
 
 Where the time went: on SQLite a handled message runs on the event loop from one
 transaction to the next without yielding, and up to 8 messages are handled at once;
