@@ -16,7 +16,9 @@ Services write their transactions as plain functions over a SQLAlchemy Core
   loop never does. What may touch many rows (`bulk`: imports, exports,
   reports, the search index) runs on threads from the start: on the writer
   thread, or on a small pool of reader threads, so customers are served
-  meanwhile.
+  meanwhile. Work that runs after its request was answered (`background`)
+  takes a turn before each transaction (`shop.turns`): one such transaction a
+  pass of the event loop, so that the requests that came meanwhile go first.
 - On PostgreSQL the same function runs through asyncpg on the event loop
   (`AsyncConnection.run_sync`).
 
@@ -30,8 +32,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +45,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shop.sqlite_writer import SQLiteWriter
+from shop.turns import Turns
 
 DEFAULT_URL = "sqlite+aiosqlite:///chatshop.db"
 POSTGRES_DRIVER = "postgresql+asyncpg"
@@ -53,6 +58,19 @@ SQLITE_READERS = 4
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
+
+# Whether the transactions started in this context are for work nobody waits on.
+_BACKGROUND: ContextVar[bool] = ContextVar("background", default=False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Run what is started within as background work: its transactions wait for their turns."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
 
 
 class DatabaseUrlError(ValueError):
@@ -81,6 +99,7 @@ class Database:
             )
             event.listen(self._sync, "connect", _on_sqlite_connect)
             self._writer = SQLiteWriter(self._sync)
+            self._turns = Turns()
             self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
             self._own = threading.local()  # see _kept
             self._kept_connections: list[Connection] = []
@@ -104,6 +123,8 @@ class Database:
         """
         if self._sync is None:
             return await self._on_loop(work)
+        if _BACKGROUND.get():
+            await self._turns.take()
         if not bulk and self._writer.idle:
             try:
                 result = _in_write_transaction(self._kept("writer"), work)
@@ -124,6 +145,8 @@ class Database:
         engine = self._sync
         if engine is None:
             return await self._on_loop(work)
+        if _BACKGROUND.get():
+            await self._turns.take()
         if bulk:
             return await asyncio.get_running_loop().run_in_executor(
                 self._readers, _read_transaction, engine, work

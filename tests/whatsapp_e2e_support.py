@@ -251,6 +251,17 @@ class WhatsAppShop:
         i = t.inbound_message
         return await self.read(select(i.c.ref, i.c.status).where(i.c.status != "done"))
 
+    async def all_handled(self) -> None:
+        """Wait (bounded) until every kept message is handled and its replies have all gone.
+
+        A reply reaches Twilio a moment before the shop records its message as done.
+        """
+        async with asyncio.timeout(30):
+            while True:
+                if not await self.pending_messages():
+                    return
+                await asyncio.sleep(0.05)  # the next look at an observable condition
+
     async def lapse_leases(self) -> None:
         """End the lease of every message in hand, as a minute after its process died ends it."""
         i = t.inbound_message

@@ -518,3 +518,17 @@ async def test_new_details_on_whatsapp_ask_for_the_name_and_keep_the_number(
     assert order.id == 2
     assert order.contact_name == "Anna Karenina"
     assert order.contact_phone == f"+{NUMBER}"
+
+
+async def test_a_message_begun_late_is_held_for_its_handling_anew(
+    wa: WhatsApp, clock: FakeClock
+) -> None:
+    kept = await wa.shop.inbox.receive(
+        Channel.WHATSAPP, new_sid(), NUMBER, _incoming("hi"), lease=HANDLING
+    )
+    assert kept is not None
+    clock.advance(seconds=HANDLING.total_seconds() * 0.6)  # waited behind earlier messages
+
+    assert await wa.shop.inbox.renew(kept, lease=HANDLING)
+    clock.advance(seconds=HANDLING.total_seconds() * 0.6)  # past the first lease, within the new
+    assert await wa.shop.inbox.lapsed(Channel.WHATSAPP, limit=10, lease=HANDLING) == []

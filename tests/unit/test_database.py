@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+
 from bot.services import Shop
+from shop.db import background
 from shop.models import Channel
 from tests.conftest import row
 
@@ -44,3 +48,48 @@ async def test_a_write_waits_for_another_process_holding_the_lock(
 
     assert (await adding).units == 2
     assert (await shop.carts.view(customer.id)).units == 2
+
+
+async def test_a_request_goes_before_background_work_however_much_of_it_waits(shop: Shop) -> None:
+    ran: list[str] = []
+    background_began = asyncio.Event()
+
+    def note(what: str) -> Callable[[Connection], None]:
+        return lambda _conn: ran.append(what)
+
+    async def handler(n: int) -> None:  # a WhatsApp message handled after Twilio's answer
+        with background():
+            for _ in range(5):
+                await shop.db.write(note(f"handler {n}"))
+                background_began.set()
+
+    async def webhook() -> None:  # comes while eight handlers are busy
+        await background_began.wait()
+        await shop.db.write(note("webhook"))
+
+    await asyncio.gather(*(handler(n) for n in range(8)), webhook())
+
+    assert len(ran) == 41
+    assert ran.index("webhook") <= 2  # behind the one transaction in progress, at most
+
+
+async def test_background_work_goes_on_while_requests_keep_coming(shop: Shop) -> None:
+    handled = asyncio.Event()
+    requests = 0
+
+    async def handler() -> None:
+        with background():
+            for _ in range(10):
+                await shop.db.read(lambda _conn: None)
+        handled.set()
+
+    async def webhooks() -> None:  # one after another, never a pause between them
+        nonlocal requests
+        while not handled.is_set() and requests < 1000:
+            await shop.db.write(lambda _conn: None)
+            requests += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(handler(), webhooks())
+
+    assert requests <= 3 * 10  # a turn every pass of the loop, not only once the requests stop

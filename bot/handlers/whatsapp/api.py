@@ -79,9 +79,10 @@ class TwilioApi:
         if not settings.configured or token is None:
             raise ValueError("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM")
         self._http = _HostedClient(settings.api_url)
-        self._client = Client(
-            settings.account_sid, token.get_secret_value(), http_client=self._http
-        )
+        client = Client(settings.account_sid, token.get_secret_value(), http_client=self._http)
+        # The library loads its REST resources when first used, tens of milliseconds that
+        # would hold the event loop (and every webhook) at a customer's first reply.
+        self._messages = client.messages
         sender = str(settings.whatsapp_from)
         self._from = sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
         self._pace = pace
@@ -115,9 +116,7 @@ class TwilioApi:
             async for attempt in retrying:
                 with attempt:
                     await self._pace.turn(to, urgency)
-                    created = await self._client.messages.create_async(
-                        to=to, from_=self._from, **params
-                    )
+                    created = await self._messages.create_async(to=to, from_=self._from, **params)
                     return str(created.sid)
         except TwilioException as error:
             raise _named(error) from error
@@ -132,7 +131,7 @@ class TwilioApi:
             RetryLaterError: Twilio could not tell (refused or unreachable).
         """
         try:
-            found = await self._client.messages.list_async(
+            found = await self._messages.list_async(
                 to=to, from_=self._from, limit=LOOK_BACK, page_size=LOOK_BACK
             )
         except (TwilioException, aiohttp.ClientError, TimeoutError) as error:

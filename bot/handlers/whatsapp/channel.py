@@ -43,6 +43,7 @@ from bot.limits import limited
 from bot.pace import Pace
 from bot.services import Shop
 from bot.settings import Settings
+from shop.db import background
 from shop.i18n import Language
 from shop.inbox import Inbound
 from shop.models import Channel
@@ -152,6 +153,12 @@ class WhatsAppChannel:
 
     async def _handle(self, inbound_id: int, sender: str) -> None:
         """Answer a message (unless another process took it meanwhile), keep the replies, send them."""
+        # Twilio has its answer: the webhooks that come meanwhile go first (shop.turns).
+        with background():
+            await self._handle_kept(inbound_id, sender)
+
+    async def _handle_kept(self, inbound_id: int, sender: str) -> None:
+        """Handle a kept message as `_handle` says."""
         async with self._locks.hold(sender):
             kept = self._taken.pop(inbound_id)
             incoming = Incoming.from_json(kept.payload)
