@@ -114,8 +114,7 @@ class SearchService:
 
     async def suggest(self, query: str, limit: int = 10, locale: str | None = None) -> SearchResult:
         """Return the best products for a (partial) query, catching up with the catalog first."""
-        if self._monotonic() - self._checked_at >= self._refresh_every:
-            await self.refresh()
+        await self._catch_up()
         return self._index.suggest(query, limit, locale)
 
     async def find(
@@ -128,9 +127,13 @@ class SearchService:
         locale: str | None = None,
     ) -> SearchResult:
         """Return a page of products for `query` within `filters`, catching up with the catalog first."""
+        await self._catch_up()
+        return self._index.find(query, filters, offset=offset, limit=limit, locale=locale)
+
+    async def _catch_up(self) -> None:
+        """Fold in the catalog's changes when the last look is older than `refresh_every`."""
         if self._monotonic() - self._checked_at >= self._refresh_every:
             await self.refresh()
-        return self._index.find(query, filters, offset=offset, limit=limit, locale=locale)
 
     async def refresh(self) -> None:
         """Fold catalog changes since the last look into the index."""
