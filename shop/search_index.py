@@ -218,6 +218,14 @@ class _Ranking:
             found=[marks[keep] for marks in self.found],
         )
 
+    @property
+    def only_by_category(self) -> NDArray[np.bool_]:
+        """Return which products match some query word only by their category's names."""
+        weak = np.zeros(len(self.docs), np.bool_)
+        for marks in self.found:
+            weak |= (marks >> _WHICH_BITS) % 2 == 1  # a category's word scores odd
+        return weak
+
     def at_best_level(self) -> _Ranking:
         """Return the products that match as many words as any does."""
         return self.narrowed(self.matched == self.level)
@@ -816,6 +824,9 @@ class SearchIndex:
             ties.insert(0, -self._shelf.price[docs])
         elif sort is Sort.NEWEST:
             ties.insert(0, -self._shelf.created[docs])
+        if ranking is not None and sort is not Sort.RELEVANCE:
+            # "coffee, cheapest first": the coffees by price, then the tea on the same shelf.
+            ties.insert(0, ranking.only_by_category)
         if ranking is not None:
             return _first(ties, count)
         return _first(ties, count, lambda chosen: self._title_order(docs[chosen]))

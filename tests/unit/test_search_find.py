@@ -238,3 +238,20 @@ def test_an_empty_catalog_and_forged_filters_find_nothing_without_error() -> Non
     assert index.find("", huge).total == 0
     assert index.find("coffee", Filters(min_price=-(2**90), max_price=2**90)).total == 5
     assert len(index.find("", offset=-5, limit=10**9).hits) == len(CATALOG)
+
+
+def test_a_sort_by_price_lists_the_products_named_before_those_found_by_their_shelf() -> None:
+    shelf = [
+        SearchDoc(1, "S-1", "Lavazza Oro coffee beans", categories=("Coffee & Tea",), price=790),
+        SearchDoc(2, "S-2", "Greenfield black tea", categories=("Coffee & Tea",), price=249),
+        SearchDoc(3, "S-3", "Jacobs instant coffee", categories=("Coffee & Tea",), price=599),
+        SearchDoc(4, "S-4", "Ahmad green tea", categories=("Coffee & Tea",), price=349),
+    ]
+    index = SearchIndex.build(shelf)
+
+    cheapest = index.find("coffee", Filters(sort=Sort.PRICE_UP))
+    dearest = index.find("coffee", Filters(sort=Sort.PRICE_DOWN))
+
+    # The teas match "coffee" only by their shelf's name: listed, but after the coffees.
+    assert [hit.product.product_id for hit in cheapest.hits] == [3, 1, 2, 4]
+    assert [hit.product.product_id for hit in dearest.hits] == [1, 3, 4, 2]
