@@ -90,6 +90,7 @@ FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
 # A word's postings beyond this many a product scored: each product looks up its own words.
 FORWARD_FROM = 8
 FILL_FROM = 20_000  # postings of a word too common to fill a short list with (see `_rank`)
+COMPLETE_FROM = 1024  # products of the rarest word beyond which others keep their top words
 COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
 # Ties are broken among at most this many of the most popular equally good products.
 DIVERSIFY_SAMPLE = 2048
@@ -434,6 +435,7 @@ class SearchIndex:
         self._tokens: list[str] = []
         self._sorted: list[str] = []  # the vocabulary in order, for prefix ranges
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
+        self._position: NDArray[np.int32] = np.zeros(0, np.int32)  # see `_sorted_position`
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
         self._prefix_set: set[str] = set()
@@ -874,6 +876,7 @@ class SearchIndex:
             self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
             for n, word in enumerate(query_words)
         ]
+        candidates = self._completed(query_words, candidates, retyped=retyped)
         ranking = self._rank(query_words, candidates, limit, filters)
         settled = [any(self._settles(c) for c in found) for found in candidates]
         if last and (ranking is None or ranking.level <= last) and any(settled):
@@ -887,6 +890,7 @@ class SearchIndex:
                     zip(query_words, candidates, settled, strict=True)
                 )
             ]
+            candidates = self._completed(query_words, candidates, retyped=retyped)
             ranking = self._rank(query_words, candidates, limit, filters)
         hits = []
         if ranking is not None:
@@ -909,18 +913,7 @@ class SearchIndex:
         of bulgur mistyped), and the typo's reading still ranks below it. With
         `typos`, typo search runs whatever matched.
         """
-        readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
-        for kind, spellings in (
-            ("layout", [other_layout(word)]),
-            ("translit", transliterations(word)),
-        ):
-            readings += [(spelling, kind) for spelling in spellings if spelling != word]
-        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
-        readings += [
-            (soft, "translit")
-            for spelling, kind in readings
-            if kind == "translit" and (soft := spelling + "ь") in self._token_id
-        ]
+        readings = self._readings(word, retyped=retyped)
         best: dict[int, _Candidate] = {}
 
         def keep(token: int, how: Match, variant: str | None) -> None:
@@ -948,6 +941,73 @@ class SearchIndex:
                 for token in self._mistyped_prefix(reading):
                     keep(token, Match.TYPO_PREFIX, variant)
         return list(best.values())
+
+    def _readings(self, word: str, *, retyped: bool) -> list[tuple[str, str | None]]:
+        """Return `word` as typed, on the other layout and in the other alphabet, with which."""
+        readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
+        for kind, spellings in (
+            ("layout", [other_layout(word)]),
+            ("translit", transliterations(word)),
+        ):
+            readings += [(spelling, kind) for spelling in spellings if spelling != word]
+        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
+        readings += [
+            (soft, "translit")
+            for spelling, kind in readings
+            if kind == "translit" and (soft := spelling + "ь") in self._token_id
+        ]
+        return readings
+
+    def _completed(
+        self, query_words: list[str], candidates: list[list[_Candidate]], *, retyped: bool
+    ) -> list[list[_Candidate]]:
+        """Add to each query word the words it begins among the products of the rarest word.
+
+        A short prefix stands for its most frequent words only ("tr": trimmer,
+        tracker…), so the product a rarer word names ("deakma tr": the Deakam
+        Trecutril) may hold none of them. When the rarest word's products are few,
+        their own words complete the others, however rare.
+        """
+        sizes = [sum(self._frequency(c.token) for c in found) for found in candidates]
+        rarest = min(range(len(sizes)), key=sizes.__getitem__)
+        if len(candidates) < 2 or not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
+            return candidates
+        held = self._words_of(
+            _sorted_unique(np.concatenate([self._postings(c.token) for c in candidates[rarest]]))
+        )
+        position = self._sorted_position()[held]
+        completed = []
+        for n, (word, found) in enumerate(zip(query_words, candidates, strict=True)):
+            known = {c.token for c in found}
+            more = []
+            for reading, variant in self._readings(word, retyped=retyped) if n != rarest else ():
+                if len(reading) < 2:  # as in `_candidates`: one letter beside others begins nothing
+                    continue
+                start = bisect.bisect_left(self._sorted, reading)
+                end = bisect.bisect_left(self._sorted, reading + "\U0010ffff", start)
+                for token in held[(position >= start) & (position < end)].tolist():
+                    if token not in known:
+                        known.add(token)
+                        more.append(_Candidate(token, Match.PREFIX, variant))
+            completed.append(found + more)
+        return completed
+
+    def _words_of(self, docs: NDArray[np.int32]) -> NDArray[np.int32]:
+        """Return the distinct words the titles of `docs` (sorted) hold."""
+        own = self._own_words(docs)
+        later = [
+            self._token_id[word]
+            for doc in docs[own.built :].tolist()
+            for word in words(_titles_text(self._docs[doc]))
+        ]
+        return _sorted_unique(np.concatenate([own.tokens, np.array(later, np.int32)]))
+
+    def _sorted_position(self) -> NDArray[np.int32]:
+        """Return each word's place in the sorted vocabulary (-1: held by no product)."""
+        if len(self._position) != len(self._tokens):
+            self._position = np.full(len(self._tokens), -1, np.int32)
+            self._position[self._sorted_ids] = np.arange(len(self._sorted_ids), dtype=np.int32)
+        return self._position
 
     def _settles(self, candidate: _Candidate) -> bool:
         """Tell whether a match leaves no room for a typo: a common word, matched exactly."""

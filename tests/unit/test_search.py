@@ -204,6 +204,31 @@ def test_a_short_list_is_not_padded_with_products_a_common_prefix_alone_finds() 
     assert len(found) == 10
 
 
+def test_a_short_prefix_completes_a_rare_word_beyond_its_most_frequent_words() -> None:
+    # "tr" begins 300 words more common than "trecutril", and a word added later:
+    # the Deakam products' own words complete it all the same, as typed or retyped.
+    common = [
+        SearchDoc(n, f"T-{n}", f"Tr{chr(97 + n // 2 % 26)}{chr(97 + n // 52)}x trimmer", sold=n)
+        for n in range(600)
+    ]
+    rare = [
+        SearchDoc(1001, "DK-TC", "Deakam Trecutril tablet", sold=1),
+        SearchDoc(1002, "DK-K", "Deakam kettle", sold=900),
+        SearchDoc(1003, "DK-T", "Deakam toaster", sold=50),
+    ]
+    index = SearchIndex.build([*common, *rare])
+    assert first(index, "deakam tr") == "DK-TC"
+    assert first(index, "deakma tr") == "DK-TC"  # the rare word mistyped
+    assert first(index, "deakam ек") == "DK-TC"  # "tr" typed on the Russian layout
+    hit = index.suggest("deakam tr").hits[0]
+    assert [(m.matched, m.how) for m in hit.matches] == [
+        ("deakam", Match.EXACT),
+        ("trecutril", Match.PREFIX),
+    ]
+    index.upsert([SearchDoc(1004, "DK-TV", "Deakam Trevolix", sold=2)])
+    assert skus(index, "deakam tr")[:2] == ["DK-TV", "DK-TC"]
+
+
 def test_sku_finds_the_product(index: SearchIndex) -> None:
     assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
     assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
