@@ -11,6 +11,8 @@ How a query is answered:
    distance over the words of a similar length that share a first or second
    letter, once numpy has set aside those whose letters differ too much. When no
    product holds every word, the words that matched exactly are tried as typos too.
+   A prefix stands for its most frequent words only; when the rarest query word's
+   products are few, their own words complete the other words' prefixes too.
 2. The products holding the rarest query word are scored (those of the next
    rarer words only when too few hold every word). The matching words' posting
    lists mark, in one numpy array over all products, the best match each
@@ -19,9 +21,11 @@ How a query is answered:
    in a forward index. A word only a product's category names hold counts half
    a step less than one in its titles.
 3. Products rank by how many query words they match, then by how well (exact >
-   prefix > typo), then in stock before out of stock; among equals, one product
-   for each reading of the query comes first ("hp pr": a ProBook, a printer), the
-   readings more products share first, and then by units sold.
+   prefix > typo), then in stock before out of stock. Among equals — a whole word
+   counting here as a start of longer ones ("huawei mate": a Mate, a MatePad) —
+   one product for each reading of the query comes first ("hp pr": a ProBook, a
+   printer), whole words first, then the readings more products share, and then
+   by units sold.
 
 `find` lists products for a shelf or a search, narrowed and sorted (`shop.filters`):
 
@@ -111,6 +115,10 @@ class Match(IntEnum):
     EXACT = 4
 
 
+# A mark's value (>> _WHICH_BITS) from this on: a whole word as typed, in a title or category.
+WHOLE_WORD = 2 * Match.EXACT + 1
+
+
 @dataclass(frozen=True, slots=True)
 class SearchDoc:
     """What the index knows of a product."""
@@ -193,6 +201,9 @@ class _Ranking:
     docs: NDArray[np.int32]
     matched: NDArray[np.int8]  # how many words each product matches
     key: NDArray[np.int64]  # higher is better: words matched, how well, in stock, sold
+    # The key's first part with a whole word as good as its start ("mate": Mate, MatePad):
+    # `_diversified` shows each reading among the products of one tier.
+    tier: NDArray[np.int64]
     reading: NDArray[np.int64]  # which catalog words it matched, for `_diversified`
     found: list[NDArray[np.int16]]  # each word's mark in each product
     sku: int = -1  # the product the query names by its sku, if any
@@ -201,7 +212,9 @@ class _Ranking:
     def empty(cls, query_words: list[str]) -> _Ranking:
         """Return a ranking of no product."""
         none = np.zeros(0, np.int64)
-        return cls(query_words, [], [], none.astype(np.int32), none.astype(np.int8), none, none, [])
+        return cls(
+            query_words, [], [], none.astype(np.int32), none.astype(np.int8), none, none, none, []
+        )
 
     @property
     def level(self) -> int:
@@ -215,6 +228,7 @@ class _Ranking:
             docs=self.docs[keep],
             matched=self.matched[keep],
             key=self.key[keep],
+            tier=self.tier[keep],
             reading=self.reading[keep],
             found=[marks[keep] for marks in self.found],
         )
@@ -228,15 +242,16 @@ class _Ranking:
         if sku is None:
             return self
         where = np.flatnonzero(self.docs == sku)
-        key = self.key.copy()
+        key, tier = self.key.copy(), self.tier.copy()
         if len(where):
-            key[where] = SKU_KEY
-            return replace(self, key=key, sku=sku)
+            key[where] = tier[where] = SKU_KEY
+            return replace(self, key=key, tier=tier, sku=sku)
         return replace(
             self,
             docs=np.append(self.docs, np.int32(sku)),
             matched=np.append(self.matched, np.int8(self.level)),
             key=np.append(key, SKU_KEY),
+            tier=np.append(tier, SKU_KEY),
             reading=np.append(self.reading, 0),
             found=[np.append(marks, np.int16(0)) for marks in self.found],
             sku=sku,
@@ -808,7 +823,7 @@ class SearchIndex:
             )
             ties = [shelf]
         elif sort is Sort.RELEVANCE and ranking.reading.any():
-            return _diversified(ranking.key, ranking.reading, count)
+            return _diversified(ranking, count)
         else:
             ties = [-ranking.key]
         # Equal keys keep the products' order in the index: every page agrees.
@@ -894,9 +909,7 @@ class SearchIndex:
             ranking = self._rank(query_words, candidates, limit, filters)
         hits = []
         if ranking is not None:
-            hits = [
-                self._hit(ranking, n) for n in _diversified(ranking.key, ranking.reading, limit)
-            ]
+            hits = [self._hit(ranking, n) for n in _diversified(ranking, limit)]
         return _Reading(query_words, candidates, ranking, hits)
 
     def _candidates(
@@ -1106,7 +1119,7 @@ class SearchIndex:
         sizes = [sum(len(mark[1]) for mark in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._narrowed(self._union(words_found[by_rarity[0]]), filters)
-        matched, quality, reading, found = self._score(docs, words_found)
+        matched, quality, close, reading, found = self._score(docs, words_found)
         needed = len(words_found)
         full = int(np.count_nonzero(matched == needed))
         # Products holding the next rarest word fill the list, unless some products
@@ -1115,24 +1128,26 @@ class SearchIndex:
         if len(words_found) > 1 and full < limit and (not full or sizes[by_rarity[1]] <= FILL_FROM):
             second = self._narrowed(self._union(words_found[by_rarity[1]]), filters)
             docs = _sorted_unique(np.concatenate([docs, second]))
-            matched, quality, reading, found = self._score(docs, words_found)
+            matched, quality, close, reading, found = self._score(docs, words_found)
             if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
                 rest = [self._narrowed(self._union(words_found[n]), filters) for n in by_rarity[2:]]
                 docs = _sorted_unique(np.concatenate([docs, *rest]))
-                matched, quality, reading, found = self._score(docs, words_found)
+                matched, quality, close, reading, found = self._score(docs, words_found)
         if not len(docs):
             return None
         # Words matched, then how well, then in stock, then sold: one integer key.
+        in_stock = self._in_stock[docs].astype(np.int64)
         key = (
             matched.astype(np.int64) << 48
             | quality.astype(np.int64) << 36
-            | self._in_stock[docs].astype(np.int64) << 32
+            | in_stock << 32
             | self._sold[docs].astype(np.int64)
         )
+        tier = matched.astype(np.int64) << 16 | close.astype(np.int64) << 1 | in_stock
         # The low bits of a product's mark name the match, in the order `_marks` gave them.
         ordered = [sorted(candidates[n], key=lambda c: (_value(c), c.token)) for n, _ in present]
         return _Ranking(
-            query_words, [n for n, _ in present], ordered, docs, matched, key, reading, found
+            query_words, [n for n, _ in present], ordered, docs, matched, key, tier, reading, found
         )
 
     def _marks(self, word: list[_Candidate]) -> list[_Mark]:
@@ -1155,10 +1170,16 @@ class SearchIndex:
 
     def _score(
         self, docs: NDArray[np.int32], words_found: list[list[_Mark]]
-    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64], list[NDArray[np.int16]]]:
+    ) -> tuple[
+        NDArray[np.int8],
+        NDArray[np.int16],
+        NDArray[np.int16],
+        NDArray[np.int64],
+        list[NDArray[np.int16]],
+    ]:
         """Return, for each of `docs`, how many words it matches, their summed value, and how.
 
-        How is a number naming which catalog word each query word matched in the
+        The second sum counts a whole word as its start (`_Ranking.tier`). How is a number naming which catalog word each query word matched in the
         product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`;
         last come each word's best marks, which name the match itself.
 
@@ -1168,6 +1189,7 @@ class SearchIndex:
         """
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
+        close = np.zeros(len(docs), np.int16)
         reading = np.zeros(len(docs), np.int64)
         best: list[NDArray[np.int16]] = []
         own: _OwnWords | None = None
@@ -1181,10 +1203,11 @@ class SearchIndex:
             values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
+            close += values - 2 * (values >= WHOLE_WORD)
             if any(mark[0] & _WHICH_MASK for mark in marks):  # the word matched several ways
                 # Overflow only wraps the number around: it still tells readings apart.
                 reading = reading * 1_000_003 + (found & _WHICH_MASK)
-        return matched, quality, reading, best
+        return matched, quality, close, reading, best
 
     def _spread(self, docs: NDArray[np.int32], marks: list[_Mark]) -> NDArray[np.int16]:
         """Return each of `docs`' best mark, spreading the marks through their posting lists."""
@@ -1490,21 +1513,23 @@ class _Lookup:
         return later + built
 
 
-def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:
-    """Return the positions of the best `limit` keys, best first, varied among equals.
+def _diversified(ranking: _Ranking, limit: int) -> NDArray[Any]:
+    """Return the positions of the best `limit` products ranked, best first, varied among equals.
 
-    Products equally good for the query (same words matched as well, same stock)
-    are shown one per reading first — "hp pr" as printer, as ProBook, as Pro —
-    the readings that more of them share first, and popularity within a reading:
-    a top five of a single reading answers only one of the things a short or
-    mistyped word may mean.
+    Products equally good for the query (same words matched, as well but for a
+    whole word against its start, same stock) are shown one per reading first —
+    "hp pr" as printer, as ProBook, as Pro; "huawei mate" as Mate and as MatePad —
+    whole words first, then the readings that more of them share, and popularity
+    within a reading: a top five of a single reading answers only one of the
+    things a short or mistyped word may mean.
     """
+    key, reading = ranking.key, ranking.reading
     if not reading.any():  # every query word matched one way: popularity alone
         top = np.argpartition(-key, limit)[:limit] if len(key) > limit else np.arange(len(key))
         return top[np.argsort(-key[top], kind="stable")]
-    tier = key >> 32  # words matched, how well, in stock
+    tier = ranking.tier
     if len(key) > limit:
-        boundary = np.partition(key, len(key) - limit)[len(key) - limit] >> 32
+        boundary = np.partition(tier, len(tier) - limit)[len(tier) - limit]
     else:
         boundary = tier.min()
     above = np.flatnonzero(tier > boundary)
@@ -1512,18 +1537,18 @@ def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int)
     if len(at) > DIVERSIFY_SAMPLE:
         at = at[np.argpartition(-key[at], DIVERSIFY_SAMPLE)[:DIVERSIFY_SAMPLE]]
     chosen = np.concatenate([above, at])
-    tiers, sold = tier[chosen], key[chosen] & 0xFFFFFFFF
+    tiers, keys = tier[chosen], key[chosen]
     # One id per reading within a tier, with how many products share it.
     _, group, shared = np.unique(
         reading[chosen] * 1_000_003 + tiers, return_inverse=True, return_counts=True
     )
-    by_group = np.lexsort((-sold, group))
+    by_group = np.lexsort((-keys, group))
     starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
     place = np.empty(len(chosen), np.int64)  # a product's place in its reading's popularity
     place[by_group] = np.arange(len(chosen)) - np.repeat(
         starts, np.diff(starts, append=len(chosen))
     )
-    order = np.lexsort((-sold, -shared[group], place, -tiers))
+    order = np.lexsort((-keys, -shared[group], -(keys >> 32), place, -tiers))
     return chosen[order[:limit]]
 
 

@@ -283,6 +283,24 @@ def test_equally_good_matches_show_each_reading_of_a_short_word() -> None:
     assert skus(index, "hp probook")[:4] == ["PB-450", "PB-460", "PB-440", "PB-OUT"]
 
 
+def test_a_whole_word_does_not_hide_the_longer_words_it_begins() -> None:
+    # "huawei mate" is a Mate phone, but may be the start of MatePad: the best of each
+    # shows before more phones, the whole word first; then the popular reading.
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "M50", "Huawei Mate 50 phone", sold=900),
+            SearchDoc(2, "M60", "Huawei Mate 60 phone", sold=800),
+            SearchDoc(3, "M40", "Huawei Mate 40 phone", sold=700),
+            SearchDoc(4, "PAD", "Huawei MatePad 10 tablet", sold=10),
+            SearchDoc(5, "OUT", "Huawei MatePad 11 tablet", in_stock=False, sold=5000),
+        ]
+    )
+    assert skus(index, "huawei mate") == ["M50", "PAD", "M60", "M40", "OUT"]
+    assert skus(index, "huawei mate 60")[0] == "M60"  # more words matched still come first
+    exact, prefix = index.suggest("huawei mate").hits[:2]
+    assert exact.score > prefix.score
+
+
 def test_a_rare_word_spelled_by_chance_does_not_hide_a_typo() -> None:
     index = SearchIndex.build(
         [
