@@ -186,6 +186,7 @@ class _Candidate:
 
 
 SKU_KEY = 1 << 62  # a ranking key above any other: the product named by its sku
+SKU_TIER = (MAX_QUERY_WORDS + 1) << 8  # and its `_Ranking.tier`
 # What a product holding a word scores for a query word: (mark, its products, word, whether
 # only category names hold it there).
 _Mark = tuple[int, NDArray[np.int32], int, bool]
@@ -202,7 +203,8 @@ class _Ranking:
     matched: NDArray[np.int8]  # how many words each product matches
     key: NDArray[np.int64]  # higher is better: words matched, how well, in stock, sold
     # The key's first part with a whole word as good as its start ("mate": Mate, MatePad):
-    # `_diversified` shows each reading among the products of one tier.
+    # `_diversified` shows each reading among the products of one tier. A small number
+    # (words matched << 8 | value << 1 | in stock), for a count of each.
     tier: NDArray[np.int64]
     reading: NDArray[np.int64]  # which catalog words it matched, for `_diversified`
     found: list[NDArray[np.int16]]  # each word's mark in each product
@@ -244,14 +246,14 @@ class _Ranking:
         where = np.flatnonzero(self.docs == sku)
         key, tier = self.key.copy(), self.tier.copy()
         if len(where):
-            key[where] = tier[where] = SKU_KEY
+            key[where], tier[where] = SKU_KEY, SKU_TIER
             return replace(self, key=key, tier=tier, sku=sku)
         return replace(
             self,
             docs=np.append(self.docs, np.int32(sku)),
             matched=np.append(self.matched, np.int8(self.level)),
             key=np.append(key, SKU_KEY),
-            tier=np.append(tier, SKU_KEY),
+            tier=np.append(tier, SKU_TIER),
             reading=np.append(self.reading, 0),
             found=[np.append(marks, np.int16(0)) for marks in self.found],
             sku=sku,
@@ -1143,7 +1145,7 @@ class SearchIndex:
             | in_stock << 32
             | self._sold[docs].astype(np.int64)
         )
-        tier = matched.astype(np.int64) << 16 | close.astype(np.int64) << 1 | in_stock
+        tier = matched.astype(np.int64) << 8 | close.astype(np.int64) << 1 | in_stock
         # The low bits of a product's mark name the match, in the order `_marks` gave them.
         ordered = [sorted(candidates[n], key=lambda c: (_value(c), c.token)) for n, _ in present]
         return _Ranking(
@@ -1528,10 +1530,10 @@ def _diversified(ranking: _Ranking, limit: int) -> NDArray[Any]:
         top = np.argpartition(-key, limit)[:limit] if len(key) > limit else np.arange(len(key))
         return top[np.argsort(-key[top], kind="stable")]
     tier = ranking.tier
-    if len(key) > limit:
-        boundary = np.partition(tier, len(tier) - limit)[len(tier) - limit]
-    else:
-        boundary = tier.min()
+    # The tier of the limit-th best: counted, not partitioned (a few thousand values
+    # shared by tens of thousands of products make a partition slow).
+    from_top = np.cumsum(np.bincount(tier)[::-1])
+    boundary = len(from_top) - 1 - int(np.searchsorted(from_top, min(limit, len(tier))))
     above = np.flatnonzero(tier > boundary)
     at = np.flatnonzero(tier == boundary)
     if len(at) > DIVERSIFY_SAMPLE:
