@@ -93,6 +93,7 @@ BUILD_CHUNK = 200_000
 FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
 # A word's postings beyond this many a product scored: each product looks up its own words.
 FORWARD_FROM = 8
+SPREAD_ONE_BY_ONE = 8  # a word's marks spread list by list up to this many
 FILL_FROM = 20_000  # postings of a word too common to fill a short list with (see `_rank`)
 COMPLETE_FROM = 1024  # products of the rarest word beyond which others keep their top words
 COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
@@ -1214,6 +1215,16 @@ class SearchIndex:
     def _spread(self, docs: NDArray[np.int32], marks: list[_Mark]) -> NDArray[np.int16]:
         """Return each of `docs`' best mark, spreading the marks through their posting lists."""
         scratch = self._scratch()
+        if len(marks) > SPREAD_ONE_BY_ONE:
+            # A prefix's hundreds of lists: one array and one `maximum.at`, not a call a list.
+            every = np.concatenate([mark[1] for mark in marks])
+            values = np.repeat(
+                np.array([mark[0] for mark in marks], np.int16), [len(mark[1]) for mark in marks]
+            )
+            np.maximum.at(scratch, every, values)
+            found = scratch[docs]
+            scratch[every] = 0
+            return found
         for mark, postings, _, _ in marks:  # worst to best: each product keeps its best
             scratch[postings] = mark
         found = scratch[docs]
