@@ -982,25 +982,36 @@ class SearchIndex:
         A short prefix stands for its most frequent words only ("tr": trimmer,
         tracker…), so the product a rarer word names ("deakma tr": the Deakam
         Trecutril) may hold none of them. When the rarest word's products are few,
-        their own words complete the others, however rare.
+        their own words complete the others, however rare. (The words added since
+        the build are left out of which word is rarest, not of what it finds.)
         """
-        sizes = [sum(self._frequency(c.token) for c in found) for found in candidates]
+        if len(candidates) < 2:
+            return candidates
+        sizes = [int(self._df[[c.token for c in found]].sum()) for found in candidates]
         rarest = min(range(len(sizes)), key=sizes.__getitem__)
-        if len(candidates) < 2 or not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
+        last = len(query_words) - 1
+        # Each other word's readings (as in `_candidates`, one letter beside others begins
+        # nothing) and where the words they begin lie in the sorted vocabulary.
+        ranges = [
+            [
+                (variant, *self._vocabulary_range(reading), _expansions(reading, wide=n == last))
+                for reading, variant in self._readings(word, retyped=retyped)
+                if len(reading) >= 2 and n != rarest
+            ]
+            for n, word in enumerate(query_words)
+        ]
+        cut_short = any(end - start > cap for spans in ranges for _, start, end, cap in spans)
+        if not cut_short or not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
             return candidates
         held = self._words_of(
             _sorted_unique(np.concatenate([self._postings(c.token) for c in candidates[rarest]]))
         )
         position = self._sorted_position()[held]
         completed = []
-        for n, (word, found) in enumerate(zip(query_words, candidates, strict=True)):
+        for found, spans in zip(candidates, ranges, strict=True):
             known = {c.token for c in found}
             more = []
-            for reading, variant in self._readings(word, retyped=retyped) if n != rarest else ():
-                if len(reading) < 2:  # as in `_candidates`: one letter beside others begins nothing
-                    continue
-                start = bisect.bisect_left(self._sorted, reading)
-                end = bisect.bisect_left(self._sorted, reading + "\U0010ffff", start)
+            for variant, start, end, _ in spans:
                 for token in held[(position >= start) & (position < end)].tolist():
                     if token not in known:
                         known.add(token)
@@ -1060,12 +1071,16 @@ class SearchIndex:
                 tokens += self._prefix_range(prefix)
         return self._most_frequent(tokens)
 
+    def _vocabulary_range(self, prefix: str) -> tuple[int, int]:
+        """Return where the words starting with `prefix` begin and end in the sorted vocabulary."""
+        start = bisect.bisect_left(self._sorted, prefix)
+        return start, bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
+
     def _prefix_range(self, prefix: str, *, wide: bool = False) -> list[int]:
         """Return the most frequent words that start with `prefix`."""
-        start = bisect.bisect_left(self._sorted, prefix)
-        end = bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
+        start, end = self._vocabulary_range(prefix)
         ids = self._sorted_ids[start:end]
-        cap = WIDE_EXPANSIONS if wide else EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
+        cap = _expansions(prefix, wide=wide)
         if len(ids) > cap:
             ids = ids[np.argpartition(-self._df[ids], cap)[:cap]]
         return [int(token) for token in ids]
@@ -1575,6 +1590,11 @@ def _strength(hits: list[Hit], query_words: int) -> tuple[float, float]:
 def _value(candidate: _Candidate) -> int:
     """Return what a match is worth; a retyped word (layout, alphabet) a step less."""
     return int(candidate.how) - (candidate.variant is not None)
+
+
+def _expansions(prefix: str, *, wide: bool) -> int:
+    """Return how many of the words `prefix` begins it stands for: the most frequent."""
+    return WIDE_EXPANSIONS if wide else EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
 
 
 def _allowed_typos(length: int) -> int:
