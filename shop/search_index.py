@@ -453,7 +453,6 @@ class SearchIndex:
         self._tokens: list[str] = []
         self._sorted: list[str] = []  # the vocabulary in order, for prefix ranges
         self._sorted_ids: NDArray[np.int32] = np.zeros(0, np.int32)
-        self._position: NDArray[np.int32] = np.zeros(0, np.int32)  # see `_sorted_position`
         self._words = _Pools()  # letter-only words, for typo search
         self._prefixes = _Pools()  # their prefixes, for a mistyped last word
         self._prefix_set: set[str] = set()
@@ -890,25 +889,26 @@ class SearchIndex:
         self, query_words: list[str], limit: int, filters: Filters, *, retyped: bool = False
     ) -> _Reading:
         last = len(query_words) - 1
+        readings = [self._readings(word, retyped=retyped) for word in query_words]
         candidates = [
-            self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
-            for n, word in enumerate(query_words)
+            self._candidates(spellings, last=n == last, only=last == 0)
+            for n, spellings in enumerate(readings)
         ]
-        candidates = self._completed(query_words, candidates, retyped=retyped)
+        candidates = self._completed(readings, candidates)
         ranking = self._rank(query_words, candidates, limit, filters)
         settled = [any(self._settles(c) for c in found) for found in candidates]
         if last and (ranking is None or ranking.level <= last) and any(settled):
             # No product holds every word: a word the catalog knows may still be a
             # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
             candidates = [
-                self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
+                self._candidates(spellings, last=n == last, only=False, typos=True)
                 if typos_too
                 else found
-                for n, (word, found, typos_too) in enumerate(
-                    zip(query_words, candidates, settled, strict=True)
+                for n, (spellings, found, typos_too) in enumerate(
+                    zip(readings, candidates, settled, strict=True)
                 )
             ]
-            candidates = self._completed(query_words, candidates, retyped=retyped)
+            candidates = self._completed(readings, candidates)
             ranking = self._rank(query_words, candidates, limit, filters)
         hits = []
         if ranking is not None:
@@ -916,9 +916,9 @@ class SearchIndex:
         return _Reading(query_words, candidates, ranking, hits)
 
     def _candidates(
-        self, word: str, *, last: bool, only: bool, retyped: bool, typos: bool = False
+        self, readings: list[tuple[str, str | None]], *, last: bool, only: bool, typos: bool = False
     ) -> list[_Candidate]:
-        """Return the catalog words `word` may stand for, as typed and as retyped.
+        """Return the catalog words a query word may stand for, in each of its `_readings`.
 
         Exact and prefix matches are looked up for every reading of the word (as
         typed, on the other layout, in the other alphabet): a Latin word that also
@@ -929,7 +929,6 @@ class SearchIndex:
         of bulgur mistyped), and the typo's reading still ranks below it. With
         `typos`, typo search runs whatever matched.
         """
-        readings = self._readings(word, retyped=retyped)
         best: dict[int, _Candidate] = {}
 
         def keep(token: int, how: Match, variant: str | None) -> None:
@@ -975,7 +974,7 @@ class SearchIndex:
         return readings
 
     def _completed(
-        self, query_words: list[str], candidates: list[list[_Candidate]], *, retyped: bool
+        self, readings: list[list[tuple[str, str | None]]], candidates: list[list[_Candidate]]
     ) -> list[list[_Candidate]]:
         """Add to each query word the words it begins among the products of the rarest word.
 
@@ -989,52 +988,50 @@ class SearchIndex:
             return candidates
         sizes = [int(self._df[[c.token for c in found]].sum()) for found in candidates]
         rarest = min(range(len(sizes)), key=sizes.__getitem__)
-        last = len(query_words) - 1
+        if not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
+            return candidates
+        last = len(readings) - 1
         # Each other word's readings (as in `_candidates`, one letter beside others begins
         # nothing) and where the words they begin lie in the sorted vocabulary.
         ranges = [
             [
                 (variant, *self._vocabulary_range(reading), _expansions(reading, wide=n == last))
-                for reading, variant in self._readings(word, retyped=retyped)
+                for reading, variant in spellings
                 if len(reading) >= 2 and n != rarest
             ]
-            for n, word in enumerate(query_words)
+            for n, spellings in enumerate(readings)
         ]
         cut_short = any(end - start > cap for spans in ranges for _, start, end, cap in spans)
-        if not cut_short or not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
+        if not cut_short:
             return candidates
         held = self._words_of(
             _sorted_unique(np.concatenate([self._postings(c.token) for c in candidates[rarest]]))
         )
-        position = self._sorted_position()[held]
+        present = self._by_word()  # marked, not sorted: a few thousand products' words
+        present[held] = 1
         completed = []
         for found, spans in zip(candidates, ranges, strict=True):
             known = {c.token for c in found}
             more = []
             for variant, start, end, _ in spans:
-                for token in held[(position >= start) & (position < end)].tolist():
+                ids = self._sorted_ids[start:end]
+                for token in ids[present[ids] > 0].tolist():
                     if token not in known:
                         known.add(token)
                         more.append(_Candidate(token, Match.PREFIX, variant))
             completed.append(found + more)
+        present[held] = 0
         return completed
 
     def _words_of(self, docs: NDArray[np.int32]) -> NDArray[np.int32]:
-        """Return the distinct words the titles of `docs` (sorted) hold."""
+        """Return the words the titles of `docs` (sorted) hold, some more than once."""
         own = self._own_words(docs)
         later = [
             self._token_id[word]
             for doc in docs[own.built :].tolist()
             for word in words(_titles_text(self._docs[doc]))
         ]
-        return _sorted_unique(np.concatenate([own.tokens, np.array(later, np.int32)]))
-
-    def _sorted_position(self) -> NDArray[np.int32]:
-        """Return each word's place in the sorted vocabulary (-1: held by no product)."""
-        if len(self._position) != len(self._tokens):
-            self._position = np.full(len(self._tokens), -1, np.int32)
-            self._position[self._sorted_ids] = np.arange(len(self._sorted_ids), dtype=np.int32)
-        return self._position
+        return np.concatenate([own.tokens, np.array(later, np.int32)])
 
     def _settles(self, candidate: _Candidate) -> bool:
         """Tell whether a match leaves no room for a typo: a common word, matched exactly."""
