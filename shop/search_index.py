@@ -11,6 +11,8 @@ How a query is answered:
    distance over the words of a similar length that share a first or second
    letter, once numpy has set aside those whose letters differ too much. When no
    product holds every word, the words that matched exactly are tried as typos too.
+   A prefix stands for its most frequent words only; when the rarest query word's
+   products are few, their own words complete the other words' prefixes too.
 2. The products holding the rarest query word are scored (those of the next
    rarer words only when too few hold every word). The matching words' posting
    lists mark, in one numpy array over all products, the best match each
@@ -19,9 +21,11 @@ How a query is answered:
    in a forward index. A word only a product's category names hold counts half
    a step less than one in its titles.
 3. Products rank by how many query words they match, then by how well (exact >
-   prefix > typo), then in stock before out of stock; among equals, one product
-   for each reading of the query comes first ("hp pr": a ProBook, a printer), the
-   readings more products share first, and then by units sold.
+   prefix > typo), then in stock before out of stock. Among equals — a whole word
+   counting here as a start of longer ones ("huawei mate": a Mate, a MatePad) —
+   one product for each reading of the query comes first ("hp pr": a ProBook, a
+   printer), whole words first, then the readings more products share, and then
+   by units sold.
 
 `find` lists products for a shelf or a search, narrowed and sorted (`shop.filters`):
 
@@ -89,7 +93,9 @@ BUILD_CHUNK = 200_000
 FILTER_POOLS_FROM = 48  # smaller typo pools go to the edit distance unfiltered
 # A word's postings beyond this many a product scored: each product looks up its own words.
 FORWARD_FROM = 8
+SPREAD_ONE_BY_ONE = 8  # a word's marks spread list by list up to this many
 FILL_FROM = 20_000  # postings of a word too common to fill a short list with (see `_rank`)
+COMPLETE_FROM = 1024  # products of the rarest word beyond which others keep their top words
 COMMON_WORD = 8  # products holding a word before it is taken as typed, not as a typo
 # Ties are broken among at most this many of the most popular equally good products.
 DIVERSIFY_SAMPLE = 2048
@@ -108,6 +114,10 @@ class Match(IntEnum):
     TYPO = 2
     PREFIX = 3
     EXACT = 4
+
+
+# A mark's value (>> _WHICH_BITS) from this on: a whole word as typed, in a title or category.
+WHOLE_WORD = 2 * Match.EXACT + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,7 @@ class _Candidate:
 
 
 SKU_KEY = 1 << 62  # a ranking key above any other: the product named by its sku
+SKU_TIER = (MAX_QUERY_WORDS + 1) << 8  # and its `_Ranking.tier`
 # What a product holding a word scores for a query word: (mark, its products, word, whether
 # only category names hold it there).
 _Mark = tuple[int, NDArray[np.int32], int, bool]
@@ -192,6 +203,10 @@ class _Ranking:
     docs: NDArray[np.int32]
     matched: NDArray[np.int8]  # how many words each product matches
     key: NDArray[np.int64]  # higher is better: words matched, how well, in stock, sold
+    # The key's first part with a whole word as good as its start ("mate": Mate, MatePad):
+    # `_diversified` shows each reading among the products of one tier. A small number
+    # (words matched << 8 | value << 1 | in stock), for a count of each.
+    tier: NDArray[np.int64]
     reading: NDArray[np.int64]  # which catalog words it matched, for `_diversified`
     found: list[NDArray[np.int16]]  # each word's mark in each product
     sku: int = -1  # the product the query names by its sku, if any
@@ -200,7 +215,9 @@ class _Ranking:
     def empty(cls, query_words: list[str]) -> _Ranking:
         """Return a ranking of no product."""
         none = np.zeros(0, np.int64)
-        return cls(query_words, [], [], none.astype(np.int32), none.astype(np.int8), none, none, [])
+        return cls(
+            query_words, [], [], none.astype(np.int32), none.astype(np.int8), none, none, none, []
+        )
 
     @property
     def level(self) -> int:
@@ -214,6 +231,7 @@ class _Ranking:
             docs=self.docs[keep],
             matched=self.matched[keep],
             key=self.key[keep],
+            tier=self.tier[keep],
             reading=self.reading[keep],
             found=[marks[keep] for marks in self.found],
         )
@@ -235,15 +253,16 @@ class _Ranking:
         if sku is None:
             return self
         where = np.flatnonzero(self.docs == sku)
-        key = self.key.copy()
+        key, tier = self.key.copy(), self.tier.copy()
         if len(where):
-            key[where] = SKU_KEY
-            return replace(self, key=key, sku=sku)
+            key[where], tier[where] = SKU_KEY, SKU_TIER
+            return replace(self, key=key, tier=tier, sku=sku)
         return replace(
             self,
             docs=np.append(self.docs, np.int32(sku)),
             matched=np.append(self.matched, np.int8(self.level)),
             key=np.append(key, SKU_KEY),
+            tier=np.append(tier, SKU_TIER),
             reading=np.append(self.reading, 0),
             found=[np.append(marks, np.int16(0)) for marks in self.found],
             sku=sku,
@@ -814,7 +833,7 @@ class SearchIndex:
             )
             ties = [shelf]
         elif sort is Sort.RELEVANCE and ranking.reading.any():
-            return _diversified(ranking.key, ranking.reading, count)
+            return _diversified(ranking, count)
         else:
             ties = [-ranking.key]
         # Equal keys keep the products' order in the index: every page agrees.
@@ -881,35 +900,36 @@ class SearchIndex:
         self, query_words: list[str], limit: int, filters: Filters, *, retyped: bool = False
     ) -> _Reading:
         last = len(query_words) - 1
+        readings = [self._readings(word, retyped=retyped) for word in query_words]
         candidates = [
-            self._candidates(word, last=n == last, only=last == 0, retyped=retyped)
-            for n, word in enumerate(query_words)
+            self._candidates(spellings, last=n == last, only=last == 0)
+            for n, spellings in enumerate(readings)
         ]
+        candidates = self._completed(readings, candidates)
         ranking = self._rank(query_words, candidates, limit, filters)
         settled = [any(self._settles(c) for c in found) for found in candidates]
         if last and (ranking is None or ranking.level <= last) and any(settled):
             # No product holds every word: a word the catalog knows may still be a
             # typo ("canin mirrorless" is a Canon camera, not Royal Canin food).
             candidates = [
-                self._candidates(word, last=n == last, only=False, retyped=retyped, typos=True)
+                self._candidates(spellings, last=n == last, only=False, typos=True)
                 if typos_too
                 else found
-                for n, (word, found, typos_too) in enumerate(
-                    zip(query_words, candidates, settled, strict=True)
+                for n, (spellings, found, typos_too) in enumerate(
+                    zip(readings, candidates, settled, strict=True)
                 )
             ]
+            candidates = self._completed(readings, candidates)
             ranking = self._rank(query_words, candidates, limit, filters)
         hits = []
         if ranking is not None:
-            hits = [
-                self._hit(ranking, n) for n in _diversified(ranking.key, ranking.reading, limit)
-            ]
+            hits = [self._hit(ranking, n) for n in _diversified(ranking, limit)]
         return _Reading(query_words, candidates, ranking, hits)
 
     def _candidates(
-        self, word: str, *, last: bool, only: bool, retyped: bool, typos: bool = False
+        self, readings: list[tuple[str, str | None]], *, last: bool, only: bool, typos: bool = False
     ) -> list[_Candidate]:
-        """Return the catalog words `word` may stand for, as typed and as retyped.
+        """Return the catalog words a query word may stand for, in each of its `_readings`.
 
         Exact and prefix matches are looked up for every reading of the word (as
         typed, on the other layout, in the other alphabet): a Latin word that also
@@ -920,18 +940,6 @@ class SearchIndex:
         of bulgur mistyped), and the typo's reading still ranks below it. With
         `typos`, typo search runs whatever matched.
         """
-        readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
-        for kind, spellings in (
-            ("layout", [other_layout(word)]),
-            ("translit", transliterations(word)),
-        ):
-            readings += [(spelling, kind) for spelling in spellings if spelling != word]
-        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
-        readings += [
-            (soft, "translit")
-            for spelling, kind in readings
-            if kind == "translit" and (soft := spelling + "ь") in self._token_id
-        ]
         best: dict[int, _Candidate] = {}
 
         def keep(token: int, how: Match, variant: str | None) -> None:
@@ -959,6 +967,82 @@ class SearchIndex:
                 for token in self._mistyped_prefix(reading):
                     keep(token, Match.TYPO_PREFIX, variant)
         return list(best.values())
+
+    def _readings(self, word: str, *, retyped: bool) -> list[tuple[str, str | None]]:
+        """Return `word` as typed, on the other layout and in the other alphabet, with which."""
+        readings: list[tuple[str, str | None]] = [(word, "layout" if retyped else None)]
+        for kind, spellings in (
+            ("layout", [other_layout(word)]),
+            ("translit", transliterations(word)),
+        ):
+            readings += [(spelling, kind) for spelling in spellings if spelling != word]
+        # Latin spelling drops the soft sign: "pech" is печь, "mebel" мебель, exactly.
+        readings += [
+            (soft, "translit")
+            for spelling, kind in readings
+            if kind == "translit" and (soft := spelling + "ь") in self._token_id
+        ]
+        return readings
+
+    def _completed(
+        self, readings: list[list[tuple[str, str | None]]], candidates: list[list[_Candidate]]
+    ) -> list[list[_Candidate]]:
+        """Add to each query word the words it begins among the products of the rarest word.
+
+        A short prefix stands for its most frequent words only ("tr": trimmer,
+        tracker…), so the product a rarer word names ("deakma tr": the Deakam
+        Trecutril) may hold none of them. When the rarest word's products are few,
+        their own words complete the others, however rare. (The words added since
+        the build are left out of which word is rarest, not of what it finds.)
+        """
+        if len(candidates) < 2:
+            return candidates
+        sizes = [int(self._df[[c.token for c in found]].sum()) for found in candidates]
+        rarest = min(range(len(sizes)), key=sizes.__getitem__)
+        if not candidates[rarest] or sizes[rarest] > COMPLETE_FROM:
+            return candidates
+        last = len(readings) - 1
+        # Each other word's readings (as in `_candidates`, one letter beside others begins
+        # nothing) and where the words they begin lie in the sorted vocabulary.
+        ranges = [
+            [
+                (variant, *self._vocabulary_range(reading), _expansions(reading, wide=n == last))
+                for reading, variant in spellings
+                if len(reading) >= 2 and n != rarest
+            ]
+            for n, spellings in enumerate(readings)
+        ]
+        cut_short = any(end - start > cap for spans in ranges for _, start, end, cap in spans)
+        if not cut_short:
+            return candidates
+        held = self._words_of(
+            _sorted_unique(np.concatenate([self._postings(c.token) for c in candidates[rarest]]))
+        )
+        present = self._by_word()  # marked, not sorted: a few thousand products' words
+        present[held] = 1
+        completed = []
+        for found, spans in zip(candidates, ranges, strict=True):
+            known = {c.token for c in found}
+            more = []
+            for variant, start, end, _ in spans:
+                ids = self._sorted_ids[start:end]
+                for token in ids[present[ids] > 0].tolist():
+                    if token not in known:
+                        known.add(token)
+                        more.append(_Candidate(token, Match.PREFIX, variant))
+            completed.append(found + more)
+        present[held] = 0
+        return completed
+
+    def _words_of(self, docs: NDArray[np.int32]) -> NDArray[np.int32]:
+        """Return the words the titles of `docs` (sorted) hold, some more than once."""
+        own = self._own_words(docs)
+        later = [
+            self._token_id[word]
+            for doc in docs[own.built :].tolist()
+            for word in words(_titles_text(self._docs[doc]))
+        ]
+        return np.concatenate([own.tokens, np.array(later, np.int32)])
 
     def _settles(self, candidate: _Candidate) -> bool:
         """Tell whether a match leaves no room for a typo: a common word, matched exactly."""
@@ -995,12 +1079,16 @@ class SearchIndex:
                 tokens += self._prefix_range(prefix)
         return self._most_frequent(tokens)
 
+    def _vocabulary_range(self, prefix: str) -> tuple[int, int]:
+        """Return where the words starting with `prefix` begin and end in the sorted vocabulary."""
+        start = bisect.bisect_left(self._sorted, prefix)
+        return start, bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
+
     def _prefix_range(self, prefix: str, *, wide: bool = False) -> list[int]:
         """Return the most frequent words that start with `prefix`."""
-        start = bisect.bisect_left(self._sorted, prefix)
-        end = bisect.bisect_left(self._sorted, prefix + "\U0010ffff", start)
+        start, end = self._vocabulary_range(prefix)
         ids = self._sorted_ids[start:end]
-        cap = WIDE_EXPANSIONS if wide else EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
+        cap = _expansions(prefix, wide=wide)
         if len(ids) > cap:
             ids = ids[np.argpartition(-self._df[ids], cap)[:cap]]
         return [int(token) for token in ids]
@@ -1057,7 +1145,7 @@ class SearchIndex:
         sizes = [sum(len(mark[1]) for mark in marks) for marks in words_found]
         by_rarity = sorted(range(len(words_found)), key=sizes.__getitem__)
         docs = self._narrowed(self._union(words_found[by_rarity[0]]), filters)
-        matched, quality, reading, found = self._score(docs, words_found)
+        matched, quality, close, reading, found = self._score(docs, words_found)
         needed = len(words_found)
         full = int(np.count_nonzero(matched == needed))
         # Products holding the next rarest word fill the list, unless some products
@@ -1066,24 +1154,26 @@ class SearchIndex:
         if len(words_found) > 1 and full < limit and (not full or sizes[by_rarity[1]] <= FILL_FROM):
             second = self._narrowed(self._union(words_found[by_rarity[1]]), filters)
             docs = _sorted_unique(np.concatenate([docs, second]))
-            matched, quality, reading, found = self._score(docs, words_found)
+            matched, quality, close, reading, found = self._score(docs, words_found)
             if len(words_found) > 2 and (not len(matched) or int(matched.max()) < needed - 1):
                 rest = [self._narrowed(self._union(words_found[n]), filters) for n in by_rarity[2:]]
                 docs = _sorted_unique(np.concatenate([docs, *rest]))
-                matched, quality, reading, found = self._score(docs, words_found)
+                matched, quality, close, reading, found = self._score(docs, words_found)
         if not len(docs):
             return None
         # Words matched, then how well, then in stock, then sold: one integer key.
+        in_stock = self._in_stock[docs].astype(np.int64)
         key = (
             matched.astype(np.int64) << 48
             | quality.astype(np.int64) << 36
-            | self._in_stock[docs].astype(np.int64) << 32
+            | in_stock << 32
             | self._sold[docs].astype(np.int64)
         )
+        tier = matched.astype(np.int64) << 8 | close.astype(np.int64) << 1 | in_stock
         # The low bits of a product's mark name the match, in the order `_marks` gave them.
         ordered = [sorted(candidates[n], key=lambda c: (_value(c), c.token)) for n, _ in present]
         return _Ranking(
-            query_words, [n for n, _ in present], ordered, docs, matched, key, reading, found
+            query_words, [n for n, _ in present], ordered, docs, matched, key, tier, reading, found
         )
 
     def _marks(self, word: list[_Candidate]) -> list[_Mark]:
@@ -1106,10 +1196,16 @@ class SearchIndex:
 
     def _score(
         self, docs: NDArray[np.int32], words_found: list[list[_Mark]]
-    ) -> tuple[NDArray[np.int8], NDArray[np.int16], NDArray[np.int64], list[NDArray[np.int16]]]:
+    ) -> tuple[
+        NDArray[np.int8],
+        NDArray[np.int16],
+        NDArray[np.int16],
+        NDArray[np.int64],
+        list[NDArray[np.int16]],
+    ]:
         """Return, for each of `docs`, how many words it matches, their summed value, and how.
 
-        How is a number naming which catalog word each query word matched in the
+        The second sum counts a whole word as its start (`_Ranking.tier`). How is a number naming which catalog word each query word matched in the
         product ("hp pr" as "hp printer" or as "hp probook"), for `_diversified`;
         last come each word's best marks, which name the match itself.
 
@@ -1119,6 +1215,7 @@ class SearchIndex:
         """
         matched = np.zeros(len(docs), np.int8)
         quality = np.zeros(len(docs), np.int16)
+        close = np.zeros(len(docs), np.int16)
         reading = np.zeros(len(docs), np.int64)
         best: list[NDArray[np.int16]] = []
         own: _OwnWords | None = None
@@ -1132,14 +1229,25 @@ class SearchIndex:
             values = found >> _WHICH_BITS
             matched += values > 0
             quality += values
+            close += values - 2 * (values >= WHOLE_WORD)
             if any(mark[0] & _WHICH_MASK for mark in marks):  # the word matched several ways
                 # Overflow only wraps the number around: it still tells readings apart.
                 reading = reading * 1_000_003 + (found & _WHICH_MASK)
-        return matched, quality, reading, best
+        return matched, quality, close, reading, best
 
     def _spread(self, docs: NDArray[np.int32], marks: list[_Mark]) -> NDArray[np.int16]:
         """Return each of `docs`' best mark, spreading the marks through their posting lists."""
         scratch = self._scratch()
+        if len(marks) > SPREAD_ONE_BY_ONE:
+            # A prefix's hundreds of lists: one array and one `maximum.at`, not a call a list.
+            every = np.concatenate([mark[1] for mark in marks])
+            values = np.repeat(
+                np.array([mark[0] for mark in marks], np.int16), [len(mark[1]) for mark in marks]
+            )
+            np.maximum.at(scratch, every, values)
+            found = scratch[docs]
+            scratch[every] = 0
+            return found
         for mark, postings, _, _ in marks:  # worst to best: each product keeps its best
             scratch[postings] = mark
         found = scratch[docs]
@@ -1441,40 +1549,42 @@ class _Lookup:
         return later + built
 
 
-def _diversified(key: NDArray[np.int64], reading: NDArray[np.int64], limit: int) -> NDArray[Any]:
-    """Return the positions of the best `limit` keys, best first, varied among equals.
+def _diversified(ranking: _Ranking, limit: int) -> NDArray[Any]:
+    """Return the positions of the best `limit` products ranked, best first, varied among equals.
 
-    Products equally good for the query (same words matched as well, same stock)
-    are shown one per reading first — "hp pr" as printer, as ProBook, as Pro —
-    the readings that more of them share first, and popularity within a reading:
-    a top five of a single reading answers only one of the things a short or
-    mistyped word may mean.
+    Products equally good for the query (same words matched, as well but for a
+    whole word against its start, same stock) are shown one per reading first —
+    "hp pr" as printer, as ProBook, as Pro; "huawei mate" as Mate and as MatePad —
+    whole words first, then the readings that more of them share, and popularity
+    within a reading: a top five of a single reading answers only one of the
+    things a short or mistyped word may mean.
     """
+    key, reading = ranking.key, ranking.reading
     if not reading.any():  # every query word matched one way: popularity alone
         top = np.argpartition(-key, limit)[:limit] if len(key) > limit else np.arange(len(key))
         return top[np.argsort(-key[top], kind="stable")]
-    tier = key >> 32  # words matched, how well, in stock
-    if len(key) > limit:
-        boundary = np.partition(key, len(key) - limit)[len(key) - limit] >> 32
-    else:
-        boundary = tier.min()
+    tier = ranking.tier
+    # The tier of the limit-th best: counted, not partitioned (a few thousand values
+    # shared by tens of thousands of products make a partition slow).
+    from_top = np.cumsum(np.bincount(tier)[::-1])
+    boundary = len(from_top) - 1 - int(np.searchsorted(from_top, min(limit, len(tier))))
     above = np.flatnonzero(tier > boundary)
     at = np.flatnonzero(tier == boundary)
     if len(at) > DIVERSIFY_SAMPLE:
         at = at[np.argpartition(-key[at], DIVERSIFY_SAMPLE)[:DIVERSIFY_SAMPLE]]
     chosen = np.concatenate([above, at])
-    tiers, sold = tier[chosen], key[chosen] & 0xFFFFFFFF
+    tiers, keys = tier[chosen], key[chosen]
     # One id per reading within a tier, with how many products share it.
     _, group, shared = np.unique(
         reading[chosen] * 1_000_003 + tiers, return_inverse=True, return_counts=True
     )
-    by_group = np.lexsort((-sold, group))
+    by_group = np.lexsort((-keys, group))
     starts = np.flatnonzero(np.diff(group[by_group], prepend=-1))
     place = np.empty(len(chosen), np.int64)  # a product's place in its reading's popularity
     place[by_group] = np.arange(len(chosen)) - np.repeat(
         starts, np.diff(starts, append=len(chosen))
     )
-    order = np.lexsort((-sold, -shared[group], place, -tiers))
+    order = np.lexsort((-keys, -shared[group], -(keys >> 32), place, -tiers))
     return chosen[order[:limit]]
 
 
@@ -1488,6 +1598,11 @@ def _strength(hits: list[Hit], query_words: int) -> tuple[float, float]:
 def _value(candidate: _Candidate) -> int:
     """Return what a match is worth; a retyped word (layout, alphabet) a step less."""
     return int(candidate.how) - (candidate.variant is not None)
+
+
+def _expansions(prefix: str, *, wide: bool) -> int:
+    """Return how many of the words `prefix` begins it stands for: the most frequent."""
+    return WIDE_EXPANSIONS if wide else EXPANSIONS_BY_LENGTH.get(len(prefix), MAX_EXPANSIONS)
 
 
 def _allowed_typos(length: int) -> int:

@@ -204,6 +204,31 @@ def test_a_short_list_is_not_padded_with_products_a_common_prefix_alone_finds() 
     assert len(found) == 10
 
 
+def test_a_short_prefix_completes_a_rare_word_beyond_its_most_frequent_words() -> None:
+    # "tr" begins 300 words more common than "trecutril", and a word added later:
+    # the Deakam products' own words complete it all the same, as typed or retyped.
+    common = [
+        SearchDoc(n, f"T-{n}", f"Tr{chr(97 + n // 2 % 26)}{chr(97 + n // 52)}x trimmer", sold=n)
+        for n in range(600)
+    ]
+    rare = [
+        SearchDoc(1001, "DK-TC", "Deakam Trecutril tablet", sold=1),
+        SearchDoc(1002, "DK-K", "Deakam kettle", sold=900),
+        SearchDoc(1003, "DK-T", "Deakam toaster", sold=50),
+    ]
+    index = SearchIndex.build([*common, *rare])
+    assert first(index, "deakam tr") == "DK-TC"
+    assert first(index, "deakma tr") == "DK-TC"  # the rare word mistyped
+    assert first(index, "deakam ек") == "DK-TC"  # "tr" typed on the Russian layout
+    hit = index.suggest("deakam tr").hits[0]
+    assert [(m.matched, m.how) for m in hit.matches] == [
+        ("deakam", Match.EXACT),
+        ("trecutril", Match.PREFIX),
+    ]
+    index.upsert([SearchDoc(1004, "DK-TV", "Deakam Trevolix", sold=2)])
+    assert skus(index, "deakam tr")[:2] == ["DK-TV", "DK-TC"]
+
+
 def test_sku_finds_the_product(index: SearchIndex) -> None:
     assert first(index, "SNY-WH1000XM5") == "SNY-WH1000XM5"
     assert first(index, "apl-ip15-128-pnk") == "APL-IP15-128-PNK"
@@ -256,6 +281,24 @@ def test_equally_good_matches_show_each_reading_of_a_short_word() -> None:
     assert found[:3] == ["PB-450", "LJ-404", "PB-460"]
     assert found[-1] == "PB-OUT"  # availability still comes before variety
     assert skus(index, "hp probook")[:4] == ["PB-450", "PB-460", "PB-440", "PB-OUT"]
+
+
+def test_a_whole_word_does_not_hide_the_longer_words_it_begins() -> None:
+    # "huawei mate" is a Mate phone, but may be the start of MatePad: the best of each
+    # shows before more phones, the whole word first; then the popular reading.
+    index = SearchIndex.build(
+        [
+            SearchDoc(1, "M50", "Huawei Mate 50 phone", sold=900),
+            SearchDoc(2, "M60", "Huawei Mate 60 phone", sold=800),
+            SearchDoc(3, "M40", "Huawei Mate 40 phone", sold=700),
+            SearchDoc(4, "PAD", "Huawei MatePad 10 tablet", sold=10),
+            SearchDoc(5, "OUT", "Huawei MatePad 11 tablet", in_stock=False, sold=5000),
+        ]
+    )
+    assert skus(index, "huawei mate") == ["M50", "PAD", "M60", "M40", "OUT"]
+    assert skus(index, "huawei mate 60")[0] == "M60"  # more words matched still come first
+    exact, prefix = index.suggest("huawei mate").hits[:2]
+    assert exact.score > prefix.score
 
 
 def test_a_rare_word_spelled_by_chance_does_not_hide_a_typo() -> None:
